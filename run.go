@@ -1,0 +1,141 @@
+package landform
+
+import (
+	"fmt"
+	"time"
+)
+
+// RunKind says what a run does.
+type RunKind string
+
+const (
+	RunPlan  RunKind = "plan"
+	RunApply RunKind = "apply"
+	RunDrift RunKind = "drift"
+)
+
+// RunState is the state of a run. The lifecycle is
+//
+//	queued → running → planned | no_changes | errored
+//	planned → policy_failed | awaiting_approval → approved → applying → applied | apply_failed
+//
+// and any unapplied plan may become superseded (a newer commit) or stale
+// (the state moved under it). A run cut off by a shutdown or crash is
+// interrupted.
+type RunState string
+
+const (
+	StateQueued           RunState = "queued"
+	StateRunning          RunState = "running"
+	StatePlanned          RunState = "planned"
+	StateNoChanges        RunState = "no_changes"
+	StateErrored          RunState = "errored"
+	StatePolicyFailed     RunState = "policy_failed"
+	StateAwaitingApproval RunState = "awaiting_approval"
+	StateApproved         RunState = "approved"
+	StateApplying         RunState = "applying"
+	StateApplied          RunState = "applied"
+	StateApplyFailed      RunState = "apply_failed"
+	StateSuperseded       RunState = "superseded"
+	StateStale            RunState = "stale"
+	StateInterrupted      RunState = "interrupted"
+)
+
+// Terminal reports whether no further transition leaves s, except the
+// superseded/stale marking of an unapplied plan.
+func (s RunState) Terminal() bool {
+	switch s {
+	case StateQueued, StateRunning, StateApproved, StateApplying:
+		return false
+	}
+	return true
+}
+
+// PlanSummary counts the resource changes of a plan. Replacements are counted
+// apart from adds and destroys.
+type PlanSummary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+	Replace int `json:"replace"`
+}
+
+// HasChanges reports whether the plan changes any resource.
+func (s PlanSummary) HasChanges() bool {
+	return s.Add+s.Change+s.Destroy+s.Replace > 0
+}
+
+// String renders the summary the way progress lines show it: "+4 ~0 -0 ±0".
+func (s PlanSummary) String() string {
+	return fmt.Sprintf("+%d ~%d -%d ±%d", s.Add, s.Change, s.Destroy, s.Replace)
+}
+
+// Run is one workspace at one commit.
+type Run struct {
+	// ID is assigned by the store: a decimal number, short enough to type in
+	// "landform approve 42".
+	ID        string   `json:"id"`
+	Repo      string   `json:"repo"`
+	Workspace string   `json:"workspace"`
+	Dir       string   `json:"dir"`
+	Commit    string   `json:"commit"`
+	Ref       string   `json:"ref,omitempty"`
+	Kind      RunKind  `json:"kind"`
+	State     RunState `json:"state"`
+	// Summary is set once the plan has been made.
+	Summary PlanSummary `json:"summary"`
+	// Error is the failure message of an errored run, terraform's
+	// diagnostics included.
+	Error string `json:"error,omitempty"`
+	// PlanSHA256 identifies the stored plan artifact.
+	PlanSHA256 string    `json:"plan_sha256,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// Duration is how long the run ran, zero until it finished.
+func (r *Run) Duration() time.Duration {
+	if r.StartedAt.IsZero() || r.FinishedAt.IsZero() {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// DriftResource is one resource whose real object moved away from state.
+type DriftResource struct {
+	Address string `json:"address"`
+	// Action is what the refresh saw: "update" for an edited object,
+	// "delete" for one that is gone.
+	Action string `json:"action"`
+}
+
+// DriftReport is the outcome of a refresh-only plan of one workspace.
+type DriftReport struct {
+	Workspace string          `json:"name"`
+	Dir       string          `json:"dir"`
+	Drifted   bool            `json:"drifted"`
+	Resources []DriftResource `json:"resources"`
+	Error     string          `json:"error,omitempty"`
+}
+
+// Approval binds a person's approval to one plan: its run, the commit and the
+// plan's sha256. Apply refuses a plan whose hash or commit differs.
+type Approval struct {
+	RunID      string    `json:"run_id"`
+	User       string    `json:"user"`
+	Commit     string    `json:"commit"`
+	PlanSHA256 string    `json:"plan_sha256"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// RunFilter selects runs. Zero fields match everything.
+type RunFilter struct {
+	Repo      string
+	Workspace string
+	Kind      RunKind
+	// States, when not empty, keeps runs in one of these states.
+	States []RunState
+	// Limit caps the number of runs returned (newest first); 0 means no cap.
+	Limit int
+}
