@@ -1,0 +1,274 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decoder walks a yaml.Node tree against a schema written as code (see
+// repo.go). It records each problem as a *FieldError carrying the file name,
+// the node's position and the field's path, and keeps going, so that one pass
+// reports every problem of a file.
+//
+// Conventions: a field whose value is null is treated as absent; aliases are
+// followed; merge keys ("<<") are refused. Scalar readers report null and
+// wrong kinds themselves, so callers only act on ok results.
+type decoder struct {
+	file string
+	errs []*FieldError
+}
+
+// errorf records a problem at n (which may be nil for "no position").
+func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
+	d.errs = append(d.errs, newFieldError(d.file, n, field, fmt.Sprintf(format, args...)))
+}
+
+func newFieldError(file string, n *yaml.Node, field, msg string) *FieldError {
+	fe := &FieldError{File: file, Field: field, Msg: msg}
+	if n != nil {
+		fe.Line, fe.Column = n.Line, n.Column
+	}
+	return fe
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseDocument parses data, which must hold at most one YAML document, and
+// returns the document's root node: nil for an empty document (no bytes,
+// only comments, or null). A syntax error comes back as a FieldError with
+// the line yaml.v3 reports, when it reports one.
+func (d *decoder) parseDocument(data []byte) (*yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		d.syntaxError(err)
+		return nil, false
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		d.syntaxError(err)
+		return nil, false
+	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
+		d.errorf(&extra, "", "a second YAML document; the file must hold only one")
+		return nil, false
+	}
+	if len(doc.Content) == 0 || isNull(deref(doc.Content[0])) {
+		return nil, true
+	}
+	return deref(doc.Content[0]), true
+}
+
+func (d *decoder) syntaxError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FieldError{File: d.file, Msg: msg}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		fe.Msg = strings.TrimPrefix(err.Error(), m[0])
+	}
+	d.errs = append(d.errs, fe)
+}
+
+// object decodes the mapping n at path p. For each key of known present in n
+// with a non-null value it calls field with the key, the field's path and
+// the value (aliases followed), in file order. Unknown keys (with the
+// closest known name as a suggestion), keys given twice and merge keys are
+// problems. object returns false when n is not a mapping.
+func (d *decoder) object(n *yaml.Node, p string, known []string, field func(name, fp string, key, val *yaml.Node)) bool {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, p, "expected a mapping, got %s", describe(n))
+		return false
+	}
+	seen := make(map[string]*yaml.Node)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], deref(n.Content[i+1])
+		if key.Kind != yaml.ScalarNode {
+			d.errorf(key, p, "expected a field name, got %s", describe(key))
+			continue
+		}
+		if key.ShortTag() == "!!merge" {
+			d.errorf(key, p, `merge keys ("<<") are not supported; use an alias for each field instead`)
+			continue
+		}
+		name := key.Value
+		fp := joinPath(p, name)
+		if first, dup := seen[name]; dup {
+			d.errorf(key, fp, "field given twice (first at line %d:%d)", first.Line, first.Column)
+			continue
+		}
+		seen[name] = key
+		if !slices.Contains(known, name) {
+			d.unknownField(key, p, name, known)
+			continue
+		}
+		if isNull(val) {
+			continue
+		}
+		field(name, fp, key, val)
+	}
+	return true
+}
+
+func (d *decoder) unknownField(key *yaml.Node, p, name string, known []string) {
+	if s := suggest(name, known); s != "" {
+		d.errorf(key, p, "unknown field %q, did you mean %q?", name, s)
+		return
+	}
+	d.errorf(key, p, "unknown field %q (known fields: %s)", name, strings.Join(known, ", "))
+}
+
+// list calls item for each element of the sequence n at path p, with the
+// element's index, its path and the element (aliases followed, nulls
+// included). It returns false when n is not a sequence.
+func (d *decoder) list(n *yaml.Node, p string, item func(i int, ip string, n *yaml.Node)) bool {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, p, "expected a list, got %s", describe(n))
+		return false
+	}
+	for i, c := range n.Content {
+		item(i, indexPath(p, i), deref(c))
+	}
+	return true
+}
+
+// stringMap calls entry for each key of the mapping n at path p whose value
+// is a string (any non-null scalar). Keys given twice are problems.
+func (d *decoder) stringMap(n *yaml.Node, p string, entry func(key, value, ep string, k, v *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, p, "expected a mapping of strings, got %s", describe(n))
+		return
+	}
+	seen := make(map[string]*yaml.Node)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+			d.errorf(k, p, "expected a string key, got %s", describe(k))
+			continue
+		}
+		ep := keyPath(p, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k, ep, "key given twice (first at line %d:%d)", first.Line, first.Column)
+			continue
+		}
+		seen[k.Value] = k
+		if s, ok := d.str(v, ep); ok {
+			entry(k.Value, s, ep, k, v)
+		}
+	}
+}
+
+// str reads a string. Any non-null scalar is one, with its text as written:
+// `terraform_version: 1.5` is "1.5".
+func (d *decoder) str(n *yaml.Node, p string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errorf(n, p, "expected a string, got %s", describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// integer reads an int: a scalar that YAML resolves to !!int.
+func (d *decoder) integer(n *yaml.Node, p string) (int, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		d.errorf(n, p, "expected an integer, got %s", describe(n))
+		return 0, false
+	}
+	var v int
+	if err := n.Decode(&v); err != nil {
+		d.errorf(n, p, "invalid integer %q", n.Value)
+		return 0, false
+	}
+	return v, true
+}
+
+// boolean reads true or false (YAML 1.2: not yes/no/on/off).
+func (d *decoder) boolean(n *yaml.Node, p string) (bool, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.errorf(n, p, "expected true or false, got %s", describe(n))
+		return false, false
+	}
+	var v bool
+	if err := n.Decode(&v); err != nil {
+		d.errorf(n, p, "invalid boolean %q", n.Value)
+		return false, false
+	}
+	return v, true
+}
+
+// deref follows aliases to the node they name.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// describe names what n is, for "expected X, got Y" messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+	default:
+		return "an alias"
+	}
+	v := n.Value
+	if len(v) > 40 {
+		v = v[:37] + "..."
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "null"
+	case "!!str":
+		return fmt.Sprintf("string %q", v)
+	case "!!int":
+		return "integer " + v
+	case "!!float":
+		return "number " + v
+	case "!!bool":
+		return "boolean " + v
+	case "!!timestamp":
+		return "timestamp " + v
+	}
+	return fmt.Sprintf("%s %q", n.ShortTag(), v)
+}
+
+func joinPath(parent, name string) string {
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+func indexPath(parent string, i int) string {
+	return fmt.Sprintf("%s[%d]", parent, i)
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// keyPath is the path of a map entry: env.TF_VAR_region, or env["a b"] for
+// a key that is not a plain identifier.
+func keyPath(parent, key string) string {
+	if identifier.MatchString(key) {
+		return joinPath(parent, key)
+	}
+	return fmt.Sprintf("%s[%q]", parent, key)
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+)
+
+// cleanRepoPath checks p, a path relative to the repository root, and
+// returns it cleaned ("/"-separated, "." for the root). On failure it
+// returns a message saying why p is refused: empty, "\"-separated,
+// absolute, under "~", or climbing out of the repository.
+func cleanRepoPath(p string) (string, string) {
+	if msg := checkRelative(p); msg != "" {
+		return "", msg
+	}
+	c := path.Clean(p)
+	if escapes(c) {
+		return "", fmt.Sprintf("%q escapes the repository", p)
+	}
+	return c, ""
+}
+
+// checkRelative refuses the paths that cannot be relative to anything.
+func checkRelative(p string) string {
+	switch {
+	case p == "":
+		return "must not be empty"
+	case strings.Contains(p, `\`):
+		return fmt.Sprintf(`%q contains "\"; separate path elements with "/"`, p)
+	case path.IsAbs(p):
+		return fmt.Sprintf("%q escapes the repository (absolute path)", p)
+	case strings.HasPrefix(p, "~"):
+		return fmt.Sprintf("%q escapes the repository (home directory)", p)
+	}
+	return ""
+}
+
+// escapes reports whether the clean relative path c climbs above its base.
+func escapes(c string) bool {
+	return c == ".." || strings.HasPrefix(c, "../")
+}
+
+// cleanVarFile checks f, a var file relative to the workspace directory
+// dir, and returns it cleaned (still relative to dir). dir is "" when it is
+// unknown (missing or invalid); f is then only checked on its own.
+func cleanVarFile(dir, f string) (string, string) {
+	if msg := checkRelative(f); msg != "" {
+		return "", msg
+	}
+	c := path.Clean(f)
+	if base := path.Base(c); base == "." || base == ".." {
+		return "", fmt.Sprintf("%q names a directory, not a file", f)
+	}
+	if dir != "" && escapes(path.Join(dir, c)) {
+		return "", fmt.Sprintf("%q escapes the repository (relative to dir %q)", f, dir)
+	}
+	return c, ""
+}
+
+// cleanGlob checks a when_modified glob, matched against repository-relative
+// paths, and returns it cleaned. Each "/"-separated element is a path.Match
+// pattern, or "**" alone, which matches any number of elements.
+func cleanGlob(g string) (string, string) {
+	switch {
+	case g == "":
+		return "", "must not be empty"
+	case path.IsAbs(g):
+		return "", fmt.Sprintf("%q is absolute; globs are relative to the repository root", g)
+	}
+	c := path.Clean(g)
+	if escapes(c) {
+		return "", fmt.Sprintf("%q escapes the repository", g)
+	}
+	for _, el := range strings.Split(c, "/") {
+		if el == "**" {
+			continue
+		}
+		if strings.Contains(el, "**") {
+			return "", fmt.Sprintf(`invalid glob %q: "**" must be a whole path element`, g)
+		}
+		if _, err := path.Match(el, ""); err != nil {
+			return "", fmt.Sprintf("invalid glob %q: %v", g, err)
+		}
+	}
+	return c, ""
+}
+
+// checkName checks an explicit workspace name. Names are typed in chat
+// commands and become path elements (the ledger's runs/<workspace>/), so
+// they must not be empty, hold white space or control characters, be
+// absolute or contain a ".." element.
+func checkName(n string) string {
+	if n == "" {
+		return "must not be empty"
+	}
+	if strings.IndexFunc(n, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Sprintf("%q contains white space or control characters", n)
+	}
+	if strings.HasPrefix(n, "/") || strings.Contains(n, `\`) {
+		return fmt.Sprintf(`%q must not start with "/" or contain "\"`, n)
+	}
+	for _, el := range strings.Split(n, "/") {
+		if el == ".." {
+			return fmt.Sprintf(`%q must not contain a ".." path element`, n)
+		}
+	}
+	return ""
+}
