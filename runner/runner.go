@@ -1,0 +1,119 @@
+// Package runner is Landform's orchestration core: it turns "these
+// workspaces at this commit" into stored runs, planning each workspace with a
+// bounded pool of workers and recording every state transition.
+//
+// The runner imports only the root package. It declares the small interfaces
+// it consumes (Store, PlanStore, Planner, Checkout); adapters in store/…,
+// planstore/…, terraform and gitrepo implement them and cmd/landform wires
+// them together.
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// Store keeps run records.
+type Store interface {
+	// CreateRun stores r and assigns r.ID (and r.CreatedAt when zero).
+	CreateRun(ctx context.Context, r *landform.Run) error
+	// UpdateRun saves r's mutable fields. Returns ENOTFOUND for an unknown run.
+	UpdateRun(ctx context.Context, r *landform.Run) error
+	// GetRun returns ENOTFOUND for an unknown run.
+	GetRun(ctx context.Context, id string) (*landform.Run, error)
+	// ListRuns returns runs newest first.
+	ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.Run, error)
+}
+
+// PlanStore keeps plan artifacts by run ID.
+type PlanStore interface {
+	// Put stores a, sets a.SHA256 and returns it.
+	Put(ctx context.Context, runID string, a *landform.PlanArtifact) (string, error)
+}
+
+// Checkout writes a commit's tree into a directory.
+type Checkout interface {
+	Export(ctx context.Context, commit, dir string) error
+}
+
+// PlanJob is one workspace to plan in an exported tree.
+type PlanJob struct {
+	Workspace landform.Workspace
+	// Root is the exported tree of the commit; the workspace's
+	// configuration is Root/Workspace.Dir.
+	Root string
+	// ScratchDir is private to this job: terraform's data directory and the
+	// plan file go there, so jobs sharing Root never collide.
+	ScratchDir string
+	// RequiredVersions are the configuration's required_version strings.
+	RequiredVersions []string
+	// RefreshOnly makes a drift (refresh-only) plan.
+	RefreshOnly bool
+}
+
+// PlanOutput is what planning one workspace produced.
+type PlanOutput struct {
+	Artifact landform.PlanArtifact
+	Summary  landform.PlanSummary
+	Drift    []landform.DriftResource
+}
+
+// Planner plans one workspace. Its error text is what users read for an
+// errored run, so it should carry terraform's diagnostics (file:line).
+type Planner interface {
+	Plan(ctx context.Context, job PlanJob) (*PlanOutput, error)
+}
+
+// Runner plans workspaces and records the runs.
+type Runner struct {
+	store    Store
+	plans    PlanStore
+	planner  Planner
+	logger   *slog.Logger
+	now      func() time.Time
+	parallel int
+	workDir  string
+}
+
+// Option configures a Runner.
+type Option func(*Runner)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.logger = l } }
+
+// WithClock sets the clock used for run timestamps.
+func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
+
+// WithParallel bounds how many workspaces are planned at once (default: the
+// number of CPUs).
+func WithParallel(n int) Option {
+	return func(r *Runner) {
+		if n > 0 {
+			r.parallel = n
+		}
+	}
+}
+
+// WithWorkDir sets where exported trees and scratch directories are made
+// (default: the system temporary directory).
+func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir } }
+
+// New returns a Runner.
+func New(store Store, plans PlanStore, planner Planner, opts ...Option) *Runner {
+	r := &Runner{
+		store:    store,
+		plans:    plans,
+		planner:  planner,
+		logger:   slog.New(slog.DiscardHandler),
+		now:      time.Now,
+		parallel: runtime.NumCPU(),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}

@@ -1,0 +1,117 @@
+// Package sqlite is Landform's embedded store: run records (and, as later
+// migrations add them, the queue, locks and approvals) in one SQLite file,
+// through the pure-Go driver modernc.org/sqlite.
+//
+// Every connection runs in WAL mode with a busy timeout and foreign keys on,
+// and begins transactions with BEGIN IMMEDIATE, so concurrent writers (also
+// from other processes sharing the file) wait for each other instead of
+// failing with "database is locked".
+//
+// Open brings the schema up to date: the SQL files in migrations/, named
+// NNNN_name.sql, are applied in order, all pending ones in one transaction,
+// and recorded in the schema_migrations table. To change the schema, append a
+// file; never edit one that has been released.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/landform/landform"
+)
+
+// busyTimeout is how long a statement waits for another writer's lock.
+const busyTimeout = 10 * time.Second
+
+// DB is a Landform store in one SQLite file. It is safe for concurrent use.
+type DB struct {
+	db         *sql.DB
+	now        func() time.Time
+	migrations []migration
+}
+
+// Option configures a DB.
+type Option func(*DB)
+
+// WithClock sets the clock that stamps CreatedAt on new runs (default:
+// time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(db *DB) {
+		if now != nil {
+			db.now = now
+		}
+	}
+}
+
+// withMigrations replaces the embedded migrations; tests use it to play an
+// older or a newer Landform.
+func withMigrations(ms []migration) Option {
+	return func(db *DB) { db.migrations = ms }
+}
+
+// Open opens the SQLite database at path, creating it and its parent
+// directory (0700) when missing, and migrates it to the current schema.
+//
+// Returns EINVALID for an empty path or ":memory:", and for a database whose
+// schema is newer than this Landform knows.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if path == "" || path == ":memory:" {
+		return nil, landform.Errorf(landform.EINVALID, "database path %q: want a file", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	db := &DB{now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	if db.migrations == nil {
+		if db.migrations, err = embeddedMigrations(); err != nil {
+			return nil, err
+		}
+	}
+
+	// A file: URI, so that any character in the path is escaped; the
+	// underscore parameters are the driver's and run on every new connection.
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate")
+	dsn := (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String()
+	if db.db, err = sql.Open("sqlite", dsn); err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := db.init(ctx); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) init(ctx context.Context) error {
+	var mode string
+	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return err
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	return db.migrate(ctx)
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return db.db.Close()
+}

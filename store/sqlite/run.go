@@ -1,0 +1,238 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// timeLayout is RFC 3339 with a fixed nine-digit fraction: unlike
+// time.RFC3339Nano, which drops trailing zeros, its text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: formatTime(t), Valid: true}
+}
+
+func parseTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s.String)
+}
+
+// checkTimes rejects times the layout cannot keep in order: outside years 1
+// to 9999. The zero time is fine: it means "not yet".
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if y := t.UTC().Year(); !t.IsZero() && (y < 1 || y > 9999) {
+			return landform.Errorf(landform.EINVALID, "run time %v is out of range", t)
+		}
+	}
+	return nil
+}
+
+// parseID returns the row ID of a run ID: its canonical decimal form only.
+func parseID(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == id
+}
+
+func notFound(id string) error {
+	return landform.Errorf(landform.ENOTFOUND, "run %s not found", id)
+}
+
+// CreateRun stores r and assigns r.ID, a decimal number never used before,
+// and r.CreatedAt from the DB's clock when it is zero.
+//
+// Returns EINVALID when r already has an ID or lacks a repo, workspace, kind
+// or state.
+func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
+	if r.ID != "" {
+		return landform.Errorf(landform.EINVALID, "run %s already has an ID", r.ID)
+	}
+	if r.Repo == "" || r.Workspace == "" || r.Kind == "" || r.State == "" {
+		return landform.Errorf(landform.EINVALID, "run needs a repo, a workspace, a kind and a state")
+	}
+	if err := checkTimes(r.CreatedAt, r.StartedAt, r.FinishedAt); err != nil {
+		return err
+	}
+	created := r.CreatedAt
+	if created.IsZero() {
+		created = db.now().UTC()
+	}
+	res, err := db.db.ExecContext(ctx, `INSERT INTO runs (
+		repo, workspace, dir, commit_sha, ref, kind, state,
+		add_count, change_count, destroy_count, replace_count,
+		error, plan_sha256, created_at, started_at, finished_at
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
+		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
+		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
+	}
+	r.ID = strconv.FormatInt(id, 10)
+	r.CreatedAt = created
+	return nil
+}
+
+// UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
+// Error, PlanSHA256, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// CreatedAt are fixed at creation; their values in r are ignored.
+//
+// Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
+func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
+	id, ok := parseID(r.ID)
+	if !ok {
+		return notFound(r.ID)
+	}
+	if r.State == "" {
+		return landform.Errorf(landform.EINVALID, "run %s needs a state", r.ID)
+	}
+	if err := checkTimes(r.StartedAt, r.FinishedAt); err != nil {
+		return err
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE runs SET
+		dir = ?, commit_sha = ?, ref = ?, state = ?,
+		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
+		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?
+	WHERE id = ?`,
+		r.Dir, r.Commit, r.Ref, string(r.State),
+		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
+		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), id)
+	if err != nil {
+		return fmt.Errorf("updating run %s: %w", r.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("updating run %s: %w", r.ID, err)
+	}
+	if n == 0 {
+		return notFound(r.ID)
+	}
+	return nil
+}
+
+const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
+	add_count, change_count, destroy_count, replace_count,
+	error, plan_sha256, created_at, started_at, finished_at`
+
+// scanRun reads one row of runColumns.
+func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
+	var (
+		r                 landform.Run
+		id                int64
+		created           string
+		started, finished sql.NullString
+		err               error
+	)
+	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
+		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
+		&r.Error, &r.PlanSHA256, &created, &started, &finished); err != nil {
+		return nil, err
+	}
+	r.ID = strconv.FormatInt(id, 10)
+	if r.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
+		return nil, fmt.Errorf("run %s: created_at: %w", r.ID, err)
+	}
+	if r.StartedAt, err = parseTime(started); err != nil {
+		return nil, fmt.Errorf("run %s: started_at: %w", r.ID, err)
+	}
+	if r.FinishedAt, err = parseTime(finished); err != nil {
+		return nil, fmt.Errorf("run %s: finished_at: %w", r.ID, err)
+	}
+	return &r, nil
+}
+
+// GetRun returns the run with ID id, its times in UTC. Returns ENOTFOUND when
+// there is none (any ID that is not a run's decimal number included).
+func (db *DB) GetRun(ctx context.Context, id string) (*landform.Run, error) {
+	n, ok := parseID(id)
+	if !ok {
+		return nil, notFound(id)
+	}
+	r, err := scanRun(db.db.QueryRowContext(ctx, "SELECT "+runColumns+" FROM runs WHERE id = ?", n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRuns returns the runs f selects, newest first (by CreatedAt, then by
+// ID), never nil. Returns EINVALID for a negative limit.
+func (db *DB) ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.Run, error) {
+	if f.Limit < 0 {
+		return nil, landform.Errorf(landform.EINVALID, "negative run limit %d", f.Limit)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	add := func(cond string, vals ...any) {
+		where = append(where, cond)
+		args = append(args, vals...)
+	}
+	if f.Repo != "" {
+		add("repo = ?", f.Repo)
+	}
+	if f.Workspace != "" {
+		add("workspace = ?", f.Workspace)
+	}
+	if f.Kind != "" {
+		add("kind = ?", string(f.Kind))
+	}
+	if len(f.States) > 0 {
+		vals := make([]any, len(f.States))
+		for i, s := range f.States {
+			vals[i] = string(s)
+		}
+		add("state IN (?"+strings.Repeat(", ?", len(vals)-1)+")", vals...)
+	}
+	q := "SELECT " + runColumns + " FROM runs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	defer rows.Close()
+	runs := []*landform.Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing runs: %w", err)
+		}
+		runs = append(runs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing runs: %w", err)
+	}
+	return runs, nil
+}
