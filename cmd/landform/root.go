@@ -95,7 +95,14 @@ func newRootCmd(a *app) *cobra.Command {
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 
-	root.AddCommand(newVersionCmd(a))
+	root.AddCommand(
+		newVersionCmd(a),
+		newWorkspacesCmd(a),
+		newAffectedCmd(a),
+		newPlanCmd(a),
+		newRunsCmd(a),
+		newShowCmd(a),
+	)
 	return root
 }
 

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func newAffectedCmd(a *app) *cobra.Command {
+	var (
+		repoSrc, base, head string
+		asJSON              bool
+	)
+	cmd := &cobra.Command{
+		Use:   "affected --repo DIR_OR_URL --base REV --head REV",
+		Short: "List the workspaces a change touches, with the reasons",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			repo, err := a.openRepo(ctx, repoSrc)
+			if err != nil {
+				return err
+			}
+			_, headSnap, aff, err := affected(ctx, repo, base, head)
+			if err != nil {
+				return err
+			}
+			out := []workspaceJSON{}
+			for _, af := range aff {
+				out = append(out, newWorkspaceJSON(af.Workspace, af.Reasons, headSnap.index))
+			}
+			if asJSON {
+				return writeJSON(a.stdout, map[string]any{"workspaces": out})
+			}
+			if len(out) == 0 {
+				fmt.Fprintln(a.stderr, "no workspace affected")
+			}
+			for _, w := range out {
+				fmt.Fprintf(a.stdout, "%s\t%s\n", w.Name, strings.Join(w.Reasons, "; "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&repoSrc, "repo", "", "repository: a local path or a URL (required)")
+	cmd.Flags().StringVar(&base, "base", "", "base revision (required)")
+	cmd.Flags().StringVar(&head, "head", "HEAD", "head revision")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("base")
+	return cmd
+}

@@ -1,0 +1,2 @@
+instance_count = 2
+size           = "large"

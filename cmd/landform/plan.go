@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/landform/landform"
+	"github.com/landform/landform/modules"
+	"github.com/landform/landform/runner"
+)
+
+func newPlanCmd(a *app) *cobra.Command {
+	var (
+		repoSrc, base, head string
+		all, asJSON         bool
+		names               []string
+		parallel            int
+		ef                  engineFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "plan --repo DIR_OR_URL [--base REV --head REV | --all] [--workspace NAME]...",
+		Short: "Plan the workspaces a change affects (or all of them) and store the runs",
+		Long: `Plan runs terraform init and plan for each selected workspace, in a clean
+export of the commit, and stores the run and its plan artifact.
+
+With --base and --head, the workspaces the change affects are planned; with
+--all (or only --workspace), the workspaces at --head. Progress goes to stderr,
+one line per finished workspace; --json prints the runs on stdout. The exit
+code is 1 when any workspace errored.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if all && base != "" {
+				return landform.Errorf(landform.EINVALID, "--all and --base exclude each other")
+			}
+			if !all && base == "" && len(names) == 0 {
+				return landform.Errorf(landform.EINVALID, "say what to plan: --base REV (with --head), --all, or --workspace NAME")
+			}
+			repo, err := a.openRepo(ctx, repoSrc)
+			if err != nil {
+				return err
+			}
+
+			var (
+				snap    *snapshot
+				targets []runner.Target
+				deleted []string
+			)
+			if base != "" {
+				var aff []modules.Affected
+				_, snap, aff, err = affected(ctx, repo, base, head)
+				if err != nil {
+					return err
+				}
+				for _, af := range aff {
+					if slices.Contains(af.Reasons, modules.ReasonDeleted) {
+						deleted = append(deleted, af.Workspace.Name)
+						continue
+					}
+					targets = append(targets, target(snap, af.Workspace))
+				}
+			} else {
+				commit, err := resolve(repo, head)
+				if err != nil {
+					return err
+				}
+				if snap, err = loadSnapshot(ctx, repo, commit, nil); err != nil {
+					return err
+				}
+				for _, ws := range snap.index.Workspaces() {
+					targets = append(targets, target(snap, ws))
+				}
+			}
+			if len(names) > 0 {
+				if targets, err = selectTargets(targets, names, snap); err != nil {
+					return err
+				}
+			}
+			for _, name := range deleted {
+				fmt.Fprintf(a.stderr, "%s  deleted in this change: not planned\n", name)
+			}
+			if parallel <= 0 {
+				parallel = snap.cfg.Parallel
+			}
+			if parallel <= 0 {
+				parallel = runtime.NumCPU()
+			}
+
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			engine, err := a.newEngine(ef)
+			if err != nil {
+				return err
+			}
+			r, err := a.newRunner(db, engine, ef.env, parallel)
+			if err != nil {
+				return err
+			}
+			if len(targets) == 0 {
+				fmt.Fprintln(a.stderr, "nothing to plan")
+			}
+			runs, err := r.PlanBatch(ctx, repo, runner.Batch{
+				Repo: repo.String(), Commit: snap.commit, Ref: head, Targets: targets,
+			}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				doc := map[string]any{"runs": runsJSON(runs)}
+				if len(deleted) > 0 {
+					doc["deleted"] = deleted
+				}
+				if err := writeJSON(a.stdout, doc); err != nil {
+					return err
+				}
+			}
+			errored := 0
+			for _, run := range runs {
+				if run.State == landform.StateErrored || run.State == landform.StateInterrupted {
+					errored++
+				}
+			}
+			if errored > 0 {
+				if !asJSON {
+					for _, run := range runs {
+						if run.Error != "" {
+							fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
+						}
+					}
+				}
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d workspaces failed to plan", errored, len(runs))}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&repoSrc, "repo", "", "repository: a local path or a URL (required)")
+	f.StringVar(&base, "base", "", "base revision: plan what base..head affects")
+	f.StringVar(&head, "head", "HEAD", "head revision")
+	f.BoolVar(&all, "all", false, "plan every workspace at --head")
+	f.StringArrayVar(&names, "workspace", nil, "plan only this workspace (repeatable)")
+	f.IntVar(&parallel, "parallel", 0, "workspaces planned at once (default: the repo's parallel setting, else the number of CPUs)")
+	f.BoolVar(&asJSON, "json", false, "print the runs as one JSON document")
+	addEngineFlags(cmd, &ef)
+	_ = cmd.MarkFlagRequired("repo")
+	return cmd
+}
+
+func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
+	f := cmd.Flags()
+	f.StringVar(&ef.cliConfig, "terraform-cli-config", "", "the Terraform CLI config to honour (default: TF_CLI_CONFIG_FILE when it exists, else ~/.terraformrc)")
+	f.StringArrayVar(&ef.binaries, "terraform-binary", nil, "an extra terraform or tofu binary to choose from (repeatable)")
+	f.StringToStringVar(&ef.env, "env", nil, "extra environment for terraform, KEY=VALUE (repeatable)")
+}
+
+// target pairs a workspace with what its configuration requires.
+func target(snap *snapshot, ws landform.Workspace) runner.Target {
+	return runner.Target{Workspace: ws, RequiredVersions: snap.index.RequiredVersion(ws.Dir)}
+}
+
+// selectTargets keeps the targets named, in the order given. A name that is
+// no workspace at the commit is an error; one that exists but was not
+// affected is skipped with a note.
+func selectTargets(targets []runner.Target, names []string, snap *snapshot) ([]runner.Target, error) {
+	var out []runner.Target
+	for _, name := range names {
+		i := slices.IndexFunc(targets, func(t runner.Target) bool { return t.Workspace.Name == name })
+		if i >= 0 {
+			out = append(out, targets[i])
+			continue
+		}
+		if _, ok := snap.index.Workspace(name); !ok {
+			return nil, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, shortSHA(snap.commit))
+		}
+	}
+	return out, nil
+}
+
+// progressLine renders one finished run:
+// "[2/4] envs/prod/app  planned  +4 ~0 -0 ±0  1.2s".
+func progressLine(p runner.Progress) string {
+	run := p.Run
+	detail := run.Summary.String()
+	if run.State == landform.StateErrored || run.State == landform.StateInterrupted {
+		detail = firstLine(run.Error)
+	}
+	return fmt.Sprintf("[%d/%d] %s  %s  %s  %s", p.Done, p.Total, run.Workspace, run.State, detail,
+		run.Duration().Round(100*time.Millisecond))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/landform/landform"
+)
+
+// runJSON is a run as the CLI's JSON documents show it.
+type runJSON struct {
+	ID         string               `json:"id"`
+	Repo       string               `json:"repo"`
+	Workspace  string               `json:"workspace"`
+	Dir        string               `json:"dir"`
+	Commit     string               `json:"commit"`
+	Ref        string               `json:"ref,omitempty"`
+	Kind       landform.RunKind     `json:"kind"`
+	State      landform.RunState    `json:"state"`
+	Summary    landform.PlanSummary `json:"summary"`
+	Error      string               `json:"error,omitempty"`
+	PlanSHA256 string               `json:"plan_sha256,omitempty"`
+	CreatedAt  string               `json:"created_at"`
+	StartedAt  string               `json:"started_at,omitempty"`
+	FinishedAt string               `json:"finished_at,omitempty"`
+	DurationMS int64                `json:"duration_ms,omitempty"`
+}
+
+func toRunJSON(r *landform.Run) runJSON {
+	return runJSON{
+		ID: r.ID, Repo: r.Repo, Workspace: r.Workspace, Dir: r.Dir, Commit: r.Commit, Ref: r.Ref,
+		Kind: r.Kind, State: r.State, Summary: r.Summary, Error: r.Error, PlanSHA256: r.PlanSHA256,
+		CreatedAt: rfc3339(r.CreatedAt), StartedAt: rfc3339(r.StartedAt), FinishedAt: rfc3339(r.FinishedAt),
+		DurationMS: r.Duration().Milliseconds(),
+	}
+}
+
+func runsJSON(runs []*landform.Run) []runJSON {
+	out := make([]runJSON, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, toRunJSON(r))
+	}
+	return out
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func newRunsCmd(a *app) *cobra.Command {
+	var (
+		asJSON          bool
+		repo, workspace string
+		limit           int
+	)
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List stored runs, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			runs, err := db.ListRuns(ctx, landform.RunFilter{Repo: repo, Workspace: workspace, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, map[string]any{"runs": runsJSON(runs)})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tWORKSPACE\tKIND\tSTATE\tCHANGES\tCOMMIT\tCREATED")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Workspace, r.Kind, r.State,
+					r.Summary, shortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	cmd.Flags().StringVar(&repo, "repo", "", "only runs of this repository")
+	cmd.Flags().StringVar(&workspace, "workspace", "", "only runs of this workspace")
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many runs (0: all)")
+	return cmd
+}
+
+func newShowCmd(a *app) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show RUN_ID",
+		Short: "Show one run and its plan",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			run, err := db.GetRun(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(a.stdout, toRunJSON(run))
+			}
+			fmt.Fprintf(a.stdout, "run %s: %s %s of %s at %s\n", run.ID, run.State, run.Kind, run.Workspace, shortSHA(run.Commit))
+			fmt.Fprintf(a.stdout, "repo: %s\nchanges: %s\n", run.Repo, run.Summary)
+			if run.Duration() > 0 {
+				fmt.Fprintf(a.stdout, "took: %s\n", run.Duration().Round(time.Millisecond))
+			}
+			if run.Error != "" {
+				fmt.Fprintf(a.stdout, "\nerror:\n%s\n", indent(run.Error))
+			}
+			if run.PlanSHA256 == "" {
+				return nil
+			}
+			plans, err := a.openPlans()
+			if err != nil {
+				return err
+			}
+			art, err := plans.Get(ctx, run.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "plan sha256: %s\n\n%s", art.SHA256, art.Text)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run as one JSON document")
+	return cmd
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/landform/landform/gitrepo"
+	planfs "github.com/landform/landform/planstore/fs"
+	"github.com/landform/landform/runner"
+	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/terraform"
+)
+
+// The data directory's layout.
+func (a *app) dbPath() string    { return filepath.Join(a.dataDir, "landform.db") }
+func (a *app) plansDir() string  { return filepath.Join(a.dataDir, "plans") }
+func (a *app) reposDir() string  { return filepath.Join(a.dataDir, "repos") }
+func (a *app) workDir() string   { return filepath.Join(a.dataDir, "work") }
+func (a *app) engineDir() string { return filepath.Join(a.dataDir, "terraform") }
+
+// openStore opens the run database in the data directory.
+func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
+	return sqlite.Open(ctx, a.dbPath())
+}
+
+// openRepo opens --repo: a local path in place, or a URL through the clone
+// cache in the data directory.
+func (a *app) openRepo(ctx context.Context, src string) (*gitrepo.Repo, error) {
+	return gitrepo.Open(ctx, src, gitrepo.WithDataDir(a.reposDir()), gitrepo.WithLogger(a.logger))
+}
+
+// engineFlags are the flags of commands that run terraform.
+type engineFlags struct {
+	cliConfig string
+	binaries  []string
+	env       map[string]string
+}
+
+// newEngine builds the terraform engine from the flags.
+func (a *app) newEngine(f engineFlags) (*terraform.Engine, error) {
+	opts := []terraform.Option{
+		terraform.WithWorkDir(a.engineDir()),
+		terraform.WithLogger(a.logger),
+		terraform.WithBinaries(f.binaries...),
+	}
+	if f.cliConfig != "" {
+		opts = append(opts, terraform.WithCLIConfig(f.cliConfig))
+	}
+	return terraform.New(opts...)
+}
+
+// openPlans opens the plan artifact store in the data directory.
+func (a *app) openPlans() (*planfs.Store, error) { return planfs.New(a.plansDir()) }
+
+// newRunner wires the runner to the store, the plan store and terraform.
+func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, parallel int) (*runner.Runner, error) {
+	plans, err := a.openPlans()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(a.workDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("making work directory: %w", err)
+	}
+	return runner.New(db, plans, &tfPlanner{engine: engine, env: env},
+		runner.WithLogger(a.logger),
+		runner.WithParallel(parallel),
+		runner.WithWorkDir(a.workDir()),
+	), nil
+}
+
+// tfPlanner adapts the terraform engine to runner.Planner.
+type tfPlanner struct {
+	engine *terraform.Engine
+	// env is added to every workspace's own environment.
+	env map[string]string
+}
+
+func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
+	ws := job.Workspace
+	env := map[string]string{}
+	for k, v := range p.env {
+		env[k] = v
+	}
+	for k, v := range ws.Env {
+		env[k] = v
+	}
+	// Terraform's data directory is per job, so jobs sharing the exported
+	// tree never share .terraform.
+	env["TF_DATA_DIR"] = filepath.Join(job.ScratchDir, ".terraform")
+	constraints := append([]string(nil), job.RequiredVersions...)
+	if ws.TerraformVersion != "" {
+		constraints = append(constraints, ws.TerraformVersion)
+	}
+	res, err := p.engine.Plan(ctx, terraform.PlanRequest{
+		Dir:         filepath.Join(job.Root, filepath.FromSlash(ws.Dir)),
+		Name:        ws.Name,
+		TFWorkspace: ws.TFWorkspace,
+		VarFiles:    ws.VarFiles,
+		Env:         env,
+		Constraints: constraints,
+		RefreshOnly: job.RefreshOnly,
+		PlanFile:    filepath.Join(job.ScratchDir, "plan.tfplan"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &runner.PlanOutput{Artifact: res.Artifact, Summary: res.Summary, Drift: res.Drift}, nil
+}

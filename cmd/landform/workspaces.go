@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newWorkspacesCmd(a *app) *cobra.Command {
+	var (
+		repoSrc, ref string
+		asJSON       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "workspaces --repo DIR_OR_URL [--ref REV]",
+		Short: "List the Terraform workspaces of a repository at a revision",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			repo, err := a.openRepo(ctx, repoSrc)
+			if err != nil {
+				return err
+			}
+			commit, err := resolve(repo, ref)
+			if err != nil {
+				return err
+			}
+			snap, err := loadSnapshot(ctx, repo, commit, nil)
+			if err != nil {
+				return err
+			}
+			out := []workspaceJSON{}
+			for _, ws := range snap.index.Workspaces() {
+				out = append(out, newWorkspaceJSON(ws, nil, snap.index))
+			}
+			if asJSON {
+				return writeJSON(a.stdout, map[string]any{"workspaces": out})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, w := range out {
+				note := ""
+				if w.Error != "" {
+					note = "invalid: " + w.Error
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", w.Name, w.Dir, note)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&repoSrc, "repo", "", "repository: a local path or a URL (required)")
+	cmd.Flags().StringVar(&ref, "ref", "HEAD", "revision to read")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	_ = cmd.MarkFlagRequired("repo")
+	return cmd
+}

@@ -1,0 +1,73 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// landformBin is the landform binary built once for the package's tests.
+var landformBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "landform-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	landformBin = filepath.Join(dir, "landform")
+	build := exec.Command("go", "build", "-o", landformBin, "github.com/landform/landform/cmd/landform")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building landform:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cliResult is one landform invocation's outcome.
+type cliResult struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// landform runs the landform binary with args and returns what it did.
+// A run longer than five minutes fails the test.
+func landform(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, landformBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	res := cliResult{Stdout: out.String(), Stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("landform %v: %v", args, err)
+	}
+	return res
+}
+
+// landformJSON runs landform with args, requires exit code wantCode, and
+// decodes stdout into v.
+func landformJSON(t *testing.T, wantCode int, v any, args ...string) cliResult {
+	t.Helper()
+	res := landform(t, args...)
+	if res.Code != wantCode {
+		t.Fatalf("landform %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, res.Code, wantCode, res.Stdout, res.Stderr)
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), v); err != nil {
+		t.Fatalf("landform %v: stdout is not one JSON document: %v\n%s", args, err, res.Stdout)
+	}
+	return res
+}
