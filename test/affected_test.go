@@ -121,8 +121,10 @@ func TestAffectedAcrossCommits(t *testing.T) {
 		change: func() { repo.Write(map[string]string{"README.md": "# infra, now documented\n"}) },
 		want:   map[string][]string{},
 	}, {
-		name:   "deepest module of the chain",
-		change: func() { repo.Write(map[string]string{"modules/base/main.tf": "# edited\n" + monorepoFiles()["modules/base/main.tf"]}) },
+		name: "deepest module of the chain",
+		change: func() {
+			repo.Write(map[string]string{"modules/base/main.tf": "# edited\n" + monorepoFiles()["modules/base/main.tf"]})
+		},
 		want: map[string][]string{
 			"envs/prod":    {"module: modules/base"},
 			"envs/staging": {"module: modules/base"},

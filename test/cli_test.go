@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -26,6 +27,10 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building landform:", err)
+		os.Exit(1)
+	}
+	if err := statSources(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -70,4 +75,27 @@ func landformJSON(t *testing.T, wantCode int, v any, args ...string) cliResult {
 		t.Fatalf("landform %v: stdout is not one JSON document: %v\n%s", args, err, res.Stdout)
 	}
 	return res
+}
+
+// statSources stats every file of the module the landform binary is built
+// from. go test caches a package's result by the files the test process
+// touched; the binary is built by a child process, so without this a change
+// to cmd/landform would not invalidate this package's cached results.
+func statSources() error {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") && d.Name() != ".landform.yaml" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() {
+			_, err = os.Stat(p)
+		}
+		return err
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"slices"
@@ -41,102 +42,29 @@ code is 1 when any workspace errored.`,
 			if !all && base == "" && len(names) == 0 {
 				return landform.Errorf(landform.EINVALID, "say what to plan: --base REV (with --head), --all, or --workspace NAME")
 			}
-			repo, err := a.openRepo(ctx, repoSrc)
-			if err != nil {
-				return err
-			}
-
-			var (
-				snap    *snapshot
-				targets []runner.Target
-				deleted []string
-			)
-			if base != "" {
-				var aff []modules.Affected
-				_, snap, aff, err = affected(ctx, repo, base, head)
-				if err != nil {
-					return err
-				}
-				for _, af := range aff {
-					if slices.Contains(af.Reasons, modules.ReasonDeleted) {
-						deleted = append(deleted, af.Workspace.Name)
-						continue
-					}
-					targets = append(targets, target(snap, af.Workspace))
-				}
-			} else {
-				commit, err := resolve(repo, head)
-				if err != nil {
-					return err
-				}
-				if snap, err = loadSnapshot(ctx, repo, commit, nil); err != nil {
-					return err
-				}
-				for _, ws := range snap.index.Workspaces() {
-					targets = append(targets, target(snap, ws))
-				}
-			}
-			if len(names) > 0 {
-				if targets, err = selectTargets(targets, names, snap); err != nil {
-					return err
-				}
-			}
-			for _, name := range deleted {
-				fmt.Fprintf(a.stderr, "%s  deleted in this change: not planned\n", name)
-			}
-			if parallel <= 0 {
-				parallel = snap.cfg.Parallel
-			}
-			if parallel <= 0 {
-				parallel = runtime.NumCPU()
-			}
-
-			db, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			engine, err := a.newEngine(ef)
-			if err != nil {
-				return err
-			}
-			r, err := a.newRunner(db, engine, ef.env, parallel)
-			if err != nil {
-				return err
-			}
-			if len(targets) == 0 {
-				fmt.Fprintln(a.stderr, "nothing to plan")
-			}
-			runs, err := r.PlanBatch(ctx, repo, runner.Batch{
-				Repo: repo.String(), Commit: snap.commit, Ref: head, Targets: targets,
-			}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
+			res, err := a.plan(ctx, planOptions{
+				repo: repoSrc, base: base, head: head, names: names, parallel: parallel, engine: ef,
+			})
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				doc := map[string]any{"runs": runsJSON(runs)}
-				if len(deleted) > 0 {
-					doc["deleted"] = deleted
+				doc := map[string]any{"runs": runsJSON(res.runs)}
+				if len(res.deleted) > 0 {
+					doc["deleted"] = res.deleted
 				}
 				if err := writeJSON(a.stdout, doc); err != nil {
 					return err
 				}
-			}
-			errored := 0
-			for _, run := range runs {
-				if run.State == landform.StateErrored || run.State == landform.StateInterrupted {
-					errored++
-				}
-			}
-			if errored > 0 {
-				if !asJSON {
-					for _, run := range runs {
-						if run.Error != "" {
-							fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
-						}
+			} else {
+				for _, run := range res.runs {
+					if run.Error != "" {
+						fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
 					}
 				}
-				return &exitError{code: 1, err: fmt.Errorf("%d of %d workspaces failed to plan", errored, len(runs))}
+			}
+			if n := res.failed(); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("%d of %d workspaces failed to plan", n, len(res.runs))}
 			}
 			return nil
 		},
@@ -152,6 +80,106 @@ code is 1 when any workspace errored.`,
 	addEngineFlags(cmd, &ef)
 	_ = cmd.MarkFlagRequired("repo")
 	return cmd
+}
+
+// planOptions select what a.plan plans: with base, what base..head affects;
+// otherwise every workspace at head; names narrow either.
+type planOptions struct {
+	repo, base, head string
+	names            []string
+	parallel         int
+	engine           engineFlags
+}
+
+// planResult is what a.plan did.
+type planResult struct {
+	runs    []*landform.Run
+	deleted []string // workspaces the change deleted: reported, not planned
+}
+
+// failed counts the runs that errored or were interrupted.
+func (r *planResult) failed() int {
+	n := 0
+	for _, run := range r.runs {
+		if run.State == landform.StateErrored || run.State == landform.StateInterrupted {
+			n++
+		}
+	}
+	return n
+}
+
+// plan selects workspaces, plans them and stores the runs, printing one
+// progress line per finished workspace to stderr.
+func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
+	repo, err := a.openRepo(ctx, o.repo)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		snap    *snapshot
+		targets []runner.Target
+		res     planResult
+	)
+	if o.base != "" {
+		var aff []modules.Affected
+		if _, snap, aff, err = affected(ctx, repo, o.base, o.head); err != nil {
+			return nil, err
+		}
+		for _, af := range aff {
+			if slices.Contains(af.Reasons, modules.ReasonDeleted) {
+				res.deleted = append(res.deleted, af.Workspace.Name)
+				continue
+			}
+			targets = append(targets, target(snap, af.Workspace))
+		}
+	} else {
+		commit, err := resolve(repo, o.head)
+		if err != nil {
+			return nil, err
+		}
+		if snap, err = loadSnapshot(ctx, repo, commit, nil); err != nil {
+			return nil, err
+		}
+		for _, ws := range snap.index.Workspaces() {
+			targets = append(targets, target(snap, ws))
+		}
+	}
+	if len(o.names) > 0 {
+		if targets, err = selectTargets(targets, o.names, snap); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range res.deleted {
+		fmt.Fprintf(a.stderr, "%s  deleted in this change: not planned\n", name)
+	}
+	parallel := o.parallel
+	if parallel <= 0 {
+		parallel = snap.cfg.Parallel
+	}
+	if parallel <= 0 {
+		parallel = runtime.NumCPU()
+	}
+
+	db, err := a.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	engine, err := a.newEngine(o.engine)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.newRunner(db, engine, o.engine.env, parallel)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(a.stderr, "nothing to plan")
+	}
+	res.runs, err = r.PlanBatch(ctx, repo, runner.Batch{
+		Repo: repo.String(), Commit: snap.commit, Ref: o.head, Targets: targets,
+	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
+	return &res, err
 }
 
 func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
