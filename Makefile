@@ -16,7 +16,7 @@ build:
 	$(GO) build -o bin/landform ./cmd/landform
 
 demo: setup build
-	./bin/landform version
+	./bin/landform demo
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

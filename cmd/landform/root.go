@@ -91,7 +91,7 @@ func newRootCmd(a *app) *cobra.Command {
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.dataDir, "data-dir", "./.landform", "directory for Landform's database, plans and repository cache")
+	pf.StringVar(&a.dataDir, "data-dir", defaultDataDir(), "directory for Landform's database, plans and repository cache")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 
@@ -102,6 +102,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPlanCmd(a),
 		newRunsCmd(a),
 		newShowCmd(a),
+		newDemoCmd(a),
 	)
 	return root
 }
@@ -120,3 +121,5 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	return nil, landform.Errorf(landform.EINVALID, "--log-format %q: want text or json", format)
 }
+
+func defaultDataDir() string { return "./.landform" }

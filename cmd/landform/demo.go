@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// demoRepo is the example infrastructure repository the demo commits.
+//
+//go:embed all:demorepo
+var demoRepo embed.FS
+
+func newDemoCmd(a *app) *cobra.Command {
+	var ef engineFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run Landform's main job on an example repository",
+		Long: `Demo writes an example infrastructure repository (two environments sharing
+local modules, resources of Landform's test cloud) into the data directory,
+commits a change to a shared module, and shows which workspaces it affects
+and their plans. The test cloud is a directory of JSON files in the data
+directory, so nothing leaves this machine.
+
+Terraform and the providers come from the machine: the demo uses the CLI
+config written by scripts/setup (.tools/terraformrc) when it exists.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.demo(cmd.Context(), ef)
+		},
+	}
+	addEngineFlags(cmd, &ef)
+	return cmd
+}
+
+func (a *app) demo(ctx context.Context, ef engineFlags) error {
+	dataDir, err := filepath.Abs(a.dataDir)
+	if err != nil {
+		return err
+	}
+	a.dataDir = dataDir
+	if ef.cliConfig == "" {
+		if p, err := filepath.Abs(filepath.Join(".tools", "terraformrc")); err == nil && isFile(p) {
+			ef.cliConfig = p
+		}
+	}
+	cloud := filepath.Join(dataDir, "demo", "cloud")
+	if ef.env == nil {
+		ef.env = map[string]string{}
+	}
+	if _, ok := ef.env["TESTCLOUD_ROOT"]; !ok {
+		ef.env["TESTCLOUD_ROOT"] = cloud
+	}
+	repoDir := filepath.Join(dataDir, "demo", "infra")
+	say := func(format string, args ...any) { fmt.Fprintf(a.stderr, "\n==> "+format+"\n", args...) }
+
+	say("Writing the example infrastructure repository to %s", repoDir)
+	if err := writeDemoRepo(ctx, repoDir); err != nil {
+		return err
+	}
+	g := gitRunner{dir: repoDir}
+	for _, args := range [][]string{
+		{"init", "--quiet", "--initial-branch=main"},
+		{"add", "--all"},
+		{"commit", "--quiet", "-m", "Example infrastructure: staging and prod share modules/app and modules/network"},
+	} {
+		if _, err := g.run(ctx, args...); err != nil {
+			return err
+		}
+	}
+
+	say("Workspaces Landform discovers (every directory with Terraform files, except modules):")
+	if err := a.printWorkspaces(ctx, repoDir); err != nil {
+		return err
+	}
+
+	say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
+	netFile := filepath.Join(repoDir, "modules", "network", "main.tf")
+	src, err := os.ReadFile(netFile)
+	if err != nil {
+		return err
+	}
+	changed := strings.Replace(string(src), "tags       = { env = var.env }", "tags       = { env = var.env, retention = \"90d\" }", 1)
+	if changed == string(src) {
+		return fmt.Errorf("demo: the example module changed shape; cannot edit %s", netFile)
+	}
+	if err := os.WriteFile(netFile, []byte(changed), 0o644); err != nil {
+		return err
+	}
+	if _, err := g.run(ctx, "commit", "--quiet", "-am", "network: tag flow-log buckets with their retention"); err != nil {
+		return err
+	}
+
+	say("Affected by HEAD~1..HEAD (landform affected --repo %s --base HEAD~1):", repoDir)
+	repo, err := a.openRepo(ctx, repoDir)
+	if err != nil {
+		return err
+	}
+	_, _, aff, err := affected(ctx, repo, "HEAD~1", "HEAD")
+	if err != nil {
+		return err
+	}
+	for _, af := range aff {
+		fmt.Fprintf(a.stderr, "    %-14s %s\n", af.Workspace.Name, strings.Join(af.Reasons, "; "))
+	}
+
+	say("Planning exactly those workspaces with real terraform (landform plan --repo %s --base HEAD~1):", repoDir)
+	res, err := a.plan(ctx, planOptions{repo: repoDir, base: "HEAD~1", head: "HEAD", engine: ef})
+	if err != nil {
+		return err
+	}
+	if n := res.failed(); n > 0 {
+		for _, run := range res.runs {
+			if run.Error != "" {
+				fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
+			}
+		}
+		return &exitError{code: 1, err: fmt.Errorf("demo: %d of %d plans failed (did scripts/setup run?)", n, len(res.runs))}
+	}
+
+	say("Runs stored in %s:", filepath.Join(dataDir, "landform.db"))
+	var ids []string
+	for _, run := range res.runs {
+		ids = append(ids, run.ID)
+		fmt.Fprintf(a.stderr, "    run %-4s %-14s %-10s %s  plan sha256 %s…\n", run.ID, run.Workspace, run.State, run.Summary, run.PlanSHA256[:12])
+	}
+
+	dd := ""
+	if a.dataDir != defaultDataDir() {
+		dd = " --data-dir " + a.dataDir
+	}
+	fmt.Fprintf(a.stdout, `
+Landform planned %d of the repository's workspaces: the ones the commit touched through a shared module.
+Try next:
+  landform%s runs                                  # every stored run
+  landform%s show %s                                # one run with its plan text
+  landform%s affected --repo %s --base HEAD~1 --json
+  landform%s plan --repo %s --all%s
+`, len(res.runs), dd, dd, ids[0], dd, repoDir, dd, repoDir, engineHint(ef))
+	return nil
+}
+
+// engineHint repeats the engine flags the demo used, for the suggested
+// commands.
+func engineHint(ef engineFlags) string {
+	var b strings.Builder
+	if ef.cliConfig != "" {
+		b.WriteString(" --terraform-cli-config " + ef.cliConfig)
+	}
+	if root, ok := ef.env["TESTCLOUD_ROOT"]; ok {
+		b.WriteString(" --env TESTCLOUD_ROOT=" + root)
+	}
+	return b.String()
+}
+
+// writeDemoRepo replaces dir with the embedded example repository.
+func writeDemoRepo(ctx context.Context, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return fs.WalkDir(demoRepo, "demorepo", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || ctx.Err() != nil {
+			return cmpErr(err, ctx.Err())
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "demorepo")))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := demoRepo.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+}
+
+func cmpErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printWorkspaces prints the workspaces of the repo at HEAD to stderr.
+func (a *app) printWorkspaces(ctx context.Context, dir string) error {
+	repo, err := a.openRepo(ctx, dir)
+	if err != nil {
+		return err
+	}
+	commit, err := resolve(repo, "HEAD")
+	if err != nil {
+		return err
+	}
+	snap, err := loadSnapshot(ctx, repo, commit, nil)
+	if err != nil {
+		return err
+	}
+	for _, ws := range snap.index.Workspaces() {
+		fmt.Fprintf(a.stderr, "    %s\n", ws.Name)
+	}
+	return nil
+}
+
+// gitRunner runs the git CLI in one directory with a fixed identity, so the
+// demo works on a machine with no git configuration.
+type gitRunner struct{ dir string }
+
+func (g gitRunner) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = g.dir
+	cmd.Env = append(os.Environ(),
+		"GIT_AUTHOR_NAME=Landform Demo", "GIT_AUTHOR_EMAIL=demo@landform.invalid",
+		"GIT_COMMITTER_NAME=Landform Demo", "GIT_COMMITTER_EMAIL=demo@landform.invalid",
+	)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
