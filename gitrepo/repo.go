@@ -1,0 +1,343 @@
+// Package gitrepo is Landform's git layer, built on go-git: it opens a local
+// repository in place or keeps a bare clone of a remote in the data
+// directory, resolves revisions, lists the paths changed between two commits,
+// and reads a commit's tree without a checkout, as an fs.FS (TreeFS) or as a
+// clean copy on disk (Export).
+//
+// Nothing here writes to a local repository given by path: its working copy,
+// index and HEAD are left alone. Only clones under the data directory are
+// written to.
+//
+// A *Repo is safe for concurrent use: go-git's filesystem object storage is
+// not (it opens pack indexes and packfiles lazily, without locks), so every
+// read of git objects goes through one mutex per Repo. TreeFS caches what it
+// decodes, so that lock is rarely held for long.
+package gitrepo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/landform/landform"
+)
+
+// Repo is an opened repository: a local one in place, or the cached clone of
+// a remote.
+type Repo struct {
+	git *git.Repository
+	// src names the repository in messages: the path, or the URL without
+	// credentials.
+	src string
+	// clone is true for a cached clone of a remote, whose branches are
+	// refs/heads/* (so "origin/main" means refs/heads/main).
+	clone bool
+	log   *slog.Logger
+	// store is the object storage, closed by Close.
+	store *filesystem.Storage
+
+	// mu serializes access to the object storage, which is not safe for
+	// concurrent use.
+	mu sync.Mutex
+}
+
+// Option configures Open.
+type Option func(*options) error
+
+type options struct {
+	dataDir   string
+	token     string
+	tokenUser string
+	sshKey    string
+	sshPass   string
+	log       *slog.Logger
+}
+
+// WithDataDir sets Landform's data directory. Clones of remote repositories
+// are kept in its "repos" subdirectory. Open needs it for a URL.
+func WithDataDir(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return landform.Errorf(landform.EINVALID, "empty data directory")
+		}
+		o.dataDir = dir
+		return nil
+	}
+}
+
+// WithToken authenticates to an http(s) remote with HTTP basic auth, the
+// token as password. The username is "x-access-token" unless WithUsername
+// sets another. The token never appears in errors or logs.
+func WithToken(token string) Option {
+	return func(o *options) error {
+		if token == "" {
+			return landform.Errorf(landform.EINVALID, "empty token")
+		}
+		o.token = token
+		return nil
+	}
+}
+
+// WithUsername sets the username that goes with WithToken (GitLab wants
+// "oauth2", Bitbucket the account name; GitHub and Gitea accept anything).
+func WithUsername(user string) Option {
+	return func(o *options) error {
+		o.tokenUser = user
+		return nil
+	}
+}
+
+// WithSSHKey authenticates to an ssh remote with the private key in file,
+// decrypted with passphrase when it is not empty. The user is the URL's, or
+// "git". Host keys are checked against the usual known_hosts files.
+func WithSSHKey(file, passphrase string) Option {
+	return func(o *options) error {
+		if file == "" {
+			return landform.Errorf(landform.EINVALID, "empty ssh key file name")
+		}
+		o.sshKey, o.sshPass = file, passphrase
+		return nil
+	}
+}
+
+// WithLogger sets the logger for clones and fetches (default: none).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l != nil {
+			o.log = l
+		}
+		return nil
+	}
+}
+
+// Open opens the repository src.
+//
+// A local path (a working copy, a linked worktree or a bare repository) is
+// opened in place, read-only. A URL (file://, git://, http(s)://, ssh:// or
+// scp-like user@host:path) is cloned bare into
+// DATA_DIR/repos/<name>-<hash of the URL>, and on later calls that clone is
+// brought up to date: all branches and tags, plus refs/pull/*/head and
+// refs/merge-requests/*/head where the remote has them; refs the remote no
+// longer has are pruned. The remote's refs are listed first, and the fetch is
+// skipped when the clone already has them all.
+//
+// The Repo keeps packfiles open until Close.
+//
+// Errors: EINVALID "not a git repository: PATH" for a local path that is not
+// a repository, EINVALID for bad options or a URL without WithDataDir, and
+// ENOTFOUND or EUNAUTHORIZED when the remote says so. Any other failure to
+// reach the remote is returned wrapped with the URL (credentials removed).
+func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
+	o := options{tokenUser: "x-access-token", log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if src == "" {
+		return nil, landform.Errorf(landform.EINVALID, "empty repository path or URL")
+	}
+	if isURL(src) {
+		return openRemote(ctx, src, &o)
+	}
+	return openLocal(src, &o)
+}
+
+// isURL reports whether src is a URL or an scp-like address rather than a
+// local path. An existing local path always wins.
+func isURL(src string) bool {
+	if strings.Contains(src, "://") {
+		return true
+	}
+	if _, err := os.Stat(src); err == nil {
+		return false
+	}
+	// scp-like: [user@]host:path, with no slash before the colon.
+	colon := strings.IndexByte(src, ':')
+	slash := strings.IndexByte(src, '/')
+	return colon > 0 && strings.Contains(src[:colon], "@") && (slash < 0 || colon < slash)
+}
+
+func openLocal(path string, o *options) (*Repo, error) {
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		return nil, landform.Errorf(landform.EINVALID, "not a git repository: %s", path)
+	}
+	g, err := git.PlainOpenWithOptions(path, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, landform.Errorf(landform.EINVALID, "not a git repository: %s", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening git repository %s: %w", path, err)
+	}
+	return newRepo(g, path, false, o.log)
+}
+
+// newRepo wraps g, opened by go-git's PlainOpen, with a storage that keeps
+// its packfiles open: by default go-git opens and closes the packfile for
+// every object it reads, which made reading trees several times slower.
+func newRepo(g *git.Repository, src string, clone bool, log *slog.Logger) (*Repo, error) {
+	r := &Repo{git: g, src: src, clone: clone, log: log}
+	plain, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return r, nil
+	}
+	store := filesystem.NewStorageWithOptions(plain.Filesystem(), cache.NewObjectLRUDefault(),
+		filesystem.Options{KeepDescriptors: true})
+	kept, err := git.Open(store, nil)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("opening git repository %s: %w", src, err)
+	}
+	r.git, r.store = kept, store
+	return r, nil
+}
+
+// Close releases the files the repository keeps open. TreeFS values made
+// from it must not be used afterwards.
+func (r *Repo) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store == nil {
+		return nil
+	}
+	err := r.store.Close()
+	r.store = nil
+	return err
+}
+
+func (r *Repo) String() string { return r.src }
+
+// Resolve returns the full SHA of the commit rev names: a branch, a tag
+// (annotated or lightweight), a full or abbreviated SHA, HEAD, a ref name
+// (refs/...), and suffixes such as ~N and ^N. In a clone of a remote,
+// "origin/BRANCH" names the remote's branch BRANCH.
+//
+// Errors: ENOTFOUND "unknown revision REV" when rev names no commit,
+// EINVALID for an empty rev.
+func (r *Repo) Resolve(rev string) (string, error) {
+	h, err := r.resolve(rev)
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+func (r *Repo) resolve(rev string) (plumbing.Hash, error) {
+	if rev == "" {
+		return plumbing.ZeroHash, landform.Errorf(landform.EINVALID, "empty revision")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil && r.clone && strings.HasPrefix(rev, "origin/") {
+		// Branches of a clone are refs/heads/*; accept the name they have in a
+		// working copy too.
+		if h2, err2 := r.git.ResolveRevision(plumbing.Revision("refs/heads/" + strings.TrimPrefix(rev, "origin/"))); err2 == nil {
+			h, err = h2, nil
+		}
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist) {
+			return plumbing.ZeroHash, fmt.Errorf("resolving %s in %s: %w", rev, r.src, err)
+		}
+		// Not found, past the first commit, or unparsable.
+		return plumbing.ZeroHash, &landform.Error{Code: landform.ENOTFOUND, Message: "unknown revision " + rev, Err: err}
+	}
+	return *h, nil
+}
+
+// commit resolves rev and returns its commit object. The caller holds no lock.
+func (r *Repo) commit(rev string) (*object.Commit, error) {
+	h, err := r.resolve(rev)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.git.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	return c, nil
+}
+
+// MergeBase returns the SHA of the best common ancestor of revisions a and b,
+// as `git merge-base` does (one of them when there are several).
+//
+// Errors: those of Resolve, and ENOTFOUND when a and b share no history.
+func (r *Repo) MergeBase(a, b string) (string, error) {
+	ca, err := r.commit(a)
+	if err != nil {
+		return "", err
+	}
+	cb, err := r.commit(b)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	bases, err := ca.MergeBase(cb)
+	if err != nil {
+		return "", fmt.Errorf("merge base of %s and %s: %w", a, b, err)
+	}
+	if len(bases) == 0 {
+		return "", landform.Errorf(landform.ENOTFOUND, "no merge base between %s and %s", a, b)
+	}
+	return bases[0].Hash.String(), nil
+}
+
+// storer is the repository's storage; callers hold r.mu while they use it.
+func (r *Repo) storer() storage.Storer { return r.git.Storer }
+
+// readBlob returns the content of blob h.
+func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.storer().EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var b bytes.Buffer
+	b.Grow(int(obj.Size()) + bytes.MinRead) // ReadFrom wants MinRead spare bytes
+	if _, err := b.ReadFrom(rd); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// blobSize returns the size of blob h without reading it when the storage
+// can tell.
+func (r *Repo) blobSize(h plumbing.Hash) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type sizer interface {
+		EncodedObjectSize(plumbing.Hash) (int64, error)
+	}
+	if s, ok := r.storer().(sizer); ok {
+		return s.EncodedObjectSize(h)
+	}
+	obj, err := r.storer().EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return 0, err
+	}
+	return obj.Size(), nil
+}
