@@ -22,6 +22,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer repo.Close()
 			_, headSnap, aff, err := affected(ctx, repo, base, head)
 			if err != nil {
 				return err

@@ -104,6 +104,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	_, _, aff, err := affected(ctx, repo, "HEAD~1", "HEAD")
 	if err != nil {
 		return err
@@ -197,6 +198,7 @@ func (a *app) printWorkspaces(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	commit, err := resolve(repo, "HEAD")
 	if err != nil {
 		return err

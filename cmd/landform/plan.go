@@ -115,6 +115,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer repo.Close()
 	var (
 		snap    *snapshot
 		targets []runner.Target

@@ -22,6 +22,7 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer repo.Close()
 			commit, err := resolve(repo, ref)
 			if err != nil {
 				return err
