@@ -86,9 +86,6 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 	for k, v := range ws.Env {
 		env[k] = v
 	}
-	// Terraform's data directory is per job, so jobs sharing the exported
-	// tree never share .terraform.
-	env["TF_DATA_DIR"] = filepath.Join(job.ScratchDir, ".terraform")
 	constraints := append([]string(nil), job.RequiredVersions...)
 	if ws.TerraformVersion != "" {
 		constraints = append(constraints, ws.TerraformVersion)
@@ -102,6 +99,9 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 		Constraints: constraints,
 		RefreshOnly: job.RefreshOnly,
 		PlanFile:    filepath.Join(job.ScratchDir, "plan.tfplan"),
+		// Terraform's data directory is per job, so jobs sharing the
+		// exported tree never share .terraform.
+		DataDir: filepath.Join(job.ScratchDir, ".terraform"),
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,102 @@
+package terraform
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+	"github.com/landform/landform"
+)
+
+// Summarize counts the resource changes of a plan: create → Add, update →
+// Change, delete → Destroy, and a replacement (delete and create, in either
+// order) → Replace only. No-op, read and forget are not counted. Terraform's
+// own "Plan: N to add, M to change, K to destroy" line counts a replacement
+// in both "add" and "destroy"; this summary does not.
+func Summarize(p *tfjson.Plan) landform.PlanSummary {
+	var s landform.PlanSummary
+	if p == nil {
+		return s
+	}
+	for _, rc := range p.ResourceChanges {
+		if rc == nil || rc.Change == nil {
+			continue
+		}
+		a := rc.Change.Actions
+		switch {
+		case a.Replace():
+			s.Replace++
+		case a.Create():
+			s.Add++
+		case a.Update():
+			s.Change++
+		case a.Delete():
+			s.Destroy++
+		}
+	}
+	return s
+}
+
+// Drift lists the resources whose real objects changed outside Terraform,
+// from the plan's resource_drift, sorted by address. Action is "update" for
+// an edited object, "delete" for a vanished one, and the actions joined by
+// "-" for anything else. A workspace has drifted when the list is not
+// empty; never decide it by plan's -detailed-exitcode (terraform 1.11
+// reports drift there when there is none, hashicorp/terraform#36403).
+func Drift(p *tfjson.Plan) []landform.DriftResource {
+	if p == nil {
+		return nil
+	}
+	var out []landform.DriftResource
+	for _, rc := range p.ResourceDrift {
+		if rc == nil || rc.Change == nil || rc.Change.Actions.NoOp() {
+			continue
+		}
+		out = append(out, landform.DriftResource{Address: rc.Address, Action: actionName(rc.Change.Actions)})
+	}
+	slices.SortStableFunc(out, func(a, b landform.DriftResource) int {
+		return cmp.Compare(a.Address, b.Address)
+	})
+	return out
+}
+
+func actionName(a tfjson.Actions) string {
+	switch {
+	case a.Replace():
+		return "replace"
+	case len(a) == 1:
+		return string(a[0])
+	}
+	parts := make([]string, len(a))
+	for i, x := range a {
+		parts[i] = string(x)
+	}
+	return strings.Join(parts, "-")
+}
+
+// hasChanges reports whether applying the plan would change anything:
+// resources (imports and forgets included), outputs, or for a refresh-only
+// plan the drift it records.
+func hasChanges(p *tfjson.Plan, refreshOnly bool) bool {
+	if p == nil {
+		return false
+	}
+	if refreshOnly && len(Drift(p)) > 0 {
+		return true
+	}
+	for _, rc := range p.ResourceChanges {
+		if rc == nil || rc.Change == nil {
+			continue
+		}
+		if (!rc.Change.Actions.NoOp() && !rc.Change.Actions.Read()) || rc.Change.Importing != nil {
+			return true
+		}
+	}
+	for _, oc := range p.OutputChanges {
+		if oc != nil && !oc.Actions.NoOp() {
+			return true
+		}
+	}
+	return false
+}
