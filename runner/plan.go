@@ -80,10 +80,22 @@ func (r *Runner) PlanBatch(ctx context.Context, src Checkout, b Batch, progress 
 		mu   sync.Mutex
 		done int
 	)
+	// Targets sharing a directory (Terraform workspaces of one
+	// configuration) run one at a time: init writes the directory's
+	// dependency lock file.
+	dirLocks := map[string]*sync.Mutex{}
+	for _, t := range b.Targets {
+		if dirLocks[t.Workspace.Dir] == nil {
+			dirLocks[t.Workspace.Dir] = new(sync.Mutex)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.parallel)
 	for i, t := range b.Targets {
 		g.Go(func() error {
+			dirLock := dirLocks[t.Workspace.Dir]
+			dirLock.Lock()
+			defer dirLock.Unlock()
 			scratch := filepath.Join(work, "runs", runs[i].ID)
 			err := r.planOne(gctx, runs[i], PlanJob{
 				Workspace: t.Workspace, Root: root, ScratchDir: scratch,
