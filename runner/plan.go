@@ -113,15 +113,21 @@ func (r *Runner) PlanBatch(ctx context.Context, src Checkout, b Batch, progress 
 	return runs, g.Wait()
 }
 
-// planOne runs one job and records its outcome. Only failures to record
-// are returned: a failed plan is an errored run.
+// planOne marks run running, runs its job and records the outcome. Only
+// failures to record are returned: a failed plan is an errored run.
 func (r *Runner) planOne(ctx context.Context, run *landform.Run, job PlanJob) error {
-	log := r.logger.With("repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
 	run.State = landform.StateRunning
 	run.StartedAt = r.now().UTC()
 	if err := r.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("marking run %s running: %w", run.ID, err)
 	}
+	return r.execute(ctx, run, job)
+}
+
+// execute runs the job of a run already marked running and records the
+// outcome.
+func (r *Runner) execute(ctx context.Context, run *landform.Run, job PlanJob) error {
+	log := r.logger.With("repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
 	if err := os.MkdirAll(job.ScratchDir, 0o755); err != nil {
 		return r.finish(run, nil, fmt.Errorf("making scratch directory: %w", err))
 	}

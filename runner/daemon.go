@@ -1,0 +1,291 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/landform/landform"
+)
+
+// DaemonStore is what the daemon keeps durably: runs (the queue is the
+// runs in state queued), workspace locks, the last commit processed per
+// ref, and the ledger outbox.
+type DaemonStore interface {
+	Store
+	// ClaimRun marks the oldest claimable queued run running and returns
+	// it: one whose workspace has no running run and is not locked by
+	// another holder. Returns nil, nil when none is claimable.
+	ClaimRun(ctx context.Context, owner string) (*landform.Run, error)
+	// SupersedeRuns marks the unapplied plan runs of (repo, workspace,
+	// ref) older than keepID superseded.
+	SupersedeRuns(ctx context.Context, repo, workspace, ref, keepID string) ([]*landform.Run, error)
+	// RecoverRuns, at start, turns runs a crash left running into
+	// interrupted ones: plans are re-queued as new runs, applies are
+	// flagged for a person and never re-queued.
+	RecoverRuns(ctx context.Context) (requeued, flagged []*landform.Run, err error)
+
+	// AcquireLock takes the workspace lock for l.Holder; ECONFLICT naming
+	// the holder when another holder has it.
+	AcquireLock(ctx context.Context, l landform.Lock) error
+	ReleaseLock(ctx context.Context, repo, workspace, holder string) error
+	ReleaseLocksOf(ctx context.Context, repo, holder string) (int, error)
+	ListLocks(ctx context.Context, repo string) ([]*landform.Lock, error)
+
+	LastProcessed(ctx context.Context, repo, ref string) (string, error)
+	SetLastProcessed(ctx context.Context, repo, ref, sha string) error
+
+	EnqueueLedger(ctx context.Context, repo, runID string) error
+	PendingLedger(ctx context.Context, repo string, limit int) ([]string, error)
+	MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error
+}
+
+// Source is one watched repository as the daemon sees it.
+type Source interface {
+	Checkout
+	// Refs lists the remote's refs (name → commit) in one round trip, and
+	// names its default branch.
+	Refs(ctx context.Context) (refs map[string]string, defaultBranch string, err error)
+	// Fetch brings refs into the local cache.
+	Fetch(ctx context.Context, refs []string) error
+	// MergeBase returns the best common ancestor of two commits.
+	MergeBase(ctx context.Context, a, b string) (string, error)
+	// Changes returns the targets at head that base..head affects and the
+	// names of the workspaces it deleted. An error is the commit's own
+	// fault (a broken .landform.yaml) or the cache's.
+	Changes(ctx context.Context, base, head string) (targets []Target, deleted []string, err error)
+	// Target returns the workspace named name at commit.
+	Target(ctx context.Context, commit, name string) (Target, error)
+	// Record writes finished runs to the ledger.
+	Record(ctx context.Context, runs []*landform.Run) error
+}
+
+// Lock policies.
+const (
+	LockStrict = "strict"
+	LockApply  = "apply"
+	LockNone   = "none"
+)
+
+// WatchedRepo is a repository the daemon polls.
+type WatchedRepo struct {
+	Name string
+	// Branches to watch; empty means the remote's default branch.
+	Branches     []string
+	PollInterval time.Duration
+	PullRequests bool
+	LockPolicy   string
+	Ledger       bool
+	Source       Source
+}
+
+// Daemon polls repositories, plans what their new commits touch with a
+// pool of workers, holds workspace locks and records finished runs in the
+// ledger.
+type Daemon struct {
+	*Runner
+	store DaemonStore
+	repos []WatchedRepo
+	grace time.Duration
+	owner string
+	after func(time.Duration) <-chan time.Time
+
+	wake   chan struct{} // a run was queued
+	ledger map[string]chan struct{}
+
+	mu       sync.Mutex
+	statuses map[string]*RepoStatus
+}
+
+// RepoStatus is the health of one watched repository.
+type RepoStatus struct {
+	Repo       string    `json:"repo"`
+	LastPoll   time.Time `json:"last_poll"`
+	LastError  string    `json:"last_error,omitempty"`
+	Failures   int       `json:"failures"`
+	NextPoll   time.Time `json:"next_poll"`
+	Polls      int       `json:"polls"`
+	Fetches    int       `json:"fetches"`
+	RunsQueued int       `json:"runs_queued"`
+}
+
+// DaemonOption configures a Daemon.
+type DaemonOption func(*Daemon)
+
+// WithShutdownGrace sets how long running terraform may finish after the
+// daemon is asked to stop before it is interrupted (default 30s).
+func WithShutdownGrace(d time.Duration) DaemonOption { return func(dm *Daemon) { dm.grace = d } }
+
+// WithOwner names this daemon in the runs it claims (default "landform").
+func WithOwner(name string) DaemonOption { return func(dm *Daemon) { dm.owner = name } }
+
+// WithTimer replaces time.After, for tests of the schedule.
+func WithTimer(after func(time.Duration) <-chan time.Time) DaemonOption {
+	return func(dm *Daemon) { dm.after = after }
+}
+
+// NewDaemon returns a daemon for repos. The runner supplies the plan store,
+// the planner, the logger, the clock, the parallelism and the work
+// directory; store must be the runner's store.
+func NewDaemon(r *Runner, store DaemonStore, repos []WatchedRepo, opts ...DaemonOption) *Daemon {
+	d := &Daemon{
+		Runner:   r,
+		store:    store,
+		repos:    repos,
+		grace:    30 * time.Second,
+		owner:    "landform",
+		after:    time.After,
+		wake:     make(chan struct{}, 1),
+		ledger:   map[string]chan struct{}{},
+		statuses: map[string]*RepoStatus{},
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	for _, repo := range repos {
+		d.ledger[repo.Name] = make(chan struct{}, 1)
+		d.statuses[repo.Name] = &RepoStatus{Repo: repo.Name}
+	}
+	return d
+}
+
+// Statuses returns a snapshot of every repository's health.
+func (d *Daemon) Statuses() []RepoStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]RepoStatus, 0, len(d.repos))
+	for _, repo := range d.repos {
+		out = append(out, *d.statuses[repo.Name])
+	}
+	return out
+}
+
+func (d *Daemon) status(repo string, f func(*RepoStatus)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f(d.statuses[repo])
+}
+
+// Run runs the daemon until ctx is cancelled: it recovers what a crash
+// left behind, then polls, plans and records. On cancellation it stops
+// polling and claiming, lets running terraform finish for the grace
+// period, then interrupts it (the engine sends SIGINT so terraform releases
+// its state lock) and records those runs interrupted; interrupted plans are
+// queued again for the next start. Run returns nil after a clean stop.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.recover(ctx); err != nil {
+		return err
+	}
+
+	// Work outlives ctx by the grace period.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			d.logger.Info("stopping: no more polls or claims; waiting for running terraform", "grace", d.grace)
+			select {
+			case <-d.after(d.grace):
+				d.logger.Warn("grace period over: interrupting running terraform")
+				cancelWork()
+			case <-stopped:
+			}
+		case <-stopped:
+		}
+	}()
+
+	var workers, loops errgroup.Group
+	for i := range d.parallel {
+		workers.Go(func() error { return d.work(ctx, workCtx, fmt.Sprintf("%s/%d", d.owner, i)) })
+	}
+	for _, repo := range d.repos {
+		loops.Go(func() error { d.poll(ctx, repo); return nil })
+		if repo.Ledger {
+			loops.Go(func() error { d.recordLoop(ctx, repo); return nil })
+		}
+	}
+	werr := workers.Wait()
+	close(stopped)
+	_ = loops.Wait()
+
+	// A last ledger flush for the runs that finished while stopping.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	for _, repo := range d.repos {
+		if repo.Ledger {
+			if err := d.record(flushCtx, repo); err != nil {
+				d.logger.Error("ledger: final flush failed; the runs stay in the outbox", "repo", repo.Name, "err", err)
+			}
+		}
+	}
+	return werr
+}
+
+// recover handles what a crash left: running plans are re-queued, applies
+// left applying are flagged for a person.
+func (d *Daemon) recover(ctx context.Context) error {
+	requeued, flagged, err := d.store.RecoverRuns(ctx)
+	if err != nil {
+		return fmt.Errorf("recovering runs: %w", err)
+	}
+	for _, run := range requeued {
+		d.logger.Warn("re-queued a run interrupted by a crash", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
+	}
+	for _, run := range flagged {
+		d.logger.Error("an apply was interrupted by a crash: it is NOT retried; its workspace lock is kept; check the state lock of the backend and re-run by hand",
+			"repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
+	}
+	return nil
+}
+
+// notify wakes a sleeping waiter of ch without blocking.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// backoff returns the delay before the next poll after failures
+// consecutive failures: the interval doubled per failure, capped at ten
+// minutes (or the interval, if longer), with ±10% jitter.
+func backoff(interval time.Duration, failures int) time.Duration {
+	d := interval
+	limit := max(10*time.Minute, interval)
+	for range failures {
+		d *= 2
+		if d >= limit {
+			d = limit
+			break
+		}
+	}
+	return jitter(d)
+}
+
+// jitter spreads d by ±10% so repos polled at one interval do not poll
+// in step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	span := int64(d) / 5
+	if span <= 0 {
+		return d
+	}
+	return d - time.Duration(span/2) + time.Duration(rand.Int64N(span))
+}
+
+// sleep waits d or until ctx is done; it reports whether ctx is still live.
+func (d *Daemon) sleep(ctx context.Context, dur time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-d.after(dur):
+		return true
+	}
+}

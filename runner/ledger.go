@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// ledgerBatch caps how many runs one ledger commit records.
+const ledgerBatch = 50
+
+// recordLoop writes finished runs of repo to its ledger: woken when a run
+// finishes, and every ten seconds for what failed before. Runs that finish
+// together go into one commit.
+func (d *Daemon) recordLoop(ctx context.Context, repo WatchedRepo) {
+	failures := 0
+	for {
+		wait := 10 * time.Second
+		if err := d.record(ctx, repo); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			wait = backoff(time.Second, failures)
+			d.logger.Error("ledger: write failed; the runs stay in the outbox", "repo", repo.Name, "err", err, "retry_in", wait)
+		} else {
+			failures = 0
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.ledger[repo.Name]:
+			// Let runs finishing together land in one commit.
+			if !d.sleep(ctx, 200*time.Millisecond) {
+				return
+			}
+		case <-d.after(wait):
+		}
+	}
+}
+
+// record writes the runs in repo's ledger outbox, in batches.
+func (d *Daemon) record(ctx context.Context, repo WatchedRepo) error {
+	for {
+		ids, err := d.store.PendingLedger(ctx, repo.Name, ledgerBatch)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		runs := make([]*landform.Run, 0, len(ids))
+		for _, id := range ids {
+			run, err := d.store.GetRun(ctx, id)
+			if err != nil {
+				return fmt.Errorf("reading run %s: %w", id, err)
+			}
+			runs = append(runs, run)
+		}
+		if err := repo.Source.Record(ctx, runs); err != nil {
+			return err
+		}
+		if err := d.store.MarkLedgerDone(ctx, repo.Name, ids); err != nil {
+			return err
+		}
+		if len(ids) < ledgerBatch {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/landform/landform"
+)
+
+// poll watches one repository until ctx is done. Each round lists the
+// remote's refs once; only when a watched ref moved does it fetch, work out
+// the affected workspaces and queue plans. Failures back off exponentially
+// and never touch other repositories.
+func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
+	log := d.logger.With("repo", repo.Name)
+	failures := 0
+	for {
+		err := d.pollOnce(ctx, repo, log)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := jitter(repo.PollInterval)
+		if err != nil {
+			failures++
+			wait = backoff(repo.PollInterval, failures)
+			log.Error("poll failed", "err", err, "failures", failures, "retry_in", wait.Round(100*1e6))
+		} else {
+			failures = 0
+		}
+		d.status(repo.Name, func(s *RepoStatus) {
+			s.LastPoll = d.now().UTC()
+			s.Failures = failures
+			s.LastError = ""
+			if err != nil {
+				s.LastError = err.Error()
+			}
+			s.NextPoll = s.LastPoll.Add(wait)
+		})
+		if !d.sleep(ctx, wait) {
+			return
+		}
+	}
+}
+
+// pollOnce is one round of polling.
+func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logger) error {
+	d.status(repo.Name, func(s *RepoStatus) { s.Polls++ })
+	refs, defaultBranch, err := repo.Source.Refs(ctx)
+	if err != nil {
+		return fmt.Errorf("listing refs: %w", err)
+	}
+	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
+		return err
+	}
+
+	type move struct{ ref, from, to string }
+	var moved []move
+	for _, ref := range watchedRefs(repo, refs, defaultBranch) {
+		last, err := d.store.LastProcessed(ctx, repo.Name, ref)
+		if err != nil {
+			return err
+		}
+		if last != refs[ref] {
+			moved = append(moved, move{ref, last, refs[ref]})
+		}
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	names := make([]string, len(moved))
+	for i, m := range moved {
+		names[i] = m.ref
+	}
+	if err := repo.Source.Fetch(ctx, names); err != nil {
+		return fmt.Errorf("fetching %s: %w", strings.Join(names, ", "), err)
+	}
+	d.status(repo.Name, func(s *RepoStatus) { s.Fetches++ })
+
+	var errs []error
+	for _, m := range moved {
+		if err := d.processRef(ctx, repo, m.ref, m.from, m.to, refs, defaultBranch, log); err != nil {
+			errs = append(errs, fmt.Errorf("%s at %s: %w", m.ref, shortSHA(m.to), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// processRef queues plans for a ref that moved from one commit to another.
+// A branch seen for the first time becomes the baseline: nothing is
+// planned. A pull request head is planned against its merge base with the
+// default branch. The ref is marked processed even when the commit is
+// broken, so one bad commit is reported once, not on every poll.
+func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to string, refs map[string]string, defaultBranch string, log *slog.Logger) error {
+	log = log.With("ref", ref, "commit", shortSHA(to))
+	holder, isPR := pullRequest(ref)
+	base := from
+	if isPR {
+		mainRef := branchPrefix + defaultBranch
+		mainSHA, ok := refs[mainRef]
+		if !ok {
+			return fmt.Errorf("default branch %q not on the remote", defaultBranch)
+		}
+		if err := repo.Source.Fetch(ctx, []string{mainRef}); err != nil {
+			return err
+		}
+		mb, err := repo.Source.MergeBase(ctx, to, mainSHA)
+		if err != nil {
+			return fmt.Errorf("merge base with %s: %w", defaultBranch, err)
+		}
+		base = mb
+	} else if from == "" {
+		log.Info("watching branch", "baseline", shortSHA(to))
+		return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+	}
+
+	targets, deleted, cerr := repo.Source.Changes(ctx, base, to)
+	if cerr != nil {
+		// The commit's own fault (e.g. a broken .landform.yaml): record
+		// it where people look, as an errored run of the commit.
+		if err := d.recordBrokenCommit(ctx, repo, ref, to, cerr); err != nil {
+			return err
+		}
+		log.Error("cannot read the commit's configuration", "err", cerr)
+		return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+	}
+	for _, name := range deleted {
+		log.Warn("workspace deleted by this change: not planned", "workspace", name)
+	}
+	for _, t := range targets {
+		if err := d.enqueue(ctx, repo, ref, holder, to, t); err != nil {
+			return err
+		}
+	}
+	if len(targets) > 0 {
+		log.Info("queued plans", "base", shortSHA(base), "workspaces", len(targets))
+		notify(d.wake)
+	}
+	return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+}
+
+// enqueue records a queued plan run of t at commit and supersedes the
+// older unapplied runs of the same workspace and ref.
+func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, commit string, t Target) error {
+	run := &landform.Run{
+		Repo: repo.Name, Workspace: t.Workspace.Name, Dir: t.Workspace.Dir,
+		Commit: commit, Ref: ref, Kind: landform.RunPlan, State: landform.StateQueued,
+		CreatedAt: d.now().UTC(),
+	}
+	if holder != "" && repo.LockPolicy == LockStrict {
+		if l := d.lockHeldByOther(ctx, repo.Name, t.Workspace.Name, holder); l != nil {
+			run.Error = blockedMessage(l)
+		}
+	}
+	if err := d.store.CreateRun(ctx, run); err != nil {
+		return err
+	}
+	d.status(repo.Name, func(s *RepoStatus) { s.RunsQueued++ })
+	superseded, err := d.store.SupersedeRuns(ctx, repo.Name, t.Workspace.Name, ref, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, old := range superseded {
+		d.logger.Info("superseded", "repo", repo.Name, "workspace", old.Workspace, "run", old.ID, "by", run.ID)
+		if repo.Ledger {
+			if err := d.store.EnqueueLedger(ctx, repo.Name, old.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// recordBrokenCommit stores an errored run naming the commit's problem.
+func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, commit string, cause error) error {
+	now := d.now().UTC()
+	run := &landform.Run{
+		Repo: repo.Name, Workspace: ConfigWorkspace, Dir: ".", Commit: commit, Ref: ref,
+		Kind: landform.RunPlan, State: landform.StateErrored, Error: cause.Error(),
+		CreatedAt: now, StartedAt: now, FinishedAt: now,
+	}
+	if err := d.store.CreateRun(ctx, run); err != nil {
+		return err
+	}
+	if repo.Ledger {
+		return d.store.EnqueueLedger(ctx, repo.Name, run.ID)
+	}
+	return nil
+}
+
+// ConfigWorkspace names the pseudo-workspace of runs that record a commit
+// whose configuration could not be read at all.
+const ConfigWorkspace = "(repository)"

@@ -1,0 +1,128 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// claimInterval is how often an idle worker looks for claimable runs
+// without being woken (runs become claimable when locks or workspaces
+// free up).
+const claimInterval = time.Second
+
+// work claims and executes runs until ctx is done. Executions use workCtx,
+// which outlives ctx by the shutdown grace period.
+func (d *Daemon) work(ctx, workCtx context.Context, owner string) error {
+	for ctx.Err() == nil {
+		run, err := d.store.ClaimRun(ctx, owner)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d.logger.Error("claiming a run", "err", err)
+			d.sleep(ctx, claimInterval)
+			continue
+		}
+		if run == nil {
+			select {
+			case <-ctx.Done():
+			case <-d.wake:
+				notify(d.wake) // let other idle workers look too
+			case <-d.after(claimInterval):
+			}
+			continue
+		}
+		if err := d.executeClaimed(workCtx, run); err != nil {
+			d.logger.Error("recording a run", "run", run.ID, "err", err)
+		}
+		if ctx.Err() != nil && run.State == landform.StateInterrupted {
+			d.requeueInterrupted(run)
+		}
+	}
+	return nil
+}
+
+// executeClaimed plans a claimed (running) run.
+func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
+	repo, ok := d.repo(run.Repo)
+	if !ok {
+		return d.finish(run, nil, fmt.Errorf("repository %q is no longer configured", run.Repo))
+	}
+	holder, isPR := pullRequest(run.Ref)
+	if isPR && repo.LockPolicy == LockStrict {
+		err := d.store.AcquireLock(ctx, landform.Lock{
+			Repo: run.Repo, Workspace: run.Workspace, Holder: holder, RunID: run.ID,
+			Reason: "plan of " + shortSHA(run.Commit), CreatedAt: d.now().UTC(),
+		})
+		if err != nil {
+			return d.finish(run, nil, err)
+		}
+	}
+	target, err := repo.Source.Target(ctx, run.Commit, run.Workspace)
+	if err != nil {
+		return d.finish(run, nil, err)
+	}
+	work, err := os.MkdirTemp(d.workDir, "run-"+run.ID+"-")
+	if err != nil {
+		return d.finish(run, nil, err)
+	}
+	defer os.RemoveAll(work)
+	root := filepath.Join(work, "tree")
+	if err := repo.Source.Export(ctx, run.Commit, root); err != nil {
+		return d.finish(run, nil, fmt.Errorf("exporting commit %s: %w", shortSHA(run.Commit), err))
+	}
+	err = d.execute(ctx, run, PlanJob{
+		Workspace: target.Workspace, Root: root, ScratchDir: filepath.Join(work, "scratch"),
+		RequiredVersions: target.RequiredVersions,
+	})
+	if err != nil {
+		return err
+	}
+	// A pull request whose newest plan changes nothing holds no lock.
+	if isPR && run.State == landform.StateNoChanges {
+		if err := d.store.ReleaseLock(ctx, run.Repo, run.Workspace, holder); err != nil {
+			return err
+		}
+		notify(d.wake)
+	}
+	if repo.Ledger {
+		if err := d.store.EnqueueLedger(context.WithoutCancel(ctx), run.Repo, run.ID); err != nil {
+			return err
+		}
+		notify(d.ledger[run.Repo])
+	}
+	return nil
+}
+
+// requeueInterrupted queues a plan cut off by a shutdown again, so the next
+// start plans it.
+func (d *Daemon) requeueInterrupted(run *landform.Run) {
+	if run.Kind == landform.RunApply {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	again := &landform.Run{
+		Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
+		Kind: run.Kind, State: landform.StateQueued, CreatedAt: d.now().UTC(),
+	}
+	if err := d.store.CreateRun(ctx, again); err != nil {
+		d.logger.Error("re-queueing an interrupted run", "run", run.ID, "err", err)
+		return
+	}
+	d.logger.Info("interrupted by shutdown; queued again for the next start", "run", run.ID, "new_run", again.ID)
+}
+
+func (d *Daemon) repo(name string) (WatchedRepo, bool) {
+	for _, r := range d.repos {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return WatchedRepo{}, false
+}
