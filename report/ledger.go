@@ -1,0 +1,127 @@
+// Package report renders what Landform did for people and machines: the
+// ledger records of runs (Markdown and JSON); later, plan previews and
+// drift reports for pull requests, chat and the web page.
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// File is one file to commit.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// LedgerRecord is the machine record of a run on the ledger branch. It
+// never holds plan contents or anything else that may carry a secret: the
+// plan stays in the plan store, identified by its sha256.
+type LedgerRecord struct {
+	RunID      string               `json:"run_id"`
+	Repo       string               `json:"repo"`
+	Workspace  string               `json:"workspace"`
+	Dir        string               `json:"dir"`
+	Commit     string               `json:"commit"`
+	Ref        string               `json:"ref,omitempty"`
+	Kind       landform.RunKind     `json:"kind"`
+	State      landform.RunState    `json:"state"`
+	Summary    landform.PlanSummary `json:"summary"`
+	PlanSHA256 string               `json:"plan_sha256,omitempty"`
+	Error      string               `json:"error,omitempty"`
+	CreatedAt  time.Time            `json:"created_at"`
+	StartedAt  time.Time            `json:"started_at,omitzero"`
+	FinishedAt time.Time            `json:"finished_at,omitzero"`
+	DurationMS int64                `json:"duration_ms"`
+}
+
+// maxLedgerError caps the error text recorded: the full text stays in the
+// store.
+const maxLedgerError = 4000
+
+// LedgerFiles renders a run as the two ledger files
+// runs/<workspace>/<run-id>.md (for people) and .json (for machines).
+func LedgerFiles(run *landform.Run) []File {
+	rec := LedgerRecord{
+		RunID: run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit,
+		Ref: run.Ref, Kind: run.Kind, State: run.State, Summary: run.Summary, PlanSHA256: run.PlanSHA256,
+		Error: truncate(run.Error, maxLedgerError), CreatedAt: run.CreatedAt, StartedAt: run.StartedAt,
+		FinishedAt: run.FinishedAt, DurationMS: run.Duration().Milliseconds(),
+	}
+	js, _ := json.MarshalIndent(rec, "", "  ") // plain struct: cannot fail
+	base := LedgerPath(run)
+	return []File{
+		{Path: base + ".md", Data: ledgerMarkdown(&rec)},
+		{Path: base + ".json", Data: append(js, '\n')},
+	}
+}
+
+// LedgerPath is the ledger path of a run's files, without extension.
+func LedgerPath(run *landform.Run) string {
+	ws := strings.Trim(path.Clean("/"+run.Workspace), "/")
+	if ws == "" {
+		ws = "_"
+	}
+	return path.Join("runs", ws, run.ID)
+}
+
+// LedgerMessage is the commit message for a batch of runs.
+func LedgerMessage(runs []*landform.Run) string {
+	if len(runs) == 1 {
+		r := runs[0]
+		return fmt.Sprintf("%s %s: %s at %s (run %s)", r.Kind, r.Workspace, r.State, short(r.Commit), r.ID)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d runs\n\n", len(runs))
+	for _, r := range runs {
+		fmt.Fprintf(&b, "- run %s: %s %s: %s at %s\n", r.ID, r.Kind, r.Workspace, r.State, short(r.Commit))
+	}
+	return b.String()
+}
+
+func ledgerMarkdown(r *LedgerRecord) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Run %s: %s %s — %s\n\n", r.RunID, r.Kind, r.Workspace, r.State)
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| repository | %s |\n", r.Repo)
+	fmt.Fprintf(&b, "| workspace | `%s` (dir `%s`) |\n", r.Workspace, r.Dir)
+	fmt.Fprintf(&b, "| commit | `%s` |\n", r.Commit)
+	if r.Ref != "" {
+		fmt.Fprintf(&b, "| ref | `%s` |\n", r.Ref)
+	}
+	fmt.Fprintf(&b, "| state | **%s** |\n", r.State)
+	fmt.Fprintf(&b, "| changes | %d to add, %d to change, %d to destroy, %d to replace |\n",
+		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace)
+	if r.PlanSHA256 != "" {
+		fmt.Fprintf(&b, "| plan sha256 | `%s` |\n", r.PlanSHA256)
+	}
+	fmt.Fprintf(&b, "| queued | %s |\n", r.CreatedAt.UTC().Format(time.RFC3339))
+	if !r.FinishedAt.IsZero() {
+		fmt.Fprintf(&b, "| finished | %s (%s) |\n", r.FinishedAt.UTC().Format(time.RFC3339),
+			(time.Duration(r.DurationMS) * time.Millisecond).String())
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "\n## Error\n\n```\n%s\n```\n", strings.ReplaceAll(r.Error, "```", "'''"))
+	}
+	return b.Bytes()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "\n… (truncated; the full text is in the run record)"
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

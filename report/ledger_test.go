@@ -1,0 +1,65 @@
+package report_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/landform/landform"
+	"github.com/landform/landform/report"
+)
+
+func TestLedgerFiles(t *testing.T) {
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	run := &landform.Run{
+		ID: "42", Repo: "infra", Workspace: "envs/prod@blue", Dir: "envs/prod",
+		Commit: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/pull/7/head",
+		Kind: landform.RunPlan, State: landform.StatePlanned,
+		Summary: landform.PlanSummary{Add: 3, Replace: 1}, PlanSHA256: strings.Repeat("ab", 32),
+		CreatedAt: start, StartedAt: start.Add(time.Second), FinishedAt: start.Add(3 * time.Second),
+	}
+	files := report.LedgerFiles(run)
+	if len(files) != 2 || files[0].Path != "runs/envs/prod@blue/42.md" || files[1].Path != "runs/envs/prod@blue/42.json" {
+		t.Fatalf("paths: %v, %v", files[0].Path, files[1].Path)
+	}
+	var rec report.LedgerRecord
+	if err := json.Unmarshal(files[1].Data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Commit != run.Commit || rec.State != landform.StatePlanned || rec.Summary != run.Summary ||
+		rec.PlanSHA256 != run.PlanSHA256 || rec.DurationMS != 2000 {
+		t.Errorf("record: %+v", rec)
+	}
+	md := string(files[0].Data)
+	for _, want := range []string{"# Run 42: plan envs/prod@blue — planned", "3 to add, 0 to change, 0 to destroy, 1 to replace", run.PlanSHA256} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestLedgerPathStaysInRuns(t *testing.T) {
+	for ws, want := range map[string]string{
+		"../../etc": "runs/etc/1",
+		"/abs/x":    "runs/abs/x/1",
+		"":          "runs/_/1",
+	} {
+		if got := report.LedgerPath(&landform.Run{ID: "1", Workspace: ws}); got != want {
+			t.Errorf("LedgerPath(%q) = %q, want %q", ws, got, want)
+		}
+	}
+}
+
+func TestLedgerMessage(t *testing.T) {
+	runs := []*landform.Run{
+		{ID: "1", Kind: landform.RunPlan, Workspace: "a", State: landform.StatePlanned, Commit: "abc"},
+		{ID: "2", Kind: landform.RunPlan, Workspace: "b", State: landform.StateErrored, Commit: "abc"},
+	}
+	if got := report.LedgerMessage(runs[:1]); got != "plan a: planned at abc (run 1)" {
+		t.Errorf("single: %q", got)
+	}
+	if got := report.LedgerMessage(runs); !strings.HasPrefix(got, "2 runs\n\n- run 1: plan a: planned") {
+		t.Errorf("batch: %q", got)
+	}
+}
