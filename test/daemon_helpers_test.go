@@ -1,0 +1,198 @@
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/landform/landform/test/tftest"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// daemon is a `landform serve` process.
+type daemon struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	dataDir string
+	config  string
+	done    chan struct{}
+	exit    error
+}
+
+// daemonConfig writes a server config with the test's terraform settings
+// and repos (YAML list items, already indented under "repos:").
+func daemonConfig(t *testing.T, dataDir, repos string, extra ...string) string {
+	t.Helper()
+	tools := tftest.Load(t)
+	cfg := fmt.Sprintf(`data_dir: %s
+listen: 127.0.0.1:0
+parallel: 2
+shutdown_grace: 3s
+terraform:
+  cli_config: %s
+  binaries: [%s]
+  env:
+    TESTCLOUD_ROOT: %s
+%s
+repos:
+%s`, dataDir, tools.MirrorConfig(t), tools.Terraform, filepath.Join(t.TempDir(), "cloud"), strings.Join(extra, "\n"), repos)
+	path := filepath.Join(t.TempDir(), "landform.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startDaemon runs `landform serve --config config` until the test ends.
+func startDaemon(t *testing.T, config, dataDir string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, logs: &syncBuffer{}, dataDir: dataDir, config: config, done: make(chan struct{})}
+	d.cmd = exec.Command(landformBin, "--log-level", "debug", "serve", "--config", config)
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exit = d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		d.signal(syscall.SIGKILL)
+		<-d.done
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", d.logs.String())
+		}
+	})
+	return d
+}
+
+func (d *daemon) signal(sig syscall.Signal) {
+	select {
+	case <-d.done:
+	default:
+		_ = d.cmd.Process.Signal(sig)
+	}
+}
+
+// wait waits for the process to exit and returns its error.
+func (d *daemon) wait(timeout time.Duration) error {
+	d.t.Helper()
+	select {
+	case <-d.done:
+		return d.exit
+	case <-time.After(timeout):
+		d.t.Fatalf("daemon still running after %s", timeout)
+		return nil
+	}
+}
+
+// waitLog waits until the daemon logged a line containing all parts.
+func (d *daemon) waitLog(timeout time.Duration, parts ...string) {
+	d.t.Helper()
+	waitFor(d.t, timeout, fmt.Sprintf("daemon log line with %q", parts), func() bool {
+		for _, line := range strings.Split(d.logs.String(), "\n") {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(line, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+type daemonRun struct {
+	ID        string `json:"id"`
+	Repo      string `json:"repo"`
+	Workspace string `json:"workspace"`
+	Commit    string `json:"commit"`
+	Ref       string `json:"ref"`
+	Kind      string `json:"kind"`
+	State     string `json:"state"`
+	Error     string `json:"error"`
+	Summary   struct {
+		Add int `json:"add"`
+	} `json:"summary"`
+}
+
+// runs lists the daemon's runs through the CLI, newest first.
+func (d *daemon) runs() []daemonRun {
+	d.t.Helper()
+	var doc struct {
+		Runs []daemonRun `json:"runs"`
+	}
+	landformJSON(d.t, 0, &doc, "--data-dir", d.dataDir, "runs", "--json", "--limit", "0")
+	return doc.Runs
+}
+
+// waitRuns waits until the runs satisfy cond and returns them.
+func (d *daemon) waitRuns(timeout time.Duration, what string, cond func([]daemonRun) bool) []daemonRun {
+	d.t.Helper()
+	var runs []daemonRun
+	waitFor(d.t, timeout, what, func() bool {
+		runs = d.runs()
+		return cond(runs)
+	})
+	return runs
+}
+
+// waitFor polls cond every 100ms until it holds, failing the test after
+// timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func runsOf(runs []daemonRun, match func(daemonRun) bool) []daemonRun {
+	var out []daemonRun
+	for _, r := range runs {
+		if match(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// gitOutput runs git in dir and returns its output, or the error.
+func gitOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return string(out), err
+}
