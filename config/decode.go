@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -87,6 +88,14 @@ func (d *decoder) syntaxError(err error) {
 // closest known name as a suggestion), keys given twice and merge keys are
 // problems. object returns false when n is not a mapping.
 func (d *decoder) object(n *yaml.Node, p string, known []string, field func(name, fp string, key, val *yaml.Node)) bool {
+	return d.objectRefusing(n, p, known, nil, field)
+}
+
+// objectRefusing is object where the keys of refused are problems of their
+// own, reported with refused[key] as the message instead of "unknown
+// field", whatever their value: keys a user may reach for to write a secret
+// inline. Their values are never read, so no message can echo them.
+func (d *decoder) objectRefusing(n *yaml.Node, p string, known []string, refused map[string]string, field func(name, fp string, key, val *yaml.Node)) bool {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "expected a mapping, got %s", describe(n))
 		return false
@@ -109,6 +118,10 @@ func (d *decoder) object(n *yaml.Node, p string, known []string, field func(name
 			continue
 		}
 		seen[name] = key
+		if msg, ok := refused[name]; ok {
+			d.errorf(key, fp, "%s", msg)
+			continue
+		}
 		if !slices.Contains(known, name) {
 			d.unknownField(key, p, name, known)
 			continue
@@ -205,6 +218,35 @@ func (d *decoder) boolean(n *yaml.Node, p string) (bool, bool) {
 		return false, false
 	}
 	return v, true
+}
+
+// duration reads a Go duration ("90s", "1m", "1h30m") written as any
+// non-null scalar; negative durations are problems.
+func (d *decoder) duration(n *yaml.Node, p string) (time.Duration, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.errorf(n, p, `expected a duration such as "30s" or "1m", got %s`, describe(n))
+		return 0, false
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		d.errorf(n, p, `invalid duration %q (want e.g. "30s", "1m" or "1h30m")`, n.Value)
+		return 0, false
+	}
+	if v < 0 {
+		d.errorf(n, p, "must not be negative, got %s", n.Value)
+		return 0, false
+	}
+	return v, true
+}
+
+// stringList reads a list of strings, calling item for each; non-strings
+// are problems.
+func (d *decoder) stringList(n *yaml.Node, p string, item func(s, ip string, n *yaml.Node)) {
+	d.list(n, p, func(_ int, ip string, c *yaml.Node) {
+		if s, ok := d.str(c, ip); ok {
+			item(s, ip, c)
+		}
+	})
 }
 
 // deref follows aliases to the node they name.

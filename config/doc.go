@@ -1,6 +1,8 @@
 // Package config reads Landform's configuration files: the repo config
-// (.landform.yaml at the root of an infrastructure repository) and, later,
-// the server config (landform.yaml).
+// (.landform.yaml at the root of an infrastructure repository; ParseRepo,
+// LoadRepo) and the server config (landform.yaml, what the daemon watches
+// and how it runs; ParseServer, LoadServer, and Server.CheckEnvironment for
+// what the file refers to outside itself).
 //
 // Files are decoded strictly. Every problem of a file is collected, not only
 // the first, and returned together as one error with code
@@ -9,7 +11,14 @@
 //
 //	.landform.yaml:2:1: unknown field "wokspaces", did you mean "workspaces"?
 //	.landform.yaml:7:10: workspaces[1].dir: "../x" escapes the repository
+//	landform.yaml:12:20: repos[1].poll_interval: invalid duration "5 minutes" (want e.g. "30s", "1m" or "1h30m")
+//
+// The server config holds no secrets, only the names of the environment
+// variables and files that hold them (Auth.Token reads them); a token,
+// password or key written inline, in a key or in a repository URL, is a
+// problem whose message never shows it.
 //
 // Reading the file (I/O) fails with a plain wrapped error, which
-// landform.ErrorCode reports as landform.EINTERNAL.
+// landform.ErrorCode reports as landform.EINTERNAL; a server config that
+// does not exist is landform.ENOTFOUND.
 package config

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// CheckEnvironment checks what s refers to outside its file, as the daemon
+// finds it at startup (landform validate and landform serve call it after
+// LoadServer): every environment variable named for a secret is set,
+// through lookupEnv (nil means os.LookupEnv), and not empty; every token
+// file holds a token; every SSH key file and terraform.cli_config is a
+// readable file; every terraform binary is an executable file; every local
+// repository (a path or a file:// URL) is a directory; and data_dir and
+// terraform.plugin_cache_dir, which Landform creates when missing, are
+// directories when they exist.
+//
+// Problems are reported like ParseServer's, all at once: EINVALID wrapping a
+// *ValidationError, each problem with the file position of the field (when
+// s came from ParseServer or LoadServer), the field's path and, for a repo's
+// fields, the repo's name. No message holds a secret's value.
+func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
+	c := &envChecker{s: s}
+	c.dir("data_dir", "data directory", s.DataDir)
+	t := s.Terraform
+	if t.CLIConfig != "" {
+		c.file("terraform.cli_config", "terraform CLI config", t.CLIConfig, "")
+	}
+	for i, b := range t.Binaries {
+		c.executable(indexPath("terraform.binaries", i), b)
+	}
+	c.dir("terraform.plugin_cache_dir", "plugin cache directory", t.PluginCacheDir)
+	for i, r := range s.Repos {
+		p := indexPath("repos", i)
+		if r.URL != "" {
+			c.localRepo(joinPath(p, "url"), r.URL, r.Name)
+		}
+		ap := joinPath(p, "auth")
+		a := r.Auth
+		switch {
+		case a.TokenEnv != "":
+			_, err := envSecret(a.TokenEnv, lookupEnv)
+			c.problem(joinPath(ap, "token_env"), r.Name, err)
+		case a.TokenFile != "":
+			_, err := fileSecret("token file", a.TokenFile, nil)
+			c.problem(joinPath(ap, "token_file"), r.Name, err)
+		case a.SSHKeyFile != "":
+			c.file(joinPath(ap, "ssh_key_file"), "SSH key file", a.SSHKeyFile, r.Name)
+		}
+		if a.SSHPassphraseEnv != "" {
+			_, err := envSecret(a.SSHPassphraseEnv, lookupEnv)
+			c.problem(joinPath(ap, "ssh_passphrase_env"), r.Name, err)
+		}
+	}
+	return invalid(c.errs)
+}
+
+// envChecker collects the problems CheckEnvironment finds.
+type envChecker struct {
+	s    *Server
+	errs []*FieldError
+}
+
+// problem records err, if any, as a problem of the field at path p, of the
+// repo named repo ("" for a server-wide field).
+func (c *envChecker) problem(p, repo string, err error) {
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	if repo != "" {
+		msg += fmt.Sprintf(" (repo %q)", repo)
+	}
+	pos := c.s.pos[p]
+	c.errs = append(c.errs, &FieldError{File: c.s.Path, Line: pos.line, Column: pos.column, Field: p, Msg: msg})
+}
+
+// file checks that path is a file this process can read.
+func (c *envChecker) file(p, what, path, repo string) {
+	f, err := os.Open(path)
+	if err != nil {
+		c.problem(p, repo, pathError(what, path, err))
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		c.problem(p, repo, pathError(what, path, err))
+	case fi.IsDir():
+		c.problem(p, repo, fmt.Errorf("%s %s is a directory", what, path))
+	}
+}
+
+// executable checks that path is an executable file.
+func (c *envChecker) executable(p, path string) {
+	const what = "terraform binary"
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		c.problem(p, "", pathError(what, path, err))
+	case fi.IsDir():
+		c.problem(p, "", fmt.Errorf("%s %s is a directory", what, path))
+	case fi.Mode().Perm()&0o111 == 0:
+		c.problem(p, "", fmt.Errorf("%s %s is not executable", what, path))
+	}
+}
+
+// dir checks that path, which Landform creates when it is missing, is a
+// directory if it exists.
+func (c *envChecker) dir(p, what, path string) {
+	if path == "" {
+		return
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		c.problem(p, "", pathError(what, path, err))
+	case !fi.IsDir():
+		c.problem(p, "", fmt.Errorf("%s %s is not a directory", what, path))
+	}
+}
+
+// localRepo checks that a repository given by a local path or a file://
+// URL is a directory; remote URLs are not checked here.
+func (c *envChecker) localRepo(p, src, repo string) {
+	path := src
+	if strings.Contains(src, "://") {
+		u, err := url.Parse(src)
+		if err != nil || !strings.EqualFold(u.Scheme, "file") {
+			return
+		}
+		path = u.Path
+	} else if colon, slash := strings.IndexByte(src, ':'), strings.IndexByte(src, '/'); colon > 0 && (slash < 0 || colon < slash) {
+		return // scp-like
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		c.problem(p, repo, pathError("repository", path, err))
+	case !fi.IsDir():
+		c.problem(p, repo, fmt.Errorf("repository %s is not a directory", path))
+	}
+}
+
+// pathError names what and path once in front of err's reason.
+func pathError(what, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s %s: %w", what, path, err)
+}

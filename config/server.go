@@ -1,0 +1,540 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/landform/landform"
+)
+
+// ServerFile is the usual name of the server config.
+const ServerFile = "landform.yaml"
+
+// Defaults of the server config.
+const (
+	DefaultDataDir       = ".landform" // relative to the config's directory
+	DefaultListen        = "127.0.0.1:8080"
+	DefaultShutdownGrace = 30 * time.Second
+	DefaultPollInterval  = time.Minute
+	MinPollInterval      = time.Second
+	DefaultLedgerBranch  = "landform/ledger"
+)
+
+// LockPolicy says how long a workspace stays locked against other plans.
+type LockPolicy string
+
+const (
+	// LockStrict locks a workspace from its plan until that plan is
+	// applied or discarded (the default).
+	LockStrict LockPolicy = "strict"
+	// LockApply locks a workspace only while it is being applied.
+	LockApply LockPolicy = "apply"
+	// LockNone takes no Landform lock (Terraform's state lock still holds).
+	LockNone LockPolicy = "none"
+)
+
+var lockPolicies = []string{string(LockStrict), string(LockApply), string(LockNone)}
+
+// Server is the server config: what the daemon (landform serve) watches and
+// how it runs.
+//
+//	data_dir: ./.landform          # default .landform next to the config
+//	listen: 127.0.0.1:8080         # host:port, port 0 picks a free one
+//	parallel: 4                    # worker pool size, default the number of CPUs
+//	shutdown_grace: 30s            # how long running terraform may finish on SIGTERM
+//	ledger: true                   # record finished runs on each repo's ledger branch
+//	terraform:
+//	  cli_config: /etc/landform/terraformrc   # the operator's CLI config
+//	  binaries: [/usr/local/bin/terraform]    # besides the ones on PATH
+//	  plugin_cache_dir: /var/cache/terraform-plugins
+//	  env: {TESTCLOUD_ROOT: /srv/cloud}       # extra environment of every terraform run
+//	repos:                         # at least one
+//	  - name: infra                # unique, [A-Za-z0-9._-]+
+//	    url: https://git.example.com/org/infra.git   # or ssh://, git@host:path, git://, file://, a local path
+//	    branches: [main]           # default: the remote's default branch
+//	    poll_interval: 1m          # at least 1s
+//	    auth:                      # default none; one of token_env, token_file, ssh_key_file, none: true
+//	      token_env: INFRA_TOKEN
+//	      username: x-access-token # with a token
+//	    pull_requests: true        # also watch refs/pull/*/head and refs/merge-requests/*/head
+//	    ledger_branch: landform/ledger
+//	    ledger: false              # overrides the global switch for this repo
+//	    lock_policy: strict        # strict, apply or none
+//
+// Paths are on the machine Landform runs on: "~/" is expanded and relative
+// paths are relative to the config's directory. Secrets are never written
+// in the file, only the names of environment variables and files that hold
+// them.
+type Server struct {
+	// Path is the config file as given to LoadServer or ParseServer; messages
+	// name it.
+	Path string
+	// DataDir holds Landform's database, plans and clones.
+	DataDir string
+	// Listen is the HTTP server's host:port.
+	Listen string
+	// Parallel is the size of the worker pool, at least 1.
+	Parallel int
+	// ShutdownGrace is how long running terraform processes may finish
+	// after SIGTERM before they are interrupted.
+	ShutdownGrace time.Duration
+	// Ledger is the global ledger switch, already folded into each
+	// RepoSettings.Ledger.
+	Ledger    bool
+	Terraform TerraformSettings
+	// Repos are the watched repositories, in file order, names unique.
+	Repos []RepoSettings
+
+	// pos maps field paths ("repos[0].auth.token_env") to where their
+	// values are in the file, for CheckEnvironment; nil for a Server not
+	// made by ParseServer or LoadServer.
+	pos map[string]position
+}
+
+// TerraformSettings is how the daemon runs terraform (or tofu).
+type TerraformSettings struct {
+	// CLIConfig is the operator's CLI config file, "" for the usual search
+	// (TF_CLI_CONFIG_FILE, then ~/.terraformrc).
+	CLIConfig string
+	// Binaries are terraform or tofu binaries beyond those on PATH.
+	Binaries []string
+	// PluginCacheDir is the shared provider plugin cache, "" for the
+	// default under DataDir.
+	PluginCacheDir string
+	// Env is extra environment for every terraform process.
+	Env map[string]string
+}
+
+// RepoSettings is one watched repository.
+type RepoSettings struct {
+	Name string
+	// URL is the remote as written, or a local path made absolute against
+	// the config's directory (joined to it when ParseServer got a relative
+	// file name).
+	URL string
+	// Branches are the watched branches; empty means the remote's default
+	// branch.
+	Branches     []string
+	PollInterval time.Duration
+	Auth         Auth
+	// PullRequests says whether to watch refs/pull/*/head and
+	// refs/merge-requests/*/head too.
+	PullRequests bool
+	LedgerBranch string
+	// Ledger says whether finished runs are recorded on LedgerBranch: the
+	// repo's own ledger setting when it has one, else the global one.
+	Ledger     bool
+	LockPolicy LockPolicy
+}
+
+type position struct{ line, column int }
+
+// ParseServer decodes data, the contents of a server config named filename
+// (used in messages), applying the defaults. Relative paths in it are
+// resolved against filename's directory, as given (so they stay relative
+// when filename is). It reads no other file: CheckEnvironment does.
+//
+// Every problem is reported, each with file:line:column and the field; the
+// error has code landform.EINVALID and wraps a *ValidationError. Messages
+// never hold the secrets a misplaced token or password would put in the
+// file.
+func ParseServer(filename string, data []byte) (*Server, error) {
+	s, errs := parseServer(filename, filepath.Dir(filename), data)
+	if err := invalid(errs); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// LoadServer reads the server config at path and decodes it like
+// ParseServer, relative paths resolved against the file's directory made
+// absolute. A missing file is ENOTFOUND; other reading errors are returned
+// wrapped, with no code.
+func LoadServer(path string) (*Server, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, landform.Errorf(landform.ENOTFOUND, "server config %s does not exist", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading server config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading server config: %w", err)
+	}
+	s, errs := parseServer(path, filepath.Dir(abs), data)
+	if err := invalid(errs); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+var (
+	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "terraform", "repos"}
+	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env"}
+	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
+	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+)
+
+// serverParser decodes one server config.
+type serverParser struct {
+	d    *decoder
+	base string              // relative paths are joined to it
+	pos  map[string]position // see Server.pos
+}
+
+func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
+	sp := &serverParser{d: &decoder{file: file}, base: base, pos: make(map[string]position)}
+	d := sp.d
+	s := &Server{
+		Path:          file,
+		DataDir:       filepath.Join(base, DefaultDataDir),
+		Listen:        DefaultListen,
+		Parallel:      runtime.NumCPU(),
+		ShutdownGrace: DefaultShutdownGrace,
+		Ledger:        true,
+		pos:           sp.pos,
+	}
+	root, ok := d.parseDocument(data)
+	if !ok {
+		return s, d.errs
+	}
+	if root == nil {
+		d.errorf(nil, "", `missing required field "repos"`)
+		return s, d.errs
+	}
+	var decls []*repoDecl
+	reposGiven := false
+	isMapping := d.object(root, "", serverFields, func(name, p string, _, v *yaml.Node) {
+		switch name {
+		case "data_dir":
+			if dir := sp.path(p, v); dir != "" {
+				s.DataDir = dir
+			}
+		case "listen":
+			if str, ok := d.str(v, p); ok {
+				if msg := checkListen(str); msg != "" {
+					d.errorf(v, p, "%s", msg)
+				} else {
+					s.Listen = str
+				}
+			}
+		case "parallel":
+			if n, ok := d.integer(v, p); ok {
+				if n < 1 {
+					d.errorf(v, p, "must be at least 1, got %d", n)
+				} else {
+					s.Parallel = n
+				}
+			}
+		case "shutdown_grace":
+			if g, ok := d.duration(v, p); ok {
+				s.ShutdownGrace = g
+			}
+		case "ledger":
+			if b, ok := d.boolean(v, p); ok {
+				s.Ledger = b
+			}
+		case "terraform":
+			sp.decodeTerraform(p, v, &s.Terraform)
+		case "repos":
+			reposGiven = true
+			d.list(v, p, func(_ int, ip string, item *yaml.Node) {
+				if r := sp.decodeRepo(ip, item); r != nil {
+					decls = append(decls, r)
+				}
+			})
+			if v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+				d.errorf(v, p, "at least one repo is required")
+			}
+		}
+	})
+	if isMapping && !reposGiven {
+		d.errorf(root, "", `missing required field "repos"`)
+	}
+	checkUniqueRepoNames(d, decls)
+	for _, r := range decls {
+		r.rs.Ledger = s.Ledger
+		if r.ledger != nil {
+			r.rs.Ledger = *r.ledger
+		}
+		s.Repos = append(s.Repos, r.rs)
+	}
+	return s, d.errs
+}
+
+// path reads a local path at p, resolved (see localPath), and records its
+// position; "" when it is refused.
+func (sp *serverParser) path(p string, v *yaml.Node) string {
+	str, ok := sp.d.str(v, p)
+	if !ok {
+		return ""
+	}
+	c, msg := localPath(str, sp.base)
+	if msg != "" {
+		sp.d.errorf(v, p, "%s", msg)
+		return ""
+	}
+	sp.mark(p, v)
+	return c
+}
+
+// envRef reads the name of an environment variable that holds a secret and
+// records its position; "" when it is refused.
+func (sp *serverParser) envRef(p string, v *yaml.Node) string {
+	str, ok := sp.d.str(v, p)
+	if !ok {
+		return ""
+	}
+	if msg := checkEnvRef(str); msg != "" {
+		sp.d.errorf(v, p, "%s", msg)
+		return ""
+	}
+	sp.mark(p, v)
+	return str
+}
+
+func (sp *serverParser) mark(p string, v *yaml.Node) {
+	sp.pos[p] = position{v.Line, v.Column}
+}
+
+// reservedEnv are the variables Landform sets for terraform itself.
+var reservedEnv = map[string]string{
+	"TF_CLI_CONFIG_FILE":  "set terraform.cli_config instead: Landform passes terraform a CLI config of its own that includes it",
+	"TF_PLUGIN_CACHE_DIR": "set terraform.plugin_cache_dir instead",
+}
+
+func (sp *serverParser) decodeTerraform(p string, n *yaml.Node, t *TerraformSettings) {
+	d := sp.d
+	d.object(n, p, terraformFields, func(name, fp string, _, v *yaml.Node) {
+		switch name {
+		case "cli_config":
+			t.CLIConfig = sp.path(fp, v)
+		case "plugin_cache_dir":
+			t.PluginCacheDir = sp.path(fp, v)
+		case "binaries":
+			d.list(v, fp, func(_ int, ip string, item *yaml.Node) {
+				if b := sp.path(ip, item); b != "" {
+					t.Binaries = append(t.Binaries, b)
+				}
+			})
+		case "env":
+			d.stringMap(v, fp, func(key, value, ep string, k, _ *yaml.Node) {
+				if !envName.MatchString(key) {
+					d.errorf(k, ep, "%q is not a valid environment variable name", key)
+					return
+				}
+				if msg, ok := reservedEnv[key]; ok {
+					d.errorf(k, ep, "%s", msg)
+					return
+				}
+				if t.Env == nil {
+					t.Env = make(map[string]string)
+				}
+				t.Env[key] = value
+			})
+		}
+	})
+}
+
+// repoDecl is one entry of repos as decoded, with the nodes that later
+// checks point at.
+type repoDecl struct {
+	rs     RepoSettings
+	path   string     // repos[i]
+	item   *yaml.Node // the entry
+	name   *yaml.Node // nil when missing or invalid
+	ledger *bool      // nil when not set
+}
+
+// decodeRepo decodes the entry item at path p; nil when it is not a
+// mapping.
+func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
+	d := sp.d
+	r := &repoDecl{path: p, item: item}
+	r.rs.PollInterval = DefaultPollInterval
+	r.rs.LedgerBranch = DefaultLedgerBranch
+	r.rs.LockPolicy = LockStrict
+	var (
+		nameGiven, urlGiven bool
+		kind                = remoteInvalid
+		auth                *authDecl
+		ledgerBranch        *yaml.Node
+		branches            = make(map[string]*branchAt)
+	)
+	ok := d.objectRefusing(item, p, repoSettingsFields, inlineSecrets, func(name, fp string, _, v *yaml.Node) {
+		switch name {
+		case "name":
+			nameGiven = true
+			if s, ok := d.str(v, fp); ok {
+				if msg := checkRepoName(s); msg != "" {
+					d.errorf(v, fp, "%s", msg)
+				} else {
+					r.rs.Name, r.name = s, v
+				}
+			}
+		case "url":
+			urlGiven = true
+			if s, ok := d.str(v, fp); ok {
+				u, k, msg := checkRemote(s, sp.base)
+				if msg != "" {
+					d.errorf(v, fp, "%s", msg)
+				} else {
+					r.rs.URL, kind = u, k
+					sp.mark(fp, v)
+				}
+			}
+		case "branches":
+			d.stringList(v, fp, func(s, ip string, n *yaml.Node) {
+				switch msg := checkBranchName(s); {
+				case msg != "":
+					d.errorf(n, ip, "%s", msg)
+				case branches[s] != nil:
+					d.errorf(n, ip, "branch %q listed twice", s)
+				default:
+					branches[s] = &branchAt{n, ip}
+					r.rs.Branches = append(r.rs.Branches, s)
+				}
+			})
+		case "poll_interval":
+			if iv, ok := d.duration(v, fp); ok {
+				if iv < MinPollInterval {
+					d.errorf(v, fp, "must be at least %s, got %s", MinPollInterval, v.Value)
+				} else {
+					r.rs.PollInterval = iv
+				}
+			}
+		case "auth":
+			auth = sp.decodeAuth(fp, v)
+		case "pull_requests":
+			r.rs.PullRequests, _ = d.boolean(v, fp)
+		case "ledger_branch":
+			if s, ok := d.str(v, fp); ok {
+				if msg := checkBranchName(s); msg != "" {
+					d.errorf(v, fp, "%s", msg)
+				} else {
+					r.rs.LedgerBranch, ledgerBranch = s, v
+				}
+			}
+		case "ledger":
+			if b, ok := d.boolean(v, fp); ok {
+				r.ledger = &b
+			}
+		case "lock_policy":
+			if s, ok := d.str(v, fp); ok {
+				if msg := checkLockPolicy(s); msg != "" {
+					d.errorf(v, fp, "%s", msg)
+				} else {
+					r.rs.LockPolicy = LockPolicy(s)
+				}
+			}
+		}
+	})
+	if !ok {
+		return nil
+	}
+	if !nameGiven {
+		d.errorf(item, p, `missing required field "name"`)
+	}
+	if !urlGiven {
+		d.errorf(item, p, `missing required field "url"`)
+	}
+	if auth != nil {
+		auth.check(d, joinPath(p, "auth"), kind)
+		r.rs.Auth = auth.auth
+	}
+	if b := branches[r.rs.LedgerBranch]; b != nil {
+		if ledgerBranch != nil {
+			d.errorf(ledgerBranch, joinPath(p, "ledger_branch"),
+				"%q is also a watched branch (in branches); the ledger needs a branch of its own", r.rs.LedgerBranch)
+		} else {
+			d.errorf(b.node, b.path, "%q is the ledger branch; set ledger_branch to another branch to watch this one", r.rs.LedgerBranch)
+		}
+	}
+	return r
+}
+
+// branchAt is where a watched branch is in the file.
+type branchAt struct {
+	node *yaml.Node
+	path string
+}
+
+func checkRepoName(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case !repoName.MatchString(s):
+		return fmt.Sprintf(`invalid repo name %q: use letters, digits, ".", "_" and "-"`, s)
+	case s == "." || s == "..":
+		return fmt.Sprintf("invalid repo name %q", s)
+	}
+	return ""
+}
+
+func checkLockPolicy(s string) string {
+	if slices.Contains(lockPolicies, s) {
+		return ""
+	}
+	if sug := suggest(s, lockPolicies); sug != "" {
+		return fmt.Sprintf("unknown lock policy %q, did you mean %q? (want strict, apply or none)", s, sug)
+	}
+	return fmt.Sprintf("unknown lock policy %q (want strict, apply or none)", s)
+}
+
+// checkUniqueRepoNames reports each repo whose name an earlier one already
+// has, naming where the earlier one is.
+func checkUniqueRepoNames(d *decoder, decls []*repoDecl) {
+	first := make(map[string]*repoDecl)
+	for _, r := range decls {
+		if r.name == nil {
+			continue
+		}
+		prev, dup := first[r.rs.Name]
+		if !dup {
+			first[r.rs.Name] = r
+			continue
+		}
+		d.errorf(r.name, joinPath(r.path, "name"), "duplicate repo name %q, already used by %s at line %d:%d",
+			r.rs.Name, prev.path, prev.name.Line, prev.name.Column)
+	}
+}
+
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
+
+// checkListen checks a host:port address to listen on: the host an IP
+// address, a host name or empty (every interface), the port a number from
+// 0 (any free port) to 65535.
+func checkListen(s string) string {
+	const want = `want host:port, e.g. "127.0.0.1:8080" or ":8080"`
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		var ae *net.AddrError
+		reason := err.Error()
+		if errors.As(err, &ae) {
+			reason = ae.Err
+		}
+		return fmt.Sprintf("invalid listen address %q: %s (%s)", s, reason, want)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("invalid listen address %q: port %q is not a number from 0 to 65535", s, port)
+	}
+	if host != "" && !hostName.MatchString(host) {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Sprintf("invalid listen address %q: %q is not an IP address or a host name", s, host)
+		}
+	}
+	return ""
+}
