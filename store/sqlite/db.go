@@ -1,6 +1,8 @@
-// Package sqlite is Landform's embedded store: run records (and, as later
-// migrations add them, the queue, locks and approvals) in one SQLite file,
-// through the pure-Go driver modernc.org/sqlite.
+// Package sqlite is Landform's embedded store: run records, the queue (the
+// runs in state queued: ClaimRun, SupersedeRuns, RecoverRuns), workspace
+// locks, the last commit processed per ref and the ledger outbox, in one
+// SQLite file, through the pure-Go driver modernc.org/sqlite. Everything the
+// daemon needs to resume after a restart or a crash is here.
 //
 // Every connection runs in WAL mode with a busy timeout and foreign keys on,
 // and begins transactions with BEGIN IMMEDIATE, so concurrent writers (also
@@ -40,8 +42,9 @@ type DB struct {
 // Option configures a DB.
 type Option func(*DB)
 
-// WithClock sets the clock that stamps CreatedAt on new runs (default:
-// time.Now).
+// WithClock sets the clock that stamps CreatedAt on new runs and locks,
+// StartedAt on claimed runs and FinishedAt on superseded and interrupted
+// ones (default: time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(db *DB) {
 		if now != nil {

@@ -9,7 +9,12 @@
 //   - GetRun and UpdateRun of an unknown run are ENOTFOUND;
 //   - ListRuns returns runs newest first (CreatedAt, then ID) filtered by
 //     repo, workspace, kind and states, capped by limit, never nil;
-//   - concurrent CreateRuns all succeed.
+//   - concurrent CreateRuns all succeed;
+//   - the queue (queue.go): ClaimRun takes the oldest claimable queued run,
+//     never the same run twice nor two running runs of one workspace;
+//     SupersedeRuns, RecoverRuns, ListAttention, ClearAttention;
+//   - workspace locks (lock.go), poll state (poll.go) and the ledger outbox
+//     (ledger.go).
 package storetest
 
 import (
@@ -26,8 +31,17 @@ import (
 	"github.com/landform/landform"
 )
 
-// Store is what the suite exercises.
+// Store is what the suite exercises: everything a store keeps.
 type Store interface {
+	RunStore
+	QueueStore
+	LockStore
+	PollStore
+	LedgerStore
+}
+
+// RunStore keeps run records.
+type RunStore interface {
 	CreateRun(ctx context.Context, r *landform.Run) error
 	UpdateRun(ctx context.Context, r *landform.Run) error
 	GetRun(ctx context.Context, id string) (*landform.Run, error)
@@ -44,6 +58,21 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Missing", func(t *testing.T) { testMissing(t, newStore(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { testConcurrentCreates(t, newStore(t)) })
+
+	t.Run("ClaimOrder", func(t *testing.T) { testClaimOrder(t, newStore(t)) })
+	t.Run("ClaimInvalid", func(t *testing.T) { testClaimInvalid(t, newStore(t)) })
+	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, newStore(t)) })
+	t.Run("Supersede", func(t *testing.T) { testSupersede(t, newStore(t)) })
+	t.Run("Recover", func(t *testing.T) { testRecover(t, newStore(t)) })
+
+	t.Run("Locks", func(t *testing.T) { testLocks(t, newStore(t)) })
+	t.Run("LockInvalid", func(t *testing.T) { testLockInvalid(t, newStore(t)) })
+	t.Run("ConcurrentLocks", func(t *testing.T) { testConcurrentLocks(t, newStore(t)) })
+
+	t.Run("PollState", func(t *testing.T) { testPollState(t, newStore(t)) })
+
+	t.Run("Ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
+	t.Run("LedgerReenqueue", func(t *testing.T) { testLedgerReenqueue(t, newStore(t)) })
 }
 
 // base is a time with nanoseconds, so that any rounding shows.

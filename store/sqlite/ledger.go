@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/landform/landform"
+)
+
+// EnqueueLedger records that run runID's ledger record in repo is to be
+// written (again): the outbox keeps it through crashes and failed writes
+// until MarkLedgerDone. Enqueueing a run already pending keeps one entry,
+// in its first place. Returns ENOTFOUND for an unknown run and EINVALID for
+// an empty repo.
+func (db *DB) EnqueueLedger(ctx context.Context, repo, runID string) error {
+	if repo == "" {
+		return landform.Errorf(landform.EINVALID, "a ledger entry needs a repo")
+	}
+	id, ok := parseID(runID)
+	if !ok {
+		return notFound(runID)
+	}
+	// The WHERE clause also keeps SQLite from reading ON CONFLICT as a
+	// join constraint.
+	res, err := db.db.ExecContext(ctx, `INSERT INTO ledger_outbox (repo, run_id, enqueued_at)
+		SELECT ?, id, ? FROM runs WHERE id = ?
+		ON CONFLICT (repo, run_id) DO UPDATE SET dirty = 1`,
+		repo, formatTime(db.now()), id)
+	if err != nil {
+		return fmt.Errorf("queueing the ledger record of run %s: %w", runID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("queueing the ledger record of run %s: %w", runID, err)
+	}
+	if n == 0 {
+		return notFound(runID)
+	}
+	return nil
+}
+
+// PendingLedger returns up to limit (0: all) run IDs of repo whose ledger
+// record is to be written, in the order they were first enqueued, never
+// nil. A run stays pending until MarkLedgerDone, so after a crash the next
+// call returns it again. Returns EINVALID for a negative limit.
+func (db *DB) PendingLedger(ctx context.Context, repo string, limit int) ([]string, error) {
+	if limit < 0 {
+		return nil, landform.Errorf(landform.EINVALID, "negative ledger limit %d", limit)
+	}
+	ids := []string{}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		q, args := "SELECT run_id FROM ledger_outbox WHERE repo = ? ORDER BY id", []any{repo}
+		if limit > 0 {
+			q += " LIMIT ?"
+			args = append(args, limit)
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var ns []any
+		for rows.Next() {
+			var n int64
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			ns = append(ns, n)
+			ids = append(ids, formatID(n))
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if len(ns) == 0 {
+			return nil
+		}
+		// From here on, only a new EnqueueLedger makes them dirty again.
+		_, err = tx.ExecContext(ctx, "UPDATE ledger_outbox SET dirty = 0 WHERE repo = ? AND run_id IN ("+
+			placeholders(len(ns))+")", append([]any{repo}, ns...)...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing pending ledger records of %s: %w", repo, err)
+	}
+	return ids, nil
+}
+
+// MarkLedgerDone takes runIDs, whose ledger records in repo are written,
+// out of the outbox. A run enqueued again since PendingLedger returned it
+// stays pending, so that the change that enqueued it is written too. IDs
+// not pending are ignored.
+func (db *DB) MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error {
+	ns := rowIDs(runIDs)
+	if len(ns) == 0 {
+		return nil
+	}
+	if _, err := db.db.ExecContext(ctx, "DELETE FROM ledger_outbox WHERE repo = ? AND dirty = 0 AND run_id IN ("+
+		placeholders(len(ns))+")", append([]any{repo}, ns...)...); err != nil {
+		return fmt.Errorf("marking ledger records of %s written: %w", repo, err)
+	}
+	return nil
+}
