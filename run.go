@@ -88,7 +88,11 @@ type Run struct {
 	// diagnostics included.
 	Error string `json:"error,omitempty"`
 	// PlanSHA256 identifies the stored plan artifact.
-	PlanSHA256 string    `json:"plan_sha256,omitempty"`
+	PlanSHA256 string `json:"plan_sha256,omitempty"`
+	// BlockedBy names the holder of the workspace lock a queued run waits
+	// for ("pr/12"); a queued run with BlockedBy set is not claimed until
+	// it is cleared.
+	BlockedBy  string    `json:"blocked_by,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`

@@ -18,8 +18,8 @@ import (
 type DaemonStore interface {
 	Store
 	// ClaimRun marks the oldest claimable queued run running and returns
-	// it: one whose workspace has no running run and is not locked by
-	// another holder. Returns nil, nil when none is claimable.
+	// it: one whose workspace has no running run and whose BlockedBy is
+	// empty. Returns nil, nil when none is claimable.
 	ClaimRun(ctx context.Context, owner string) (*landform.Run, error)
 	// SupersedeRuns marks the unapplied plan runs of (repo, workspace,
 	// ref) older than keepID superseded.

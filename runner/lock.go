@@ -61,3 +61,28 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 	}
 	return nil
 }
+
+// unblock clears BlockedBy on the queued runs of repo whose lock has been
+// released (or moved to their own holder), so workers claim them.
+func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, log *slog.Logger) error {
+	queued, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo.Name, States: []landform.RunState{landform.StateQueued}})
+	if err != nil {
+		return fmt.Errorf("listing queued runs: %w", err)
+	}
+	for _, run := range queued {
+		if run.BlockedBy == "" {
+			continue
+		}
+		holder, _ := pullRequest(run.Ref)
+		if l := d.lockHeldByOther(ctx, repo.Name, run.Workspace, holder); l != nil {
+			continue
+		}
+		log.Info("lock released: run can plan", "workspace", run.Workspace, "run", run.ID, "was_blocked_by", run.BlockedBy)
+		run.BlockedBy, run.Error = "", ""
+		if err := d.store.UpdateRun(ctx, run); err != nil {
+			return err
+		}
+		notify(d.wake)
+	}
+	return nil
+}

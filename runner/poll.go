@@ -55,6 +55,9 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
 		return err
 	}
+	if err := d.unblock(ctx, repo, log); err != nil {
+		return err
+	}
 
 	type move struct{ ref, from, to string }
 	var moved []move
@@ -151,6 +154,7 @@ func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, com
 	}
 	if holder != "" && repo.LockPolicy == LockStrict {
 		if l := d.lockHeldByOther(ctx, repo.Name, t.Workspace.Name, holder); l != nil {
+			run.BlockedBy = l.Holder
 			run.Error = blockedMessage(l)
 		}
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,10 +129,15 @@ func TestMigrateOlderDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &landform.Run{Repo: "infra", Workspace: "net", Kind: landform.RunPlan, State: landform.StateQueued}
-	if err := old.CreateRun(t.Context(), r); err != nil {
+	// A row as the version-1 schema holds it (today's CreateRun writes
+	// columns that schema lacks).
+	res, err := old.db.ExecContext(t.Context(), `INSERT INTO runs (repo, workspace, kind, state, created_at)
+		VALUES ('infra', 'net', 'plan', 'queued', '2026-11-23T13:57:01.000000000Z')`)
+	if err != nil {
 		t.Fatal(err)
 	}
+	id, _ := res.LastInsertId()
+	r := &landform.Run{ID: strconv.FormatInt(id, 10)}
 	old.Close()
 
 	ms := withFake(t)

@@ -24,7 +24,8 @@ const InterruptedApply = "interrupted while applying: state may be locked; " +
 // transaction, so that concurrent claimers, in this process or another,
 // never get the same run nor two running runs of one workspace. Any kind of
 // run is claimed; workspace locks are not looked at: whether a holder may
-// plan is decided when the run is queued.
+// plan is decided when the run is queued, and a run waiting for a lock has
+// BlockedBy set, which keeps it from being claimed.
 //
 // Returns nil, nil when no run is claimable: an empty queue is not an
 // error. Returns EINVALID for an empty owner.
@@ -36,7 +37,7 @@ func (db *DB) ClaimRun(ctx context.Context, owner string) (*landform.Run, error)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT q.id FROM runs q
-			WHERE q.state = ? AND NOT EXISTS (
+			WHERE q.state = ? AND q.blocked_by = '' AND NOT EXISTS (
 				SELECT 1 FROM runs b
 				WHERE b.repo = q.repo AND b.workspace = q.workspace AND b.state IN (?, ?))
 			ORDER BY q.created_at, q.id

@@ -76,11 +76,11 @@ func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
 	res, err := db.db.ExecContext(ctx, `INSERT INTO runs (
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
-		error, plan_sha256, created_at, started_at, finished_at
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		error, plan_sha256, created_at, started_at, finished_at, blocked_by
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
-		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt))
+		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy)
 	if err != nil {
 		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
 	}
@@ -94,7 +94,7 @@ func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
-// Error, PlanSHA256, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// Error, PlanSHA256, BlockedBy, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
 // CreatedAt are fixed at creation; their values in r are ignored.
 //
 // Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
@@ -112,11 +112,11 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 	res, err := db.db.ExecContext(ctx, `UPDATE runs SET
 		dir = ?, commit_sha = ?, ref = ?, state = ?,
 		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
-		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?
+		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?
 	WHERE id = ?`,
 		r.Dir, r.Commit, r.Ref, string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
-		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), id)
+		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy, id)
 	if err != nil {
 		return fmt.Errorf("updating run %s: %w", r.ID, err)
 	}
@@ -132,7 +132,7 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 
 const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
 	add_count, change_count, destroy_count, replace_count,
-	error, plan_sha256, created_at, started_at, finished_at`
+	error, plan_sha256, created_at, started_at, finished_at, blocked_by`
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
@@ -145,7 +145,7 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 	)
 	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
 		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
-		&r.Error, &r.PlanSHA256, &created, &started, &finished); err != nil {
+		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy); err != nil {
 		return nil, err
 	}
 	r.ID = strconv.FormatInt(id, 10)

@@ -466,3 +466,25 @@ func testRecover(t *testing.T, s Store) {
 	attention(applying[2], applying[1])
 	CheckRun(t, get(t, s, applying[0].ID), flaggedFirst[0])
 }
+
+// testClaimSkipsBlocked: a queued run waiting for a lock (BlockedBy set) is
+// not claimed until BlockedBy is cleared; runs behind it are.
+func testClaimSkipsBlocked(t *testing.T, s Store) {
+	blocked := NewRun("infra", "net")
+	blocked.BlockedBy = "pr/1"
+	create(t, s, blocked)
+	other := create(t, s, NewRun("infra", "dns"))
+	if r := claim(t, s); r == nil || r.ID != other.ID {
+		t.Fatalf("claimed %+v, want run %s (the blocked one waits)", r, other.ID)
+	}
+	if r := claim(t, s); r != nil {
+		t.Fatalf("claimed the blocked run %s", r.ID)
+	}
+	blocked.BlockedBy = ""
+	if err := s.UpdateRun(t.Context(), blocked); err != nil {
+		t.Fatal(err)
+	}
+	if r := claim(t, s); r == nil || r.ID != blocked.ID {
+		t.Fatalf("claimed %+v after unblocking, want run %s", r, blocked.ID)
+	}
+}

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("ClaimOrder", func(t *testing.T) { testClaimOrder(t, newStore(t)) })
 	t.Run("ClaimInvalid", func(t *testing.T) { testClaimInvalid(t, newStore(t)) })
+	t.Run("ClaimSkipsBlocked", func(t *testing.T) { testClaimSkipsBlocked(t, newStore(t)) })
 	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, newStore(t)) })
 	t.Run("Supersede", func(t *testing.T) { testSupersede(t, newStore(t)) })
 	t.Run("Recover", func(t *testing.T) { testRecover(t, newStore(t)) })
@@ -200,6 +201,7 @@ func testRoundTrip(t *testing.T, s Store) {
 		Summary:    landform.PlanSummary{Add: 4, Change: 3, Destroy: 2, Replace: 1},
 		Error:      "Error: creating thing\n\n  on main.tf line 3:\n  ünïcode, 'quotes' and \"more\"",
 		PlanSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		BlockedBy:  "pr/7",
 		CreatedAt:  base,
 		StartedAt:  base.Add(1500 * time.Millisecond),
 		FinishedAt: base.Add(time.Minute + 1),
