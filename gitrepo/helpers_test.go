@@ -157,12 +157,12 @@ func freePort(tb testing.TB) int {
 	return port
 }
 
-// startGitDaemon serves the repositories under base over git:// and returns
-// the URL prefix ("git://127.0.0.1:PORT/").
+// startGitDaemon serves the repositories under base over git://, pushes
+// included, and returns the URL prefix ("git://127.0.0.1:PORT/").
 func startGitDaemon(tb testing.TB, base string) string {
 	tb.Helper()
 	port := freePort(tb)
-	cmd := exec.Command("git", "daemon", "--export-all", "--reuseaddr",
+	cmd := exec.Command("git", "daemon", "--export-all", "--reuseaddr", "--enable=receive-pack",
 		"--base-path="+base, "--listen=127.0.0.1", "--port="+strconv.Itoa(port), base)
 	cmd.Env = gitEnv()
 	// git runs git-daemon as a child, which forks one more per connection:

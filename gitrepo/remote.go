@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -143,23 +144,83 @@ func (e *redactedError) Error() string {
 
 func (e *redactedError) Unwrap() error { return e.err }
 
-// remoteError turns an error from the transport into one for the caller.
-func (rm *remote) error(err error) error {
+// RemoteError is a failure to reach or talk to a remote: the remote is
+// down, the network failed, a timeout expired, or the remote answered with
+// an error. Callers polling a remote back off when errors.As finds one.
+// Its text names the URL, never credentials. When the remote said that the
+// repository does not exist or that access is denied, the error returned is
+// a *landform.Error with code ENOTFOUND or EUNAUTHORIZED wrapping the
+// RemoteError; otherwise it is the RemoteError itself (code EINTERNAL).
+type RemoteError struct {
+	Op  string // what was being done: "listing refs of", "fetching", "pushing to"
+	URL string // the remote, without credentials
+	Err error  // the cause, secrets removed
+}
+
+func (e *RemoteError) Error() string { return e.Op + " " + e.URL + ": " + e.Err.Error() }
+
+func (e *RemoteError) Unwrap() error { return e.Err }
+
+// error turns an error from the transport during op into one for the
+// caller (see RemoteError).
+func (rm *remote) error(op string, err error) error {
 	if len(rm.secrets) > 0 {
 		err = &redactedError{err: err, secrets: rm.secrets}
 	}
+	re := &RemoteError{Op: op, URL: rm.display, Err: err}
 	switch {
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return &landform.Error{Code: landform.ENOTFOUND, Message: "repository not found: " + rm.display, Err: err}
+		return &landform.Error{Code: landform.ENOTFOUND, Message: "repository not found: " + rm.display, Err: re}
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return landform.Errorf(landform.EUNAUTHORIZED, "access to %s denied: %w", rm.display, err)
+		return &landform.Error{Code: landform.EUNAUTHORIZED, Message: fmt.Sprintf("access to %s denied: %v", rm.display, err), Err: re}
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		return &landform.Error{Code: landform.EINVALID, Message: "remote repository is empty: " + rm.display, Err: err}
+		return &landform.Error{Code: landform.EINVALID, Message: "remote repository is empty: " + rm.display, Err: re}
 	}
-	return fmt.Errorf("fetching %s: %w", rm.display, err)
+	return re
 }
 
-func openRemote(ctx context.Context, rawURL string, o *options) (*Repo, error) {
+// list lists the remote's refs in one round trip, within timeout when it
+// is positive.
+func (rm *remote) list(ctx context.Context, timeout time.Duration) ([]*plumbing.Reference, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	type result struct {
+		refs []*plumbing.Reference
+		err  error
+	}
+	// go-git dials git:// addresses without the context, so an unanswered
+	// dial would outlast it; the listing runs on its own and is abandoned at
+	// the deadline. It writes to memory only and ends at the latest when the
+	// system gives up on the connection.
+	done := make(chan result, 1)
+	go func() {
+		lister := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{rm.url}})
+		refs, err := lister.ListContext(ctx, &git.ListOptions{Auth: rm.auth, PeelingOption: git.IgnorePeeled})
+		done <- result{refs, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res.err = ctx.Err()
+	}
+	if res.err != nil {
+		if ctx.Err() != nil && !errors.Is(res.err, ctx.Err()) {
+			res.err = fmt.Errorf("%w: %w", ctx.Err(), res.err)
+		}
+		return nil, rm.error("listing refs of", res.err)
+	}
+	return res.refs, nil
+}
+
+// openRemote opens the clone of rawURL in the data directory, cloning it
+// when there is none. With update, an existing clone is first brought up to
+// date (one listing, and a fetch when it is behind); without, it is opened
+// without contacting the remote.
+func openRemote(ctx context.Context, rawURL string, o *options, update bool) (*Repo, error) {
 	rm, err := parseRemote(rawURL, o)
 	if err != nil {
 		return nil, err
@@ -169,28 +230,43 @@ func openRemote(ctx context.Context, rawURL string, o *options) (*Repo, error) {
 	}
 	log := o.log.With("repo", rm.display)
 
-	// One round trip tells whether there is anything to fetch.
-	lister := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{rm.url}})
-	refs, err := lister.ListContext(ctx, &git.ListOptions{Auth: rm.auth, PeelingOption: git.IgnorePeeled})
-	if err != nil {
-		return nil, rm.error(err)
-	}
-
 	reposDir := filepath.Join(o.dataDir, "repos")
 	dir := filepath.Join(reposDir, rm.dirName)
+	var (
+		refs           []*plumbing.Reference
+		lists, fetches int64
+	)
 	g, err := git.PlainOpen(dir)
 	switch {
 	case err == nil:
-		if err := fetchIfBehind(ctx, g, rm, refs, log); err != nil {
+		if !update {
+			break
+		}
+		// One round trip tells whether there is anything to fetch.
+		lists++
+		if refs, err = rm.list(ctx, o.listTimeout); err != nil {
+			return nil, err
+		}
+		fetched, err := fetchIfBehind(ctx, g, rm, refs, log)
+		if fetched {
+			fetches++
+		}
+		if err != nil {
 			return nil, err
 		}
 	case errors.Is(err, git.ErrRepositoryNotExists):
+		// The listing fails fast on a bad URL or credentials, and gives HEAD.
+		lists++
+		if refs, err = rm.list(ctx, o.listTimeout); err != nil {
+			return nil, err
+		}
 		if _, statErr := os.Stat(dir); statErr == nil {
 			log.Warn("replacing a cache directory that holds no repository", "dir", dir)
 			if err := os.RemoveAll(dir); err != nil {
 				return nil, fmt.Errorf("removing broken clone of %s: %w", rm.display, err)
 			}
 		}
+		fetches++
 		if g, err = clone(ctx, reposDir, dir, rm, log); err != nil {
 			return nil, err
 		}
@@ -200,7 +276,17 @@ func openRemote(ctx context.Context, rawURL string, o *options) (*Repo, error) {
 	if err := setHead(g, refs); err != nil {
 		return nil, fmt.Errorf("updating HEAD of clone of %s: %w", rm.display, err)
 	}
-	return newRepo(g, rm.display, true, o.log)
+	r, err := newRepo(g, rm.display, o)
+	if err != nil {
+		return nil, err
+	}
+	r.clone, r.rm, r.dir = true, rm, dir
+	r.lists.Add(lists)
+	r.fetches.Add(fetches)
+	if head := advertisedHead(refs); head != "" {
+		r.setKnownHead(head)
+	}
+	return r, nil
 }
 
 // clone makes a bare clone in a temporary directory next to dir and renames
@@ -223,7 +309,7 @@ func clone(ctx context.Context, reposDir, dir string, rm *remote, log *slog.Logg
 	if _, err := g.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rm.display}, Fetch: fetchSpecs}); err != nil {
 		return nil, fmt.Errorf("initializing clone of %s: %w", rm.display, err)
 	}
-	if err := fetch(ctx, g, rm); err != nil {
+	if err := fetch(ctx, g, rm, fetchSpecs, true); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
@@ -240,26 +326,28 @@ func clone(ctx context.Context, reposDir, dir string, rm *remote, log *slog.Logg
 	return g, nil
 }
 
-func fetch(ctx context.Context, g *git.Repository, rm *remote) error {
+// fetch fetches specs from the remote into g; with prune, refs the specs
+// match that the remote no longer has are deleted.
+func fetch(ctx context.Context, g *git.Repository, rm *remote, specs []config.RefSpec, prune bool) error {
 	err := g.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: "origin",
 		RemoteURL:  rm.url,
-		RefSpecs:   fetchSpecs,
+		RefSpecs:   specs,
 		Auth:       rm.auth,
-		Tags:       git.NoTags, // the refspecs take them all
+		Tags:       git.NoTags, // the refspecs say which tags
 		Force:      true,
-		Prune:      true,
+		Prune:      prune,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return rm.error(err)
+		return rm.error("fetching", err)
 	}
 	return nil
 }
 
 // fetchIfBehind fetches unless every ref the remote advertised (of those the
 // clone keeps) is already there with the same hash, and the clone has no
-// extra ref to prune.
-func fetchIfBehind(ctx context.Context, g *git.Repository, rm *remote, advertised []*plumbing.Reference, log *slog.Logger) error {
+// extra ref to prune. It reports whether it fetched.
+func fetchIfBehind(ctx context.Context, g *git.Repository, rm *remote, advertised []*plumbing.Reference, log *slog.Logger) (bool, error) {
 	wanted := 0
 	upToDate := true
 	for _, ref := range advertised {
@@ -277,7 +365,7 @@ func fetchIfBehind(ctx context.Context, g *git.Repository, rm *remote, advertise
 		have := 0
 		iter, err := g.Storer.IterReferences()
 		if err != nil {
-			return fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
+			return false, fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
 		}
 		err = iter.ForEach(func(ref *plumbing.Reference) error {
 			if ref.Type() == plumbing.HashReference && config.MatchAny(fetchSpecs, ref.Name()) {
@@ -286,15 +374,15 @@ func fetchIfBehind(ctx context.Context, g *git.Repository, rm *remote, advertise
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
+			return false, fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
 		}
 		if have == wanted {
 			log.Debug("clone is up to date")
-			return nil
+			return false, nil
 		}
 	}
 	log.Debug("fetching")
-	return fetch(ctx, g, rm)
+	return true, fetch(ctx, g, rm, fetchSpecs, true)
 }
 
 // setHead points the clone's HEAD where the remote's points.

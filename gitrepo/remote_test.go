@@ -35,6 +35,7 @@ func newServed(t *testing.T) *served {
 	w.git("remote", "add", "origin", filepath.Join(base, "repo.git"))
 	w.git("push", "-q", "origin", "main", "feature", "v1")
 	w.git("--git-dir", filepath.Join(base, "repo.git"), "symbolic-ref", "HEAD", "refs/heads/main")
+	w.git("--git-dir", filepath.Join(base, "repo.git"), "config", "http.receivepack", "true")
 	return &served{workRepo: w, base: base}
 }
 
@@ -201,6 +202,14 @@ func TestOpenURLUnreachable(t *testing.T) {
 // HTTP basic auth.
 func gitHTTP(t *testing.T, base, user, password string) string {
 	t.Helper()
+	return startGitHTTP(t, base, user, password).URL + "/"
+}
+
+// startGitHTTP is gitHTTP returning the server, which the test may close
+// early. Pushes are accepted by repositories configured with
+// http.receivepack (newServed's is).
+func startGitHTTP(t *testing.T, base, user, password string) *httptest.Server {
+	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +228,7 @@ func gitHTTP(t *testing.T, base, user, password string) string {
 		backend.ServeHTTP(w, req)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + "/"
+	return srv
 }
 
 func TestOpenURLHTTPToken(t *testing.T) {

@@ -4,14 +4,19 @@
 // and reads a commit's tree without a checkout, as an fs.FS (TreeFS) or as a
 // clean copy on disk (Export).
 //
-// Nothing here writes to a local repository given by path: its working copy,
-// index and HEAD are left alone. Only clones under the data directory are
-// written to.
+// For the daemon it watches remotes cheaply (ListRemoteRefs: one ref
+// listing; Fetch only the refs that moved) and writes the ledger branch
+// (WriteLedger), pushing it to the remote.
+//
+// Only WriteLedger writes to a local repository given by path, and only git
+// objects and the ledger branch's ref: its working copy, index and HEAD are
+// left alone. Clones under the data directory are written to freely.
 //
 // A *Repo is safe for concurrent use: go-git's filesystem object storage is
 // not (it opens pack indexes and packfiles lazily, without locks), so every
 // read of git objects goes through one mutex per Repo. TreeFS caches what it
-// decodes, so that lock is rarely held for long.
+// decodes, so that lock is rarely held for long. Fetches and pushes run on a
+// storage of their own, outside that lock.
 package gitrepo
 
 import (
@@ -22,8 +27,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -45,13 +53,32 @@ type Repo struct {
 	// clone is true for a cached clone of a remote, whose branches are
 	// refs/heads/* (so "origin/main" means refs/heads/main).
 	clone bool
-	log   *slog.Logger
+	// rm is the remote of a clone; nil for a local repository.
+	rm *remote
+	// dir is the git directory: the clone's, or for a local repository the
+	// common one, where its refs and objects are.
+	dir string
+	log *slog.Logger
 	// store is the object storage, closed by Close.
 	store *filesystem.Storage
+
+	listTimeout time.Duration
+	now         func() time.Time
 
 	// mu serializes access to the object storage, which is not safe for
 	// concurrent use.
 	mu sync.Mutex
+	// netMu serializes fetches and pushes into the clone. Lock order:
+	// ledgerMu, then netMu, then mu.
+	netMu sync.Mutex
+	// ledgerMu serializes WriteLedger calls.
+	ledgerMu sync.Mutex
+
+	// head is the branch the remote's HEAD pointed to at the last listing.
+	headMu sync.Mutex
+	head   plumbing.ReferenceName
+
+	lists, fetches, pushes atomic.Int64
 }
 
 // Option configures Open.
@@ -64,6 +91,28 @@ type options struct {
 	sshKey    string
 	sshPass   string
 	log       *slog.Logger
+	// listTimeout bounds each ref listing; 0 means only ctx does.
+	listTimeout time.Duration
+	now         func() time.Time
+}
+
+// defaultListTimeout bounds a ref listing unless WithListTimeout says
+// otherwise.
+const defaultListTimeout = 30 * time.Second
+
+func newOptions(opts []Option) (*options, error) {
+	o := &options{
+		tokenUser:   "x-access-token",
+		log:         slog.New(slog.DiscardHandler),
+		listTimeout: defaultListTimeout,
+		now:         time.Now,
+	}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // WithDataDir sets Landform's data directory. Clones of remote repositories
@@ -141,19 +190,17 @@ func WithLogger(l *slog.Logger) Option {
 // ENOTFOUND or EUNAUTHORIZED when the remote says so. Any other failure to
 // reach the remote is returned wrapped with the URL (credentials removed).
 func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
-	o := options{tokenUser: "x-access-token", log: slog.New(slog.DiscardHandler)}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if src == "" {
 		return nil, landform.Errorf(landform.EINVALID, "empty repository path or URL")
 	}
 	if isURL(src) {
-		return openRemote(ctx, src, &o)
+		return openRemote(ctx, src, o, true)
 	}
-	return openLocal(src, &o)
+	return openLocal(src, o)
 }
 
 // isURL reports whether src is a URL or an scp-like address rather than a
@@ -182,14 +229,44 @@ func openLocal(path string, o *options) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening git repository %s: %w", path, err)
 	}
-	return newRepo(g, path, false, o.log)
+	r, err := newRepo(g, path, o)
+	if err != nil {
+		return nil, err
+	}
+	if r.dir, err = gitDir(g); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("opening git repository %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// gitDir returns the absolute path of the directory holding g's refs and
+// objects: the .git directory, a bare repository itself, or for a linked
+// worktree the main repository's git directory.
+func gitDir(g *git.Repository) (string, error) {
+	st, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return "", errors.New("not stored on disk")
+	}
+	dir, err := filepath.Abs(st.Filesystem().Root())
+	if err != nil {
+		return "", err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(dir, common)
+		}
+		return filepath.Clean(common), nil
+	}
+	return dir, nil
 }
 
 // newRepo wraps g, opened by go-git's PlainOpen, with a storage that keeps
 // its packfiles open: by default go-git opens and closes the packfile for
 // every object it reads, which made reading trees several times slower.
-func newRepo(g *git.Repository, src string, clone bool, log *slog.Logger) (*Repo, error) {
-	r := &Repo{git: g, src: src, clone: clone, log: log}
+func newRepo(g *git.Repository, src string, o *options) (*Repo, error) {
+	r := &Repo{git: g, src: src, log: o.log, listTimeout: o.listTimeout, now: o.now}
 	plain, ok := g.Storer.(*filesystem.Storage)
 	if !ok {
 		return r, nil

@@ -83,6 +83,11 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 	if err != nil {
 		return err
 	}
+	// A newer commit may have queued a run while this one ran: this plan
+	// is then superseded too.
+	if err := d.supersedeByNewer(ctx, run); err != nil {
+		return err
+	}
 	// A pull request whose newest plan changes nothing holds no lock.
 	if isPR && run.State == landform.StateNoChanges {
 		if err := d.store.ReleaseLock(ctx, run.Repo, run.Workspace, holder); err != nil {
@@ -125,4 +130,29 @@ func (d *Daemon) repo(name string) (WatchedRepo, bool) {
 		}
 	}
 	return WatchedRepo{}, false
+}
+
+// supersedeByNewer marks run superseded when a newer run of its workspace
+// and ref exists.
+func (d *Daemon) supersedeByNewer(ctx context.Context, run *landform.Run) error {
+	recent, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: run.Repo, Workspace: run.Workspace, Kind: run.Kind, Limit: 20})
+	if err != nil {
+		return err
+	}
+	for _, r := range recent {
+		if r.Ref != run.Ref {
+			continue
+		}
+		if r.ID == run.ID {
+			return nil // run is the newest
+		}
+		superseded, err := d.store.SupersedeRuns(ctx, run.Repo, run.Workspace, run.Ref, r.ID)
+		for _, s := range superseded {
+			if s.ID == run.ID {
+				run.State = s.State
+			}
+		}
+		return err
+	}
+	return nil
 }

@@ -103,6 +103,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newRunsCmd(a),
 		newShowCmd(a),
 		newDemoCmd(a),
+		newServeCmd(a),
+		newValidateCmd(a),
 	)
 	return root
 }
