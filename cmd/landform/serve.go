@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/landform/landform"
+	"github.com/landform/landform/config"
+	"github.com/landform/landform/gitrepo"
+	"github.com/landform/landform/modules"
+	"github.com/landform/landform/runner"
+	"github.com/landform/landform/terraform"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config landform.yaml",
+		Short: "Run the daemon: poll repositories, plan what changes, record the ledger",
+		Long: `Serve watches the repositories of the config: it lists each remote's refs every
+poll interval, and when a watched branch or pull request head moved, it fetches,
+works out the affected workspaces and plans them with a pool of workers. Runs,
+locks and the queue live in the data directory's database, so a restart loses
+nothing; finished runs are committed to each repo's ledger branch.
+
+SIGTERM or SIGINT stops polling and lets running terraform finish for
+shutdown_grace, then interrupts it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.LoadServer(cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := cfg.CheckEnvironment(os.LookupEnv); err != nil {
+				return err
+			}
+			return a.serve(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "landform.yaml", "the server config file")
+	return cmd
+}
+
+func (a *app) serve(ctx context.Context, cfg *config.Server) error {
+	a.dataDir = cfg.DataDir
+	log := a.logger
+	// The daemon's own context: stores and the ledger outlive a signal
+	// until the daemon has finished stopping.
+	bg := context.WithoutCancel(ctx)
+	db, err := a.openStore(bg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	plans, err := a.openPlans()
+	if err != nil {
+		return err
+	}
+	engineOpts := []terraform.Option{
+		terraform.WithWorkDir(a.engineDir()),
+		terraform.WithLogger(log),
+		terraform.WithBinaries(cfg.Terraform.Binaries...),
+	}
+	if cfg.Terraform.CLIConfig != "" {
+		engineOpts = append(engineOpts, terraform.WithCLIConfig(cfg.Terraform.CLIConfig))
+	}
+	if cfg.Terraform.PluginCacheDir != "" {
+		engineOpts = append(engineOpts, terraform.WithPluginCacheDir(cfg.Terraform.PluginCacheDir))
+	}
+	engine, err := terraform.New(engineOpts...)
+	if err != nil {
+		return err
+	}
+	workDir := a.workDir()
+	if err := os.RemoveAll(workDir); err != nil { // left by a crash
+		return fmt.Errorf("cleaning work directory: %w", err)
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return err
+	}
+	r := runner.New(db, plans, &tfPlanner{engine: engine, env: cfg.Terraform.Env},
+		runner.WithLogger(log), runner.WithParallel(cfg.Parallel), runner.WithWorkDir(workDir))
+
+	cache := modules.NewCache(0)
+	var repos []runner.WatchedRepo
+	for _, rs := range cfg.Repos {
+		opts, err := a.gitOptions(rs)
+		if err != nil {
+			return err
+		}
+		src := &repoSource{
+			settings: rs,
+			cache:    cache,
+			open: func(ctx context.Context) (*gitrepo.Repo, error) {
+				return gitrepo.OpenRemote(ctx, rs.URL, opts...)
+			},
+		}
+		defer src.Close()
+		repos = append(repos, runner.WatchedRepo{
+			Name: rs.Name, Branches: rs.Branches, PollInterval: rs.PollInterval,
+			PullRequests: rs.PullRequests, LockPolicy: string(rs.LockPolicy), Ledger: rs.Ledger, Source: src,
+		})
+	}
+	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()))
+	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir)
+	err = d.Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("landform stopped")
+	return nil
+}
+
+// gitOptions turns a repo's settings into gitrepo options, reading its
+// secrets from the environment or files now.
+func (a *app) gitOptions(rs config.RepoSettings) ([]gitrepo.Option, error) {
+	opts := []gitrepo.Option{gitrepo.WithDataDir(filepath.Join(a.dataDir, "repos")), gitrepo.WithLogger(a.logger.With("repo", rs.Name))}
+	tok, err := rs.Auth.Token(nil, nil)
+	if err != nil {
+		return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+	}
+	if tok != "" {
+		opts = append(opts, gitrepo.WithToken(tok))
+		if rs.Auth.Username != "" {
+			opts = append(opts, gitrepo.WithUsername(rs.Auth.Username))
+		}
+	}
+	if rs.Auth.SSHKeyFile != "" {
+		pass, err := rs.Auth.Passphrase(nil)
+		if err != nil {
+			return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+		}
+		opts = append(opts, gitrepo.WithSSHKey(rs.Auth.SSHKeyFile, pass))
+	}
+	return opts, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "landform"
+	}
+	return h
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/landform/landform/config"
+)
+
+func newValidateCmd(a *app) *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "validate --config landform.yaml",
+		Short: "Check a server config: syntax, fields, and the env vars and files it names",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.LoadServer(cfgPath)
+			if err != nil {
+				return err
+			}
+			if err := cfg.CheckEnvironment(os.LookupEnv); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: ok (%d repositories)\n", cfgPath, len(cfg.Repos))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "landform.yaml", "the server config file")
+	return cmd
+}
