@@ -178,6 +178,29 @@ func TestDaemonStrictLocksBetweenPullRequests(t *testing.T) {
 		b := runsOf(rs, func(r daemonRun) bool { return r.Ref == "refs/pull/2/head" })
 		return len(b) == 1 && b[0].State == "planned"
 	})
+
+	// Now B holds the lock; C waits for it until a person unlocks.
+	var locks struct {
+		Locks []struct{ Workspace, Holder string } `json:"locks"`
+	}
+	landformJSON(t, 0, &locks, "--data-dir", dataDir, "locks", "--json")
+	if len(locks.Locks) != 1 || locks.Locks[0].Holder != "pr/2" || locks.Locks[0].Workspace != "envs/a" {
+		t.Fatalf("locks = %+v, want envs/a held by pr/2", locks.Locks)
+	}
+	work.Checkout(base).Branch("pr-c")
+	work.change("refs/pull/3/head", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "pr-c" }` + "\n"})
+	d.waitRuns(30*time.Second, "C blocked by B", func(rs []daemonRun) bool {
+		c := runsOf(rs, func(r daemonRun) bool { return r.Ref == "refs/pull/3/head" })
+		return len(c) == 1 && c[0].State == "queued" && strings.Contains(c[0].Error, "locked by pr/2")
+	})
+	res := landform(t, "--data-dir", dataDir, "unlock", "envs/a")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "was held by pr/2") {
+		t.Fatalf("unlock: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	d.waitRuns(60*time.Second, "C planned once unlocked", func(rs []daemonRun) bool {
+		c := runsOf(rs, func(r daemonRun) bool { return r.Ref == "refs/pull/3/head" })
+		return len(c) == 1 && c[0].State == "planned"
+	})
 }
 
 func TestDaemonWritesTheLedger(t *testing.T) {

@@ -105,6 +105,8 @@ func newRootCmd(a *app) *cobra.Command {
 		newDemoCmd(a),
 		newServeCmd(a),
 		newValidateCmd(a),
+		newUnlockCmd(a),
+		newLocksCmd(a),
 	)
 	return root
 }

@@ -23,6 +23,7 @@ type runJSON struct {
 	Summary    landform.PlanSummary `json:"summary"`
 	Error      string               `json:"error,omitempty"`
 	PlanSHA256 string               `json:"plan_sha256,omitempty"`
+	BlockedBy  string               `json:"blocked_by,omitempty"`
 	CreatedAt  string               `json:"created_at"`
 	StartedAt  string               `json:"started_at,omitempty"`
 	FinishedAt string               `json:"finished_at,omitempty"`
@@ -32,7 +33,7 @@ type runJSON struct {
 func toRunJSON(r *landform.Run) runJSON {
 	return runJSON{
 		ID: r.ID, Repo: r.Repo, Workspace: r.Workspace, Dir: r.Dir, Commit: r.Commit, Ref: r.Ref,
-		Kind: r.Kind, State: r.State, Summary: r.Summary, Error: r.Error, PlanSHA256: r.PlanSHA256,
+		Kind: r.Kind, State: r.State, Summary: r.Summary, Error: r.Error, PlanSHA256: r.PlanSHA256, BlockedBy: r.BlockedBy,
 		CreatedAt: rfc3339(r.CreatedAt), StartedAt: rfc3339(r.StartedAt), FinishedAt: rfc3339(r.FinishedAt),
 		DurationMS: r.Duration().Milliseconds(),
 	}
@@ -78,10 +79,14 @@ func newRunsCmd(a *app) *cobra.Command {
 				return writeJSON(a.stdout, map[string]any{"runs": runsJSON(runs)})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tWORKSPACE\tKIND\tSTATE\tCHANGES\tCOMMIT\tCREATED")
+			fmt.Fprintln(tw, "ID\tREPO\tWORKSPACE\tKIND\tSTATE\tCHANGES\tCOMMIT\tCREATED\tNOTE")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Workspace, r.Kind, r.State,
-					r.Summary, shortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+				note := ""
+				if r.BlockedBy != "" {
+					note = "waiting for the lock of " + r.BlockedBy
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.Workspace, r.Kind, r.State,
+					r.Summary, shortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"), note)
 			}
 			return tw.Flush()
 		},
