@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"context"
 	"embed"
 	"fmt"
@@ -20,7 +21,10 @@ import (
 var demoRepo embed.FS
 
 func newDemoCmd(a *app) *cobra.Command {
-	var ef engineFlags
+	var (
+		ef    engineFlags
+		serve bool
+	)
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run Landform's main job on an example repository",
@@ -34,17 +38,25 @@ Terraform and the providers come from the machine: the demo uses the CLI
 config written by scripts/setup (.tools/terraformrc) when it exists.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if serve {
+				return a.demoServe(cmd.Context(), ef)
+			}
 			return a.demo(cmd.Context(), ef)
 		},
 	}
+	cmd.Flags().BoolVar(&serve, "serve", false, "serve the example repo over git:// on loopback, run the daemon on it, push a commit and watch its plans appear")
 	addEngineFlags(cmd, &ef)
 	return cmd
 }
 
-func (a *app) demo(ctx context.Context, ef engineFlags) error {
+// demoSetup makes the data directory absolute, finds the CLI config
+// scripts/setup wrote, points the test cloud into the data directory, and
+// writes and commits the example repository. It returns the repository's
+// directory and the engine flags to use.
+func (a *app) demoSetup(ctx context.Context, ef engineFlags) (string, engineFlags, error) {
 	dataDir, err := filepath.Abs(a.dataDir)
 	if err != nil {
-		return err
+		return "", ef, err
 	}
 	a.dataDir = dataDir
 	if ef.cliConfig == "" {
@@ -52,19 +64,14 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 			ef.cliConfig = p
 		}
 	}
-	cloud := filepath.Join(dataDir, "demo", "cloud")
-	if ef.env == nil {
-		ef.env = map[string]string{}
-	}
-	if _, ok := ef.env["TESTCLOUD_ROOT"]; !ok {
-		ef.env["TESTCLOUD_ROOT"] = cloud
-	}
+	env := map[string]string{"TESTCLOUD_ROOT": filepath.Join(dataDir, "demo", "cloud")}
+	maps.Copy(env, ef.env)
+	ef.env = env
 	repoDir := filepath.Join(dataDir, "demo", "infra")
-	say := func(format string, args ...any) { fmt.Fprintf(a.stderr, "\n==> "+format+"\n", args...) }
 
-	say("Writing the example infrastructure repository to %s", repoDir)
+	a.say("Writing the example infrastructure repository to %s", repoDir)
 	if err := writeDemoRepo(ctx, repoDir); err != nil {
-		return err
+		return "", ef, err
 	}
 	g := gitRunner{dir: repoDir}
 	for _, args := range [][]string{
@@ -73,16 +80,19 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 		{"commit", "--quiet", "-m", "Example infrastructure: staging and prod share modules/app and modules/network"},
 	} {
 		if _, err := g.run(ctx, args...); err != nil {
-			return err
+			return "", ef, err
 		}
 	}
+	return repoDir, ef, nil
+}
 
-	say("Workspaces Landform discovers (every directory with Terraform files, except modules):")
-	if err := a.printWorkspaces(ctx, repoDir); err != nil {
-		return err
-	}
+// say prints one step of the demo.
+func (a *app) say(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "\n==> "+format+"\n", args...)
+}
 
-	say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
+// demoChange commits a change to the shared module modules/network.
+func demoChange(ctx context.Context, repoDir string) error {
 	netFile := filepath.Join(repoDir, "modules", "network", "main.tf")
 	src, err := os.ReadFile(netFile)
 	if err != nil {
@@ -95,7 +105,25 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	if err := os.WriteFile(netFile, []byte(changed), 0o644); err != nil {
 		return err
 	}
-	if _, err := g.run(ctx, "commit", "--quiet", "-am", "network: tag flow-log buckets with their retention"); err != nil {
+	_, err = gitRunner{dir: repoDir}.run(ctx, "commit", "--quiet", "-am", "network: tag flow-log buckets with their retention")
+	return err
+}
+
+func (a *app) demo(ctx context.Context, ef engineFlags) error {
+	repoDir, ef, err := a.demoSetup(ctx, ef)
+	if err != nil {
+		return err
+	}
+	dataDir := a.dataDir
+	say := a.say
+
+	say("Workspaces Landform discovers (every directory with Terraform files, except modules):")
+	if err := a.printWorkspaces(ctx, repoDir); err != nil {
+		return err
+	}
+
+	say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
+	if err := demoChange(ctx, repoDir); err != nil {
 		return err
 	}
 

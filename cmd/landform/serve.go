@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -119,7 +118,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 // gitOptions turns a repo's settings into gitrepo options, reading its
 // secrets from the environment or files now.
 func (a *app) gitOptions(rs config.RepoSettings) ([]gitrepo.Option, error) {
-	opts := []gitrepo.Option{gitrepo.WithDataDir(filepath.Join(a.dataDir, "repos")), gitrepo.WithLogger(a.logger.With("repo", rs.Name))}
+	opts := []gitrepo.Option{gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger.With("repo", rs.Name))}
 	tok, err := rs.Auth.Token(nil, nil)
 	if err != nil {
 		return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)

@@ -28,7 +28,7 @@ func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
 // openRepo opens --repo: a local path in place, or a URL through the clone
 // cache in the data directory.
 func (a *app) openRepo(ctx context.Context, src string) (*gitrepo.Repo, error) {
-	return gitrepo.Open(ctx, src, gitrepo.WithDataDir(a.reposDir()), gitrepo.WithLogger(a.logger))
+	return gitrepo.Open(ctx, src, gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger))
 }
 
 // engineFlags are the flags of commands that run terraform.

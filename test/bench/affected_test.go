@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +83,9 @@ type round struct {
 
 // compare runs b.N rounds and reports the medians of subject ("ms") and
 // baseline ("base-ms") and their ratio ("x-base"). b's own timer (ns/op)
-// counts the subject only.
+// counts the subject only. Every round starts from a collected heap, as a
+// new process or an idle daemon does: the garbage of one round is not
+// collected in the next.
 func compare(b *testing.B, r round) {
 	b.Helper()
 	var subj, base []time.Duration
@@ -92,6 +96,7 @@ func compare(b *testing.B, r round) {
 				b.Fatal(err)
 			}
 		}
+		runtime.GC()
 		for k := range 2 {
 			if (i+k)%2 == 0 {
 				d, err := timed(r.baseline)
@@ -125,7 +130,8 @@ func compare(b *testing.B, r round) {
 //     with a new modules.Cache, compare;
 //   - daemon: the repository is open and base was loaded with the cache
 //     (untimed); resolve head, list the changed paths, load head, compare;
-//   - cli: `landform affected --json` run as a process;
+//   - cli: `landform affected --json` run as a process, and cli/GOGC=400
+//     the same with the garbage collector running a quarter as often;
 //   - walk and walk+read: references for the cold case: open the
 //     repository and list every directory of head, and also read every
 //     file modules.Load reads;
@@ -210,44 +216,13 @@ func BenchmarkAffected(b *testing.B) {
 		compare(b, round{prepare: prepare, subject: subject, baseline: baseline})
 	})
 
-	b.Run("cli", func(b *testing.B) {
-		bin := landformBinary(b)
-		data := fixtureDir(b, "data")
-		args := []string{"--data-dir", data, "affected", "--repo", f.m.Dir, "--base", f.base, "--head", f.head, "--json"}
-		var doc struct {
-			Workspaces []struct {
-				Dir     string   `json:"dir"`
-				Reasons []string `json:"reasons"`
-			} `json:"workspaces"`
+	for _, gogc := range []string{"", "400"} {
+		name := "cli"
+		if gogc != "" {
+			name += "/GOGC=" + gogc
 		}
-		verify(b, f, func() ([]modules.Affected, error) {
-			out, err := run(ctx, "", nil, bin, args...)
-			if err != nil {
-				return nil, err
-			}
-			if err := json.Unmarshal(out, &doc); err != nil {
-				return nil, err
-			}
-			var aff []modules.Affected
-			for _, w := range doc.Workspaces {
-				a := modules.Affected{Reasons: w.Reasons}
-				a.Workspace.Dir = w.Dir
-				aff = append(aff, a)
-			}
-			return aff, nil
-		})
-		subject := func() error {
-			out, err := run(ctx, "", nil, bin, args...)
-			if err != nil {
-				return err
-			}
-			if n := strings.Count(string(out), `"dir":`); n != len(f.want) {
-				return fmt.Errorf("landform affected listed %d workspaces, want %d", n, len(f.want))
-			}
-			return nil
-		}
-		compare(b, round{subject: subject, baseline: baseline})
-	})
+		b.Run(name, func(b *testing.B) { benchmarkAffectedCLI(b, f, gogc) })
+	}
 
 	for _, read := range []bool{false, true} {
 		name := map[bool]string{false: "walk", true: "walk+read"}[read]
@@ -274,6 +249,52 @@ func BenchmarkAffected(b *testing.B) {
 			compare(b, round{subject: subject, baseline: baseline})
 		})
 	}
+}
+
+// benchmarkAffectedCLI runs `landform affected --json` as a process, with
+// GOGC=gogc in its environment unless gogc is "".
+func benchmarkAffectedCLI(b *testing.B, f *affectedFixture, gogc string) {
+	ctx := context.Background()
+	bin := landformBinary(b)
+	data := fixtureDir(b, "data")
+	args := []string{"--data-dir", data, "affected", "--repo", f.m.Dir, "--base", f.base, "--head", f.head, "--json"}
+	env := os.Environ()
+	if gogc != "" {
+		env = append(env, "GOGC="+gogc)
+	}
+	var doc struct {
+		Workspaces []struct {
+			Dir     string   `json:"dir"`
+			Reasons []string `json:"reasons"`
+		} `json:"workspaces"`
+	}
+	verify(b, f, func() ([]modules.Affected, error) {
+		out, err := run(ctx, "", env, bin, args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(out, &doc); err != nil {
+			return nil, err
+		}
+		var aff []modules.Affected
+		for _, w := range doc.Workspaces {
+			a := modules.Affected{Reasons: w.Reasons}
+			a.Workspace.Dir = w.Dir
+			aff = append(aff, a)
+		}
+		return aff, nil
+	})
+	subject := func() error {
+		out, err := run(ctx, "", env, bin, args...)
+		if err != nil {
+			return err
+		}
+		if n := strings.Count(string(out), `"dir":`); n != len(f.want) {
+			return fmt.Errorf("landform affected listed %d workspaces, want %d", n, len(f.want))
+		}
+		return nil
+	}
+	compare(b, round{subject: subject, baseline: func() error { return f.gitDiff(ctx) }})
 }
 
 // verify runs the computation once, outside the measurements, and fails
