@@ -208,8 +208,9 @@ func gitHTTP(t *testing.T, base, user, password string) string {
 
 // startGitHTTP is gitHTTP returning the server, which the test may close
 // early. Pushes are accepted by repositories configured with
-// http.receivepack (newServed's is).
-func startGitHTTP(t *testing.T, base, user, password string) *httptest.Server {
+// http.receivepack (newServed's is). Each request is passed to seen, when
+// not nil, before it is served.
+func startGitHTTP(t *testing.T, base, user, password string, seen ...func(*http.Request)) *httptest.Server {
 	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
@@ -227,6 +228,9 @@ func startGitHTTP(t *testing.T, base, user, password string) *httptest.Server {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
+		}
+		for _, f := range seen {
+			f(req)
 		}
 		backend.ServeHTTP(w, req)
 	}))

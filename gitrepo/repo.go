@@ -175,20 +175,21 @@ func WithLogger(l *slog.Logger) Option {
 // Open opens the repository src.
 //
 // A local path (a working copy, a linked worktree or a bare repository) is
-// opened in place, read-only. A URL (file://, git://, http(s)://, ssh:// or
+// opened in place, read-only (but see WriteLedger). A URL (file://, git://, http(s)://, ssh:// or
 // scp-like user@host:path) is cloned bare into
 // DATA_DIR/repos/<name>-<hash of the URL>, and on later calls that clone is
 // brought up to date: all branches and tags, plus refs/pull/*/head and
 // refs/merge-requests/*/head where the remote has them; refs the remote no
-// longer has are pruned. The remote's refs are listed first, and the fetch is
-// skipped when the clone already has them all.
+// longer has are pruned. The remote's refs are listed first (bounded by
+// WithListTimeout), and the fetch is skipped when the clone already has them
+// all. OpenRemote is the variant that skips the listing when a clone exists.
 //
 // The Repo keeps packfiles open until Close.
 //
 // Errors: EINVALID "not a git repository: PATH" for a local path that is not
 // a repository, EINVALID for bad options or a URL without WithDataDir, and
 // ENOTFOUND or EUNAUTHORIZED when the remote says so. Any other failure to
-// reach the remote is returned wrapped with the URL (credentials removed).
+// reach the remote is a *RemoteError naming the URL (credentials removed).
 func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
 	o, err := newOptions(opts)
 	if err != nil {

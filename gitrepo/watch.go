@@ -77,9 +77,10 @@ func (r *Repo) Stats() Stats {
 // merge request heads (refs/pull/N/head, refs/merge-requests/N/head) in one
 // round trip, as a map from ref name to commit SHA. When the remote's HEAD
 // points to a branch, the map also has "HEAD" with that branch's SHA, and
-// DefaultBranch answers without another round trip. Tags are left out.
-// Nothing is fetched: compare the result with LocalRefs (or with the SHAs
-// last acted on) and Fetch only what moved.
+// DefaultBranch answers without another round trip; HEAD itself is not a
+// ref to Fetch (fetch the branch). Tags are left out; the ledger branch is
+// a branch like any other. Nothing is fetched: compare the result with
+// LocalRefs (or with the SHAs last acted on) and Fetch only what moved.
 //
 // For a local repository it returns LocalRefs, without any network.
 //

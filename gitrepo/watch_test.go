@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -190,11 +191,50 @@ func TestWatchRemote(t *testing.T) {
 func TestWatchRemoteOffline(t *testing.T) {
 	ctx := context.Background()
 	s := newServed(t)
-	srv := startGitHTTP(t, s.base, "u", "p")
+	var mu sync.Mutex
+	var requests []string
+	srv := startGitHTTP(t, s.base, "u", "p", func(req *http.Request) {
+		mu.Lock()
+		requests = append(requests, req.Method+" "+req.URL.RequestURI())
+		mu.Unlock()
+	})
+	served := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		r := requests
+		requests = nil
+		return r
+	}
 	url := srv.URL + "/repo.git"
 	data := t.TempDir()
 	opts := []gitrepo.Option{gitrepo.WithDataDir(data), gitrepo.WithToken("p"), gitrepo.WithUsername("u")}
 	r := openRemote(t, url, opts...)
+	served()
+
+	// What the server sees of a poll with nothing new: one ref listing each.
+	listRefs(t, r)
+	listRefs(t, r)
+	listing := "GET /repo.git/info/refs?service=git-upload-pack"
+	if diff := cmp.Diff([]string{listing, listing}, served()); diff != "" {
+		t.Errorf("requests for two listings (-want +got):\n%s", diff)
+	}
+	// Fetching a ref the clone has as the remote does sends no request for
+	// a pack; one that moved does.
+	if err := r.Fetch(ctx, "main"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{listing}, served()); diff != "" {
+		t.Errorf("requests for a fetch of nothing new (-want +got):\n%s", diff)
+	}
+	s.write("new.tf", "# new\n")
+	s.commit("new")
+	s.push("main")
+	if err := r.Fetch(ctx, "main"); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); len(got) != 2 || got[0] != listing || got[1] != "POST /repo.git/git-upload-pack" {
+		t.Errorf("requests for a fetch: %q", got)
+	}
 
 	runGit(t, s.base, "--git-dir", filepath.Join(s.base, "repo.git"), "symbolic-ref", "HEAD", "refs/heads/feature")
 	refs := listRefs(t, r)
