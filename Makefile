@@ -18,5 +18,12 @@ build:
 demo: setup build
 	./bin/landform demo
 
+# The benchmarks of docs/benchmarks.md (about 10 minutes; the machine should
+# be otherwise idle). BENCH narrows them, e.g. BENCH=Affected.
+BENCH ?= .
+BENCHTIME ?= 20x
+bench: setup
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m ./test/bench/
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
-	"maps"
 	"context"
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"

@@ -81,15 +81,15 @@ type round struct {
 	baseline func() error
 }
 
-// compare runs b.N rounds and reports the medians of subject ("ms") and
-// baseline ("base-ms") and their ratio ("x-base"). b's own timer (ns/op)
-// counts the subject only. Every round starts from a collected heap, as a
-// new process or an idle daemon does: the garbage of one round is not
-// collected in the next.
+// compare runs b.N rounds and reports the medians of subject ("ms", and
+// its CPU time "cpu-ms") and baseline ("base-ms") and the ratio of the
+// wall times ("x-base"). b's own timer (ns/op) counts the subject only.
+// Every round starts from a collected heap, as a new process or an idle
+// daemon does: the garbage of one round is not collected in the next.
 func compare(b *testing.B, r round) {
 	b.Helper()
-	var subj, base []time.Duration
 	b.StopTimer()
+	var subj, base []sample
 	for i := 0; i < b.N; i++ {
 		if r.prepare != nil {
 			if err := r.prepare(); err != nil {
@@ -99,26 +99,27 @@ func compare(b *testing.B, r round) {
 		runtime.GC()
 		for k := range 2 {
 			if (i+k)%2 == 0 {
-				d, err := timed(r.baseline)
+				s, err := timed(r.baseline)
 				if err != nil {
 					b.Fatal(err)
 				}
-				base = append(base, d)
+				base = append(base, s)
 				continue
 			}
 			b.StartTimer()
-			d, err := timed(r.subject)
+			s, err := timed(r.subject)
 			b.StopTimer()
 			if err != nil {
 				b.Fatal(err)
 			}
-			subj = append(subj, d)
+			subj = append(subj, s)
 		}
 	}
-	s, bl := median(subj), median(base)
-	b.ReportMetric(ms(s), "ms")
-	b.ReportMetric(ms(bl), "base-ms")
-	b.ReportMetric(float64(s)/float64(bl), "x-base")
+	s, bl := medians(subj), medians(base)
+	b.ReportMetric(ms(s.wall), "ms")
+	b.ReportMetric(ms(s.cpu), "cpu-ms")
+	b.ReportMetric(ms(bl.wall), "base-ms")
+	b.ReportMetric(float64(s.wall)/float64(bl.wall), "x-base")
 }
 
 // BenchmarkAffected measures `landform affected` for a commit that changes
@@ -302,6 +303,7 @@ func benchmarkAffectedCLI(b *testing.B, f *affectedFixture, gogc string) {
 // reason.
 func verify(b *testing.B, f *affectedFixture, compute func() ([]modules.Affected, error)) {
 	b.Helper()
+	b.StopTimer()
 	aff, err := compute()
 	if err != nil {
 		b.Fatal(err)
@@ -351,7 +353,7 @@ func BenchmarkAffectedPhases(b *testing.B) {
 	ctx := context.Background()
 	f := getAffectedFixture(b)
 	steps := []string{"open", "resolve", "diff", "base-config", "base-load", "head-config", "head-load", "affectedby"}
-	times := map[string][]time.Duration{}
+	times := map[string][]sample{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		step := func(name string, fn func() error) {
@@ -409,7 +411,7 @@ func BenchmarkAffectedPhases(b *testing.B) {
 	b.StopTimer()
 	var total time.Duration
 	for _, s := range steps {
-		m := median(times[s])
+		m := medians(times[s]).wall
 		total += m
 		b.ReportMetric(ms(m), s+"-ms")
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,11 +84,42 @@ func run(ctx context.Context, dir string, env []string, name string, args ...str
 	return out, nil
 }
 
-// timed runs f and returns how long it took.
-func timed(f func() error) (time.Duration, error) {
+// sample is one measurement: wall-clock time, and the CPU time (user and
+// system) of this process and of the child processes that ended meanwhile.
+// The machine is shared, so wall time varies with the others' load; CPU
+// time much less.
+type sample struct {
+	wall, cpu time.Duration
+}
+
+// timed runs f and measures it.
+func timed(f func() error) (sample, error) {
+	c0 := cpuTime()
 	start := time.Now()
 	err := f()
-	return time.Since(start), err
+	return sample{wall: time.Since(start), cpu: cpuTime() - c0}, err
+}
+
+// cpuTime is the CPU time used so far by this process and its waited-for
+// children.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
+}
+
+// medians returns the medians of the samples' wall and CPU times.
+func medians(ss []sample) sample {
+	var wall, cpu []time.Duration
+	for _, s := range ss {
+		wall, cpu = append(wall, s.wall), append(cpu, s.cpu)
+	}
+	return sample{wall: median(wall), cpu: median(cpu)}
 }
 
 func median(ds []time.Duration) time.Duration {
