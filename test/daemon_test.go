@@ -386,3 +386,55 @@ func TestDaemonUnreachableRepoDoesNotStopOthers(t *testing.T) {
 		})
 	}
 }
+
+func TestDaemonReportsABrokenCommitAndGoesOn(t *testing.T) {
+	t.Parallel()
+	srv := tftest.StartGitServer(t)
+	srv.NewBare("infra")
+	work := newPushRepo(t, srv.URL("infra"), infraFiles())
+	dataDir := t.TempDir()
+	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false")), dataDir)
+	d.waitLog(30*time.Second, "watching branch", "infra")
+
+	broken := work.change("refs/heads/main", map[string]string{".landform.yaml": "version: 1\nworkspaces:\n  - dri: envs/a\n"})
+	runs := d.waitRuns(30*time.Second, "the broken commit reported", func(rs []daemonRun) bool { return len(rs) == 1 })
+	if runs[0].State != "errored" || runs[0].Commit != broken || !strings.Contains(runs[0].Error, ".landform.yaml:3:5") {
+		t.Fatalf("runs = %s, want one errored run naming .landform.yaml:3:5", toJSON(runs))
+	}
+	// Reported once, not on every poll; a fixed commit plans again.
+	time.Sleep(2 * pollInterval)
+	if n := len(d.runs()); n != 1 {
+		t.Errorf("%d runs after more polls, want the one report", n)
+	}
+	work.Remove(".landform.yaml")
+	fixed := work.change("refs/heads/main", map[string]string{"envs/b/main.tf": `resource "terraform_data" "b" { input = "b9" }` + "\n"})
+	d.waitRuns(60*time.Second, "the fixed commit planned", func(rs []daemonRun) bool {
+		return len(rs) >= 2 && rs[0].Commit == fixed && rs[0].State == "planned"
+	})
+}
+
+func TestValidateServerConfig(t *testing.T) {
+	t.Parallel()
+	good := daemonConfig(t, t.TempDir(), repoYAML("infra", "https://git.example.com/org/infra.git"))
+	if res := landform(t, "validate", "--config", good); res.Code != 0 || !strings.Contains(res.Stdout, "ok (1 repositories)") {
+		t.Errorf("validate of a good config: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "landform.yaml")
+	tftest.WriteFiles(t, filepath.Dir(bad), map[string]string{"landform.yaml": `repos:
+  - name: infra
+    url: https://user:hunter2@git.example.com/org/infra.git
+    poll_interval: 5 minutes
+`})
+	res := landform(t, "validate", "--config", bad)
+	if res.Code != 1 {
+		t.Fatalf("validate of a bad config: exit %d", res.Code)
+	}
+	for _, want := range []string{"landform.yaml:3:10: repos[0].url", "landform.yaml:4:20: repos[0].poll_interval"} {
+		if !strings.Contains(res.Stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, res.Stderr)
+		}
+	}
+	if strings.Contains(res.Stderr, "hunter2") {
+		t.Errorf("validate echoed the password:\n%s", res.Stderr)
+	}
+}

@@ -217,3 +217,25 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkspacesOfARemoteURL(t *testing.T) {
+	t.Parallel()
+	srv := tftest.StartGitServer(t)
+	srv.NewBare("infra")
+	work := newPushRepo(t, srv.URL("infra"), infraFiles())
+	dataDir := t.TempDir()
+	var doc affectedDoc
+	landformJSON(t, 0, &doc, "--data-dir", dataDir, "workspaces", "--repo", srv.URL("infra"), "--json")
+	if len(doc.Workspaces) != 2 {
+		t.Fatalf("workspaces of the URL: %+v", doc.Workspaces)
+	}
+	// The clone is kept in the data directory and brought up to date.
+	work.change("refs/heads/main", map[string]string{"envs/c/main.tf": `resource "terraform_data" "c" {}` + "\n"})
+	landformJSON(t, 0, &doc, "--data-dir", dataDir, "affected", "--repo", srv.URL("infra"), "--base", "HEAD~1", "--json")
+	if len(doc.Workspaces) != 1 || doc.Workspaces[0].Name != "envs/c" {
+		t.Errorf("affected after a push: %+v", doc.Workspaces)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dataDir, "repos", "*")); len(entries) != 1 {
+		t.Errorf("clone cache: %v, want one clone", entries)
+	}
+}

@@ -146,10 +146,15 @@ func (s *repoSource) Changes(ctx context.Context, base, head string) ([]runner.T
 	var changed []string
 	if base != "" {
 		baseSnap, err := s.snapshot(ctx, base)
-		if err != nil {
+		switch {
+		case landform.ErrorCode(err) == landform.EINVALID:
+			// The base commit's own configuration is broken (that commit
+			// was reported): plan every workspace of head.
+		case err != nil:
 			return nil, nil, err
+		default:
+			baseIndex = baseSnap.index
 		}
-		baseIndex = baseSnap.index
 		if changed, err = repo.ChangedPaths(base, head); err != nil {
 			return nil, nil, err
 		}

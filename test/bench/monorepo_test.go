@@ -16,6 +16,7 @@ import (
 var smallSpec = bench.Spec{Workspaces: 150, Modules: 24, Depth: 4, Seed: 7}
 
 func TestGenerateMonorepo(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m, err := bench.GenerateMonorepo(ctx, filepath.Join(t.TempDir(), "repo"), smallSpec)
 	if err != nil {
@@ -91,6 +92,7 @@ func TestGenerateMonorepo(t *testing.T) {
 }
 
 func TestGenerateMonorepoIsDeterministic(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	spec := bench.Spec{Workspaces: 20, Modules: 8, Depth: 3, Seed: 3}
 	a, err := bench.GenerateMonorepo(ctx, filepath.Join(t.TempDir(), "a"), spec)
@@ -115,6 +117,7 @@ func TestGenerateMonorepoIsDeterministic(t *testing.T) {
 }
 
 func TestGenerateMonorepoRejectsBadSpecs(t *testing.T) {
+	t.Parallel()
 	for _, spec := range []bench.Spec{
 		{Workspaces: 0, Modules: 4, Depth: 2},
 		{Workspaces: 5, Modules: 1, Depth: 2},
@@ -131,6 +134,7 @@ func TestGenerateMonorepoRejectsBadSpecs(t *testing.T) {
 // workspaces that call it, transitively, each for that module alone, in
 // the CLI's composition and in the daemon's.
 func TestAffectedOneModule(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m, err := bench.GenerateMonorepo(ctx, filepath.Join(t.TempDir(), "repo"), smallSpec)
 	if err != nil {
