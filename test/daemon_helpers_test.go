@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -195,4 +196,19 @@ func gitOutput(dir string, args ...string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	return string(out), err
+}
+
+var listenLine = regexp.MustCompile(`msg="landform serving".* listen=(\S+)`)
+
+// listenAddr returns the address the daemon's HTTP server listens on.
+func (d *daemon) listenAddr() string {
+	d.t.Helper()
+	var addr string
+	waitFor(d.t, 30*time.Second, "the daemon's listen address", func() bool {
+		if m := listenLine.FindStringSubmatch(d.logs.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+	return addr
 }

@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -378,6 +379,24 @@ func TestDaemonUnreachableRepoDoesNotStopOthers(t *testing.T) {
 	d := startDaemon(t, daemonConfig(t, dataDir, repos), dataDir)
 	d.waitLog(30*time.Second, "watching branch", "infra")
 	d.waitLog(30*time.Second, "poll failed", "gone")
+
+	// /healthz names the failing repository and keeps answering.
+	var health struct {
+		Status string `json:"status"`
+		Repos  []struct {
+			Repo      string `json:"repo"`
+			LastError string `json:"last_error"`
+		} `json:"repos"`
+	}
+	resp, err := http.Get("http://" + d.listenAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || health.Status != "degraded" || len(health.Repos) != 2 || health.Repos[0].LastError == "" || health.Repos[1].LastError != "" {
+		t.Errorf("/healthz = %+v (%v), want gone failing and infra healthy", health, err)
+	}
 
 	for i := range 2 {
 		work.change("refs/heads/main", map[string]string{"envs/a/main.tf": fmt.Sprintf(`resource "terraform_data" "a" { input = "n%d" }`+"\n", i)})

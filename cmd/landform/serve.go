@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/runner"
+	"github.com/landform/landform/server"
 	"github.com/landform/landform/terraform"
 )
 
@@ -106,8 +110,25 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		})
 	}
 	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()))
-	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir)
+
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return landform.Errorf(landform.EINVALID, "listen %s: %w", cfg.Listen, err)
+	}
+	httpSrv := &http.Server{Handler: server.New(d.Statuses, log), ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Serve(l) }()
+	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir, "listen", l.Addr().String())
+
 	err = d.Run(ctx)
+	shutCtx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	if serr := httpSrv.Shutdown(shutCtx); serr != nil {
+		log.Warn("stopping the HTTP server", "err", serr)
+	}
+	if herr := <-httpDone; herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		log.Error("HTTP server", "err", herr)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
