@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,6 +60,14 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 			Repo: run.Repo, Workspace: run.Workspace, Holder: holder, RunID: run.ID,
 			Reason: "plan of " + shortSHA(run.Commit), CreatedAt: d.now().UTC(),
 		})
+		var locked *landform.LockedError
+		if errors.As(err, &locked) {
+			// Another pull request took the lock since this run was
+			// queued: wait for it like a run queued behind it.
+			run.State, run.StartedAt = landform.StateQueued, time.Time{}
+			run.BlockedBy, run.Error = locked.Lock.Holder, blockedMessage(&locked.Lock)
+			return d.store.UpdateRun(ctx, run)
+		}
 		if err != nil {
 			return d.finish(run, nil, err)
 		}
