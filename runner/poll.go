@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/landform/landform"
@@ -17,8 +18,9 @@ import (
 func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 	log := d.logger.With("repo", repo.Name)
 	failures := 0
+	st := &pollState{last: map[string]string{}}
 	for {
-		err := d.pollOnce(ctx, repo, log)
+		err := d.pollOnce(ctx, repo, log, st)
 		if ctx.Err() != nil {
 			return
 		}
@@ -45,26 +47,49 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 	}
 }
 
+// pollState is what one repository's poll loop remembers between rounds,
+// so that an unchanged repository costs one ref listing and no query.
+type pollState struct {
+	// last caches the store's last processed commit per ref: this loop is
+	// the only writer of its repository's poll state.
+	last  map[string]string
+	polls int
+	// pullRefs fingerprints the pull request heads of the last round.
+	pullRefs string
+}
+
+// lockCheckEvery is how often, in rounds, the lock bookkeeping runs when
+// no pull request head appeared or went (a person's `landform unlock`
+// is seen within that many rounds).
+const lockCheckEvery = 5
+
 // pollOnce is one round of polling.
-func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logger) error {
+func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logger, st *pollState) error {
 	d.status(repo.Name, func(s *RepoStatus) { s.Polls++ })
 	refs, defaultBranch, err := repo.Source.Refs(ctx)
 	if err != nil {
 		return fmt.Errorf("listing refs: %w", err)
 	}
-	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
-		return err
-	}
-	if err := d.unblock(ctx, repo, log); err != nil {
-		return err
+	st.polls++
+	if fp := pullRefsFingerprint(refs); fp != st.pullRefs || st.polls%lockCheckEvery == 1 {
+		st.pullRefs = fp
+		if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
+			return err
+		}
+		if err := d.unblock(ctx, repo, log); err != nil {
+			return err
+		}
 	}
 
 	type move struct{ ref, from, to string }
 	var moved []move
 	for _, ref := range watchedRefs(repo, refs, defaultBranch) {
-		last, err := d.store.LastProcessed(ctx, repo.Name, ref)
-		if err != nil {
-			return err
+		last, ok := st.last[ref]
+		if !ok {
+			if last, err = d.store.LastProcessed(ctx, repo.Name, ref); err != nil {
+				return err
+			}
+			st.last[ref] = last
 		}
 		if last != refs[ref] {
 			moved = append(moved, move{ref, last, refs[ref]})
@@ -87,8 +112,22 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 		if err := d.processRef(ctx, repo, m.ref, m.from, m.to, refs, defaultBranch, log); err != nil {
 			errs = append(errs, fmt.Errorf("%s at %s: %w", m.ref, shortSHA(m.to), err))
 		}
+		delete(st.last, m.ref) // reread: processRef may or may not have advanced it
 	}
 	return errors.Join(errs...)
+}
+
+// pullRefsFingerprint names the set of pull request heads (not their
+// commits): it changes when one appears or goes.
+func pullRefsFingerprint(refs map[string]string) string {
+	var prs []string
+	for ref := range refs {
+		if _, ok := pullRequest(ref); ok {
+			prs = append(prs, ref)
+		}
+	}
+	slices.Sort(prs)
+	return strings.Join(prs, ",")
 }
 
 // processRef queues plans for a ref that moved from one commit to another.
