@@ -162,19 +162,28 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 		fmt.Fprintf(a.stderr, "    run %-4s %-14s %-10s %s  plan sha256 %s…\n", run.ID, run.Workspace, run.State, run.Summary, run.PlanSHA256[:12])
 	}
 
-	dd := ""
-	if a.dataDir != defaultDataDir() {
-		dd = " --data-dir " + a.dataDir
+	if len(ids) == 0 {
+		return fmt.Errorf("demo: the change planned no workspace")
 	}
+	self := selfName() + " --data-dir " + a.dataDir
 	fmt.Fprintf(a.stdout, `
 Landform planned %d of the repository's workspaces: the ones the commit touched through a shared module.
 Try next:
-  landform%s runs                                  # every stored run
-  landform%s show %s                                # one run with its plan text
-  landform%s affected --repo %s --base HEAD~1 --json
-  landform%s plan --repo %s --all%s
-`, len(res.runs), dd, dd, ids[0], dd, repoDir, dd, repoDir, engineHint(ef))
+  %s runs                    # every stored run
+  %s show %s                 # one run with its plan text
+  %s affected --repo %s --base HEAD~1 --json
+  %s plan --repo %s --all%s
+  %s demo --serve            # the daemon: it watches the repo, a pushed commit gets planned
+`, len(res.runs), self, self, ids[0], self, repoDir, self, repoDir, engineHint(ef), self)
 	return nil
+}
+
+// selfName is how the user ran this binary, for suggested commands.
+func selfName() string {
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		return os.Args[0]
+	}
+	return "landform"
 }
 
 // engineHint repeats the engine flags the demo used, for the suggested

@@ -126,8 +126,8 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 The daemon planned the workspaces the push touched and recorded them on the ledger branch.
 Try next:
   git --git-dir %s log --stat landform/ledger
-  landform --data-dir %s runs
-`, bare, a.dataDir)
+  %s --data-dir %s runs
+`, bare, selfName(), a.dataDir)
 	return nil
 }
 
