@@ -127,7 +127,7 @@ func GenerateMonorepo(ctx context.Context, dir string, spec Spec) (*Monorepo, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("generating monorepo: %w", err)
 	}
-	m, files := plan(spec)
+	m, files := layout(spec)
 	m.Dir = dir
 	m.Files = len(files)
 	for _, name := range slices.Sorted(maps.Keys(files)) {
@@ -160,8 +160,8 @@ func GenerateMonorepo(ctx context.Context, dir string, spec Spec) (*Monorepo, er
 	return m, nil
 }
 
-// plan draws the repo's shape and renders its files.
-func plan(spec Spec) (*Monorepo, map[string]string) {
+// layout draws the repo's shape and renders its files.
+func layout(spec Spec) (*Monorepo, map[string]string) {
 	r := rand.New(rand.NewPCG(spec.Seed, 0x6c616e64666f726d)) // "landform"
 	m := &Monorepo{Spec: spec, modules: map[string]*Module{}}
 

@@ -296,7 +296,7 @@ func BenchmarkPlanOverhead(b *testing.B) {
 	for _, c := range []planCase{{5, false}, {150, false}, {5, true}} {
 		name := fmt.Sprintf("resources=%d", c.resources)
 		if c.monorepo {
-			name += "/monorepo"
+			name = "monorepo/" + name
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
