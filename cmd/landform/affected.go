@@ -23,7 +23,9 @@ func newAffectedCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer repo.Close()
-			_, headSnap, aff, err := affected(ctx, repo, base, head)
+			cache, save := a.parseCache(repoSrc)
+			defer save()
+			_, headSnap, aff, err := affected(ctx, repo, cache, base, head)
 			if err != nil {
 				return err
 			}

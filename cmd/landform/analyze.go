@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
@@ -49,8 +53,9 @@ func resolve(repo *gitrepo.Repo, rev string) (string, error) {
 	return repo.Resolve(rev)
 }
 
-// affected lists the workspaces the change base..head touches.
-func affected(ctx context.Context, repo *gitrepo.Repo, baseRev, headRev string) (base, head *snapshot, aff []modules.Affected, err error) {
+// affected lists the workspaces the change base..head touches. cache may
+// be nil.
+func affected(ctx context.Context, repo *gitrepo.Repo, cache *modules.Cache, baseRev, headRev string) (base, head *snapshot, aff []modules.Affected, err error) {
 	baseSHA, err := resolve(repo, baseRev)
 	if err != nil {
 		return nil, nil, nil, err
@@ -63,7 +68,9 @@ func affected(ctx context.Context, repo *gitrepo.Repo, baseRev, headRev string) 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cache := modules.NewCache(0)
+	if cache == nil {
+		cache = modules.NewCache(0)
+	}
 	if base, err = loadSnapshot(ctx, repo, baseSHA, cache); err != nil {
 		return nil, nil, nil, err
 	}
@@ -103,4 +110,51 @@ func shortSHA(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// parseCache returns the parse cache the one-shot commands keep for a
+// repository in the data directory, and a function that saves it back when
+// the command parsed something new. Parses are keyed by git tree hash, so a
+// later command re-parses only directories that changed. A missing or
+// unreadable cache file just means an empty cache.
+func (a *app) parseCache(src string) (*modules.Cache, func()) {
+	sum := sha256.Sum256([]byte(src))
+	path := filepath.Join(a.dataDir, "cache", "modules-"+hex.EncodeToString(sum[:8])+".gob")
+	cache := modules.NewCache(0)
+	if f, err := os.Open(path); err == nil {
+		if _, err := cache.ReadFrom(f); err != nil {
+			a.logger.Warn("ignoring the parse cache", "file", path, "err", err)
+			cache = modules.NewCache(0)
+		}
+		f.Close()
+	}
+	loaded := cache.Len()
+	return cache, func() {
+		if cache.Len() == loaded {
+			return
+		}
+		if err := writeCacheFile(path, cache); err != nil {
+			a.logger.Warn("saving the parse cache", "file", path, "err", err)
+		}
+	}
+}
+
+// writeCacheFile writes cache to path atomically.
+func writeCacheFile(path string, cache *modules.Cache) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".modules-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := cache.WriteTo(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

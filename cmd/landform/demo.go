@@ -133,7 +133,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 		return err
 	}
 	defer repo.Close()
-	_, _, aff, err := affected(ctx, repo, "HEAD~1", "HEAD")
+	_, _, aff, err := affected(ctx, repo, nil, "HEAD~1", "HEAD")
 	if err != nil {
 		return err
 	}

@@ -121,9 +121,11 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		targets []runner.Target
 		res     planResult
 	)
+	cache, save := a.parseCache(o.repo)
+	defer save()
 	if o.base != "" {
 		var aff []modules.Affected
-		if _, snap, aff, err = affected(ctx, repo, o.base, o.head); err != nil {
+		if _, snap, aff, err = affected(ctx, repo, cache, o.base, o.head); err != nil {
 			return nil, err
 		}
 		for _, af := range aff {
@@ -138,7 +140,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if snap, err = loadSnapshot(ctx, repo, commit, nil); err != nil {
+		if snap, err = loadSnapshot(ctx, repo, commit, cache); err != nil {
 			return nil, err
 		}
 		for _, ws := range snap.index.Workspaces() {

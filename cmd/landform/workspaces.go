@@ -27,7 +27,9 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			snap, err := loadSnapshot(ctx, repo, commit, nil)
+			cache, save := a.parseCache(repoSrc)
+			defer save()
+			snap, err := loadSnapshot(ctx, repo, commit, cache)
 			if err != nil {
 				return err
 			}
