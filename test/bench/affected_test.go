@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -217,12 +218,16 @@ func BenchmarkAffected(b *testing.B) {
 		compare(b, round{prepare: prepare, subject: subject, baseline: baseline})
 	})
 
-	for _, gogc := range []string{"", "400"} {
-		name := "cli"
-		if gogc != "" {
-			name += "/GOGC=" + gogc
+	// The CLI keeps its parse cache in the data directory: "warm" runs
+	// after an earlier command on the repo, "cold" empties the cache first.
+	for _, cold := range []bool{false, true} {
+		for _, gogc := range []string{"", "400"} {
+			name := map[bool]string{false: "cli/warm", true: "cli/cold"}[cold]
+			if gogc != "" {
+				name += "/GOGC=" + gogc
+			}
+			b.Run(name, func(b *testing.B) { benchmarkAffectedCLI(b, f, gogc, cold) })
 		}
-		b.Run(name, func(b *testing.B) { benchmarkAffectedCLI(b, f, gogc) })
 	}
 
 	for _, read := range []bool{false, true} {
@@ -253,8 +258,9 @@ func BenchmarkAffected(b *testing.B) {
 }
 
 // benchmarkAffectedCLI runs `landform affected --json` as a process, with
-// GOGC=gogc in its environment unless gogc is "".
-func benchmarkAffectedCLI(b *testing.B, f *affectedFixture, gogc string) {
+// GOGC=gogc in its environment unless gogc is "", and with an empty parse
+// cache when cold.
+func benchmarkAffectedCLI(b *testing.B, f *affectedFixture, gogc string, cold bool) {
 	ctx := context.Background()
 	bin := landformBinary(b)
 	data := fixtureDir(b, "data")
@@ -295,7 +301,11 @@ func benchmarkAffectedCLI(b *testing.B, f *affectedFixture, gogc string) {
 		}
 		return nil
 	}
-	compare(b, round{subject: subject, baseline: func() error { return f.gitDiff(ctx) }})
+	r := round{subject: subject, baseline: func() error { return f.gitDiff(ctx) }}
+	if cold {
+		r.prepare = func() error { return os.RemoveAll(filepath.Join(data, "cache")) }
+	}
+	compare(b, r)
 }
 
 // verify runs the computation once, outside the measurements, and fails
