@@ -1,12 +1,15 @@
 package gitrepo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -133,4 +136,104 @@ func (x *exporter) link(l pendingLink) error {
 		return err
 	}
 	return os.Symlink(target, filepath.Join(x.root, filepath.FromSlash(p)))
+}
+
+// ExportPaths is Export limited to paths: each names a directory (written
+// with everything below it) or a file of the tree, relative to its root.
+// Paths missing from the tree are skipped; overlapping paths are written
+// once. It lets a plan write only the directories its configuration reads,
+// which in a big monorepo is a small part of the tree. nil paths means the
+// whole tree.
+//
+// Errors: those of Export; EINVALID for a path that is not relative and
+// clean.
+func (r *Repo) ExportPaths(ctx context.Context, rev, dir string, paths []string) error {
+	if paths == nil {
+		return r.Export(ctx, rev, dir)
+	}
+	t, err := r.FS(rev)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("exporting %s: %w", rev, err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil {
+		return fmt.Errorf("exporting %s: %w", rev, err)
+	} else if len(entries) > 0 {
+		return landform.Errorf(landform.EINVALID, "export directory is not empty: %s", dir)
+	}
+	x := exporter{t: t, root: dir}
+	for _, p := range coverPaths(paths) {
+		if p == "." {
+			if err := x.dir(ctx, "."); err != nil {
+				return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
+			}
+			continue
+		}
+		if !fs.ValidPath(p) {
+			return landform.Errorf(landform.EINVALID, "export path %q is not relative and clean", p)
+		}
+		n, err := t.lookup("export", p, false)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
+		}
+		if strings.EqualFold(path.Base(p), ".git") {
+			return landform.Errorf(landform.EINVALID, "the tree has an entry named %s; refusing to write it", p)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		switch n.entry.mode {
+		case filemode.Dir:
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return err
+			}
+			err = x.dir(ctx, p)
+		case filemode.Submodule:
+			err = os.Mkdir(dst, 0o755)
+		case filemode.Symlink:
+			x.links = append(x.links, pendingLink{dir: path.Dir(p), name: path.Base(p), entry: n.entry})
+		default:
+			err = x.file(dst, n.entry)
+		}
+		if err != nil {
+			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
+		}
+	}
+	for _, l := range x.links {
+		if err := x.link(l); err != nil {
+			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
+		}
+	}
+	return nil
+}
+
+// coverPaths cleans paths, sorts them and drops those inside another.
+func coverPaths(paths []string) []string {
+	clean := make([]string, 0, len(paths))
+	for _, p := range paths {
+		clean = append(clean, path.Clean(strings.TrimPrefix(p, "/")))
+	}
+	// Shorter paths first, so a directory is kept before what it holds.
+	slices.SortFunc(clean, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(a, "/"), strings.Count(b, "/")), strings.Compare(a, b))
+	})
+	kept := map[string]bool{}
+	var out []string
+	for _, p := range clean {
+		covered := kept["."]
+		for q := p; !covered && q != "." && q != "/"; q = path.Dir(q) {
+			covered = kept[q]
+		}
+		if !covered {
+			kept[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -179,3 +179,60 @@ func TestExportLinkThroughLink(t *testing.T) {
 		}
 	}
 }
+
+func TestExportPaths(t *testing.T) {
+	w := newWorkRepo(t)
+	for name, content := range map[string]string{
+		"envs/prod/main.tf":         "# prod\n",
+		"envs/prod/sub/x.tf":        "# sub\n",
+		"envs/staging/main.tf":      "# staging\n",
+		"modules/net/main.tf":       "# net\n",
+		"modules/net-extra/main.tf": "# net-extra\n",
+		"modules/db/main.tf":        "# db\n",
+		"shared/policy.json":        "{}\n",
+		"shared/other.json":         "[]\n",
+		"README.md":                 "# readme\n",
+	} {
+		w.write(name, content)
+	}
+	w.symlink("envs/prod/policy.json", "../../shared/policy.json")
+	sha := w.commit("tree")
+	repo := openRepo(t, w.dir)
+
+	dst := filepath.Join(t.TempDir(), "out")
+	err := repo.ExportPaths(context.Background(), sha, dst, []string{
+		"envs/prod", "envs/prod/sub", "modules/net", "modules/net/", "shared/policy.json", "no/such/dir", "./modules/net",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dst, p)
+			got = append(got, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	slices.Sort(got)
+	want := []string{"envs/prod/main.tf", "envs/prod/policy.json", "envs/prod/sub/x.tf", "modules/net/main.tf", "shared/policy.json"}
+	if !slices.Equal(got, want) {
+		t.Errorf("exported %v, want %v", got, want)
+	}
+	if data, err := os.ReadFile(filepath.Join(dst, "envs/prod/policy.json")); err != nil || string(data) != "{}\n" {
+		t.Errorf("the link into an exported file does not resolve: %q, %v", data, err)
+	}
+
+	// nil means everything; a bad path is refused.
+	all := filepath.Join(t.TempDir(), "all")
+	if err := repo.ExportPaths(context.Background(), sha, all, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(all, "README.md")); err != nil {
+		t.Errorf("nil paths did not export everything: %v", err)
+	}
+	err = repo.ExportPaths(context.Background(), sha, filepath.Join(t.TempDir(), "bad"), []string{"../outside"})
+	if landform.ErrorCode(err) != landform.EINVALID {
+		t.Errorf("export of ../outside: %v, want EINVALID", err)
+	}
+}

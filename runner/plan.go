@@ -15,10 +15,27 @@ import (
 )
 
 // Target is a workspace to plan, with what its configuration requires of
-// the engine.
+// the engine and reads from the tree.
 type Target struct {
 	Workspace        landform.Workspace
 	RequiredVersions []string
+	// Paths are the directories and files the plan reads (the workspace's
+	// dir, its local modules, the files its configuration reads); only they
+	// are exported. nil means the whole tree.
+	Paths []string
+}
+
+// exportPaths is what a set of targets needs from the tree: the union of
+// their paths, or nil (everything) when one of them needs everything.
+func exportPaths(targets []Target) []string {
+	var out []string
+	for _, t := range targets {
+		if t.Paths == nil {
+			return nil
+		}
+		out = append(out, t.Paths...)
+	}
+	return out
 }
 
 // Batch is a set of workspaces of one repo to plan at one commit.
@@ -70,7 +87,7 @@ func (r *Runner) PlanBatch(ctx context.Context, src Checkout, b Batch, progress 
 	}
 	defer os.RemoveAll(work)
 	root := filepath.Join(work, "tree")
-	if err := src.Export(ctx, b.Commit, root); err != nil {
+	if err := src.ExportPaths(ctx, b.Commit, root, exportPaths(b.Targets)); err != nil {
 		err = fmt.Errorf("exporting commit %s: %w", shortSHA(b.Commit), err)
 		r.failAll(runs, err)
 		return runs, err

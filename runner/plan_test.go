@@ -19,7 +19,9 @@ import (
 // exportFunc adapts a function to runner.Checkout.
 type exportFunc func(ctx context.Context, commit, dir string) error
 
-func (f exportFunc) Export(ctx context.Context, commit, dir string) error { return f(ctx, commit, dir) }
+func (f exportFunc) ExportPaths(ctx context.Context, commit, dir string, _ []string) error {
+	return f(ctx, commit, dir)
+}
 
 // writeTree is a Checkout that writes one main.tf per directory.
 func writeTree(dirs ...string) exportFunc {

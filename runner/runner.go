@@ -37,7 +37,9 @@ type PlanStore interface {
 
 // Checkout writes a commit's tree into a directory.
 type Checkout interface {
-	Export(ctx context.Context, commit, dir string) error
+	// ExportPaths writes the given directories and files of commit's tree
+	// (all of it when paths is nil) into dir.
+	ExportPaths(ctx context.Context, commit, dir string, paths []string) error
 }
 
 // PlanJob is one workspace to plan in an exported tree.

@@ -87,3 +87,14 @@ func TestWatchedRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestExportPathsUnion(t *testing.T) {
+	a := Target{Paths: []string{"envs/a", "modules/m"}}
+	b := Target{Paths: []string{"envs/b"}}
+	if got := exportPaths([]Target{a, b}); !slices.Equal(got, []string{"envs/a", "modules/m", "envs/b"}) {
+		t.Errorf("union = %v", got)
+	}
+	if got := exportPaths([]Target{a, {}}); got != nil {
+		t.Errorf("a target needing everything gave %v, want nil", got)
+	}
+}

@@ -82,7 +82,7 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 	}
 	defer os.RemoveAll(work)
 	root := filepath.Join(work, "tree")
-	if err := repo.Source.Export(ctx, run.Commit, root); err != nil {
+	if err := repo.Source.ExportPaths(ctx, run.Commit, root, target.Paths); err != nil {
 		return d.finish(run, nil, fmt.Errorf("exporting commit %s: %w", shortSHA(run.Commit), err))
 	}
 	err = d.execute(ctx, run, PlanJob{

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path"
 	"runtime"
 	"slices"
 	"strings"
@@ -192,9 +193,13 @@ func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
 	f.StringToStringVar(&ef.env, "env", nil, "extra environment for terraform, KEY=VALUE (repeatable)")
 }
 
-// target pairs a workspace with what its configuration requires.
+// target pairs a workspace with what its configuration requires and reads.
 func target(snap *snapshot, ws landform.Workspace) runner.Target {
-	return runner.Target{Workspace: ws, RequiredVersions: snap.index.RequiredVersion(ws.Dir)}
+	paths := snap.index.Paths(ws.Dir)
+	for _, vf := range ws.VarFiles {
+		paths = append(paths, path.Join(ws.Dir, vf))
+	}
+	return runner.Target{Workspace: ws, RequiredVersions: snap.index.RequiredVersion(ws.Dir), Paths: paths}
 }
 
 // selectTargets keeps the targets named, in the order given. A name that is

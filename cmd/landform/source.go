@@ -92,12 +92,12 @@ func (s *repoSource) MergeBase(ctx context.Context, a, b string) (string, error)
 	return repo.MergeBase(a, b)
 }
 
-func (s *repoSource) Export(ctx context.Context, commit, dir string) error {
+func (s *repoSource) ExportPaths(ctx context.Context, commit, dir string, paths []string) error {
 	repo, err := s.git(ctx)
 	if err != nil {
 		return err
 	}
-	return repo.Export(ctx, commit, dir)
+	return repo.ExportPaths(ctx, commit, dir, paths)
 }
 
 // snapshot returns the parsed configuration of commit, from the recent
