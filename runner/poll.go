@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -28,7 +29,7 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 		if err != nil {
 			failures++
 			wait = backoff(repo.PollInterval, failures)
-			log.Error("poll failed", "err", err, "failures", failures, "retry_in", wait.Round(100*1e6))
+			log.Error("poll failed", "err", err, "failures", failures, "retry_in", wait.Round(100*time.Millisecond))
 		} else {
 			failures = 0
 		}
