@@ -191,6 +191,12 @@ func WithLogger(l *slog.Logger) Option {
 // ENOTFOUND or EUNAUTHORIZED when the remote says so. Any other failure to
 // reach the remote is a *RemoteError naming the URL (credentials removed).
 func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
+	return open(ctx, src, true, opts)
+}
+
+// open opens src; update says whether an existing clone is brought up to
+// date first.
+func open(ctx context.Context, src string, update bool, opts []Option) (*Repo, error) {
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
@@ -199,7 +205,7 @@ func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
 		return nil, landform.Errorf(landform.EINVALID, "empty repository path or URL")
 	}
 	if isURL(src) {
-		return openRemote(ctx, src, o, true)
+		return openRemote(ctx, src, o, update)
 	}
 	return openLocal(src, o)
 }

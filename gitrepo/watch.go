@@ -47,17 +47,7 @@ func WithListTimeout(d time.Duration) Option {
 //
 // Errors: those of Open.
 func OpenRemote(ctx context.Context, src string, opts ...Option) (*Repo, error) {
-	o, err := newOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	if src == "" {
-		return nil, landform.Errorf(landform.EINVALID, "empty repository path or URL")
-	}
-	if isURL(src) {
-		return openRemote(ctx, src, o, false)
-	}
-	return openLocal(src, o)
+	return open(ctx, src, false, opts)
 }
 
 // Stats counts a Repo's round trips to its remote since it was opened, for
