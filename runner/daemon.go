@@ -99,6 +99,8 @@ type Daemon struct {
 
 	mu       sync.Mutex
 	statuses map[string]*RepoStatus
+
+	locks lockView
 }
 
 // RepoStatus is the health of one watched repository.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -34,13 +37,62 @@ func blockedMessage(l *landform.Lock) string {
 	return msg + "; it is planned once that lock is released (applied, merged, closed, or `landform unlock`)"
 }
 
+// lockViewMaxAge is how old the shared view of locks and waiting runs may
+// be: however many repositories poll, the lock bookkeeping costs two
+// queries per interval.
+const lockViewMaxAge = time.Second
+
+// lockView is every repository's locks and queued runs, read at once and
+// shared by the poll loops.
+type lockView struct {
+	mu     sync.Mutex
+	at     time.Time
+	locks  []*landform.Lock
+	queued []*landform.Run
+}
+
+// lockState returns the locks and queued runs of repo, from a view at most
+// lockViewMaxAge old.
+func (d *Daemon) lockState(ctx context.Context, repo string) (locks []*landform.Lock, queued []*landform.Run, err error) {
+	v := &d.locks
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.at.IsZero() || d.now().Sub(v.at) > lockViewMaxAge {
+		if v.locks, err = d.store.ListLocks(ctx, ""); err != nil {
+			return nil, nil, fmt.Errorf("listing locks: %w", err)
+		}
+		if v.queued, err = d.store.ListRuns(ctx, landform.RunFilter{States: []landform.RunState{landform.StateQueued}}); err != nil {
+			return nil, nil, fmt.Errorf("listing queued runs: %w", err)
+		}
+		v.at = d.now()
+	}
+	for _, l := range v.locks {
+		if l.Repo == repo {
+			locks = append(locks, l)
+		}
+	}
+	for _, r := range v.queued {
+		if r.Repo == repo {
+			queued = append(queued, r)
+		}
+	}
+	return locks, queued, nil
+}
+
+// invalidateLocks makes the next lockState read the store.
+func (d *Daemon) invalidateLocks() {
+	d.locks.mu.Lock()
+	d.locks.at = time.Time{}
+	d.locks.mu.Unlock()
+}
+
 // reconcileLocks releases the locks whose reason is gone: locks held by a
 // pull request whose head ref the remote no longer has (closed or merged
 // and cleaned up). Locks never outlive their reason.
 func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[string]string, log *slog.Logger) error {
-	locks, err := d.store.ListLocks(ctx, repo.Name)
+	locks, _, err := d.lockState(ctx, repo.Name)
 	if err != nil {
-		return fmt.Errorf("listing locks: %w", err)
+		return err
 	}
 	released := map[string]bool{}
 	for _, l := range locks {
@@ -57,6 +109,7 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 		}
 		released[l.Holder] = true
 		log.Info("released the locks of a closed pull request", "holder", l.Holder, "locks", n)
+		d.invalidateLocks()
 		notify(d.wake)
 	}
 	return nil
@@ -65,23 +118,33 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 // unblock clears BlockedBy on the queued runs of repo whose lock has been
 // released (or moved to their own holder), so workers claim them.
 func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, log *slog.Logger) error {
-	queued, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo.Name, States: []landform.RunState{landform.StateQueued}})
+	locks, queued, err := d.lockState(ctx, repo.Name)
 	if err != nil {
-		return fmt.Errorf("listing queued runs: %w", err)
+		return err
 	}
 	for _, run := range queued {
 		if run.BlockedBy == "" {
 			continue
 		}
 		holder, _ := pullRequest(run.Ref)
-		if l := d.lockHeldByOther(ctx, repo.Name, run.Workspace, holder); l != nil {
+		if slices.ContainsFunc(locks, func(l *landform.Lock) bool { return l.Workspace == run.Workspace && l.Holder != holder }) {
 			continue
 		}
+		// The view may be a second old: re-read the run before changing it.
+		current, err := d.store.GetRun(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		if current.State != landform.StateQueued || current.BlockedBy == "" {
+			continue
+		}
+		run = current
 		log.Info("lock released: run can plan", "workspace", run.Workspace, "run", run.ID, "was_blocked_by", run.BlockedBy)
 		run.BlockedBy, run.Error = "", ""
 		if err := d.store.UpdateRun(ctx, run); err != nil {
 			return err
 		}
+		d.invalidateLocks()
 		notify(d.wake)
 	}
 	return nil

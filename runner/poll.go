@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -49,20 +48,13 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 }
 
 // pollState is what one repository's poll loop remembers between rounds,
-// so that an unchanged repository costs one ref listing and no query.
+// so that an unchanged repository costs one ref listing and no query of
+// its own (the lock bookkeeping reads a view shared by all loops).
 type pollState struct {
 	// last caches the store's last processed commit per ref: this loop is
 	// the only writer of its repository's poll state.
-	last  map[string]string
-	polls int
-	// pullRefs fingerprints the pull request heads of the last round.
-	pullRefs string
+	last map[string]string
 }
-
-// lockCheckEvery is how often, in rounds, the lock bookkeeping runs when
-// no pull request head appeared or went (a person's `landform unlock`
-// is seen within that many rounds).
-const lockCheckEvery = 5
 
 // pollOnce is one round of polling.
 func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logger, st *pollState) error {
@@ -71,15 +63,11 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("listing refs: %w", err)
 	}
-	st.polls++
-	if fp := pullRefsFingerprint(refs); fp != st.pullRefs || st.polls%lockCheckEvery == 1 {
-		st.pullRefs = fp
-		if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
-			return err
-		}
-		if err := d.unblock(ctx, repo, log); err != nil {
-			return err
-		}
+	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
+		return err
+	}
+	if err := d.unblock(ctx, repo, log); err != nil {
+		return err
 	}
 
 	type move struct{ ref, from, to string }
@@ -116,19 +104,6 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 		delete(st.last, m.ref) // reread: processRef may or may not have advanced it
 	}
 	return errors.Join(errs...)
-}
-
-// pullRefsFingerprint names the set of pull request heads (not their
-// commits): it changes when one appears or goes.
-func pullRefsFingerprint(refs map[string]string) string {
-	var prs []string
-	for ref := range refs {
-		if _, ok := pullRequest(ref); ok {
-			prs = append(prs, ref)
-		}
-	}
-	slices.Sort(prs)
-	return strings.Join(prs, ",")
 }
 
 // processRef queues plans for a ref that moved from one commit to another.

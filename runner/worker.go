@@ -12,9 +12,9 @@ import (
 )
 
 // claimInterval is how often an idle worker looks for claimable runs
-// without being woken (runs become claimable when locks or workspaces
-// free up).
-const claimInterval = time.Second
+// without being woken. Queueing, unblocking and releasing a lock wake the
+// workers; this is the safety net.
+const claimInterval = 5 * time.Second
 
 // work claims and executes runs until ctx is done. Executions use workCtx,
 // which outlives ctx by the shutdown grace period.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -29,10 +30,6 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building landform:", err)
 		os.Exit(1)
 	}
-	if err := statSources(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -48,6 +45,11 @@ type cliResult struct {
 // A run longer than five minutes fails the test.
 func landform(t *testing.T, args ...string) cliResult {
 	t.Helper()
+	statOnce.Do(func() {
+		if err := statSources(); err != nil {
+			t.Fatalf("stating the sources: %v", err)
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, landformBin, args...)
@@ -76,6 +78,10 @@ func landformJSON(t *testing.T, wantCode int, v any, args ...string) cliResult {
 	}
 	return res
 }
+
+// statOnce runs statSources once per test process, while tests run: go
+// test records the files a test touches only then, not in TestMain.
+var statOnce sync.Once
 
 // statSources stats every file of the module the landform binary is built
 // from. go test caches a package's result by the files the test process
