@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -93,7 +94,8 @@ func run(ctx context.Context, n int, interval, window time.Duration, bin string)
 	}
 	backend := &cgi.Handler{Path: gitPath, Args: []string{"http-backend"},
 		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/info/refs"):
 			listings.Add(1)
@@ -108,6 +110,12 @@ func run(ctx context.Context, n int, interval, window time.Duration, bin string)
 		}
 		backend.ServeHTTP(w, r)
 	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	defer srv.Close()
 
 	var cfg strings.Builder
@@ -155,7 +163,7 @@ func run(ctx context.Context, n int, interval, window time.Duration, bin string)
 	if err != nil {
 		return err
 	}
-	f0, l0 := fetches.Load(), listings.Load()
+	f0, l0, c0 := fetches.Load(), listings.Load(), conns.Load()
 	t0 := time.Now()
 	fmt.Fprintf(os.Stderr, "all %d repos watched after %s (clones included); measuring for %s\n", n, warm.Round(time.Millisecond), window)
 	select {
@@ -179,6 +187,7 @@ func run(ctx context.Context, n int, interval, window time.Duration, bin string)
 	fmt.Printf("repos %d, interval %s, window %s\n", n, interval, elapsed.Round(time.Second))
 	fmt.Printf("ref listings %d (expected about %.0f, ratio %.2f)\n", l, expected, float64(l)/expected)
 	fmt.Printf("fetches %d (target 0)\n", f)
+	fmt.Printf("new TCP connections %d (%.2f per listing)\n", conns.Load()-c0, float64(conns.Load()-c0)/float64(max(l, 1)))
 	fmt.Printf("daemon CPU %.2fs = %.2f%% of a core (target 2%%: ratio %.2f)\n", cpu.Seconds(), 100*share, share/0.02)
 	fmt.Printf("daemon peak RSS %.1f MB, RSS at end %.1f MB (target 150 MB: ratio %.2f)\n", hwm, rss, hwm/150)
 	return nil
