@@ -128,14 +128,15 @@ func (d *daemon) waitLog(timeout time.Duration, parts ...string) {
 }
 
 type daemonRun struct {
-	ID        string `json:"id"`
-	Repo      string `json:"repo"`
-	Workspace string `json:"workspace"`
-	Commit    string `json:"commit"`
-	Ref       string `json:"ref"`
-	Kind      string `json:"kind"`
-	State     string `json:"state"`
-	Error     string `json:"error"`
+	ID        string    `json:"id"`
+	Repo      string    `json:"repo"`
+	Workspace string    `json:"workspace"`
+	Commit    string    `json:"commit"`
+	Ref       string    `json:"ref"`
+	Kind      string    `json:"kind"`
+	State     string    `json:"state"`
+	Error     string    `json:"error"`
+	CreatedAt time.Time `json:"created_at"`
 	Summary   struct {
 		Add int `json:"add"`
 	} `json:"summary"`
