@@ -158,7 +158,7 @@ func TestPlanDrift(t *testing.T) {
 	t.Parallel()
 	e, tools := newTestEngine(t)
 	if !hasProvider(tools, "landform/testcloud") {
-		t.Skip("landform/testcloud is not in the mirror; run scripts/setup")
+		t.Fatal("landform/testcloud is not in the mirror; run scripts/setup")
 	}
 	cloud := t.TempDir()
 	dir := workspaceDir(t, map[string]string{

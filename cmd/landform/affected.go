@@ -31,7 +31,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 			}
 			out := []workspaceJSON{}
 			for _, af := range aff {
-				out = append(out, newWorkspaceJSON(af.Workspace, af.Reasons, headSnap.index))
+				out = append(out, newWorkspaceJSON(af.Workspace, af.Reasons, headSnap.Index))
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"workspaces": out})

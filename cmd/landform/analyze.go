@@ -4,80 +4,30 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/landform/landform"
-	"github.com/landform/landform/config"
 	"github.com/landform/landform/gitrepo"
+	"github.com/landform/landform/internal/analysis"
 	"github.com/landform/landform/modules"
 )
 
-// snapshot is one commit's configuration: the repo config and the
-// workspace index.
-type snapshot struct {
-	commit string
-	cfg    *config.Repo
-	index  *modules.Index
-}
+// snapshot is one commit's configuration.
+type snapshot = analysis.Snapshot
 
-// loadSnapshot reads .landform.yaml and the Terraform configuration of
-// commit straight from git objects. cache is shared between the commits of
-// one command so the second load re-parses only what changed.
+// loadSnapshot reads one commit's configuration (see analysis.Load).
 func loadSnapshot(ctx context.Context, repo *gitrepo.Repo, commit string, cache *modules.Cache) (*snapshot, error) {
-	fsys, err := repo.FS(commit)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.LoadRepo(fsys)
-	if err != nil {
-		return nil, err
-	}
-	ix, err := modules.Load(ctx, fsys, modules.Options{
-		Declared:     cfg.Workspaces,
-		Autodiscover: cfg.Autodiscover,
-		Cache:        cache,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration at %s: %w", shortSHA(commit), err)
-	}
-	return &snapshot{commit: commit, cfg: cfg, index: ix}, nil
+	return analysis.Load(ctx, repo, commit, cache)
 }
 
 // resolve resolves a revision, defaulting to HEAD.
-func resolve(repo *gitrepo.Repo, rev string) (string, error) {
-	if rev == "" {
-		rev = "HEAD"
-	}
-	return repo.Resolve(rev)
-}
+func resolve(repo *gitrepo.Repo, rev string) (string, error) { return analysis.Resolve(repo, rev) }
 
-// affected lists the workspaces the change base..head touches. cache may
-// be nil.
+// affected lists the workspaces the change base..head touches (see
+// analysis.Affected); cache may be nil.
 func affected(ctx context.Context, repo *gitrepo.Repo, cache *modules.Cache, baseRev, headRev string) (base, head *snapshot, aff []modules.Affected, err error) {
-	baseSHA, err := resolve(repo, baseRev)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	headSHA, err := resolve(repo, headRev)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	changed, err := repo.ChangedPaths(baseSHA, headSHA)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if cache == nil {
-		cache = modules.NewCache(0)
-	}
-	if base, err = loadSnapshot(ctx, repo, baseSHA, cache); err != nil {
-		return nil, nil, nil, err
-	}
-	if head, err = loadSnapshot(ctx, repo, headSHA, cache); err != nil {
-		return nil, nil, nil, err
-	}
-	return base, head, modules.AffectedBy(base.index, head.index, changed), nil
+	return analysis.Affected(ctx, repo, cache, baseRev, headRev)
 }
 
 // workspaceJSON is one entry of the workspaces/affected JSON documents.

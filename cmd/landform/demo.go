@@ -244,7 +244,7 @@ func (a *app) printWorkspaces(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	for _, ws := range snap.index.Workspaces() {
+	for _, ws := range snap.Index.Workspaces() {
 		fmt.Fprintf(a.stderr, "    %s\n", ws.Name)
 	}
 	return nil

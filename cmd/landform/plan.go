@@ -144,7 +144,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		if snap, err = loadSnapshot(ctx, repo, commit, cache); err != nil {
 			return nil, err
 		}
-		for _, ws := range snap.index.Workspaces() {
+		for _, ws := range snap.Index.Workspaces() {
 			targets = append(targets, target(snap, ws))
 		}
 	}
@@ -158,7 +158,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	}
 	parallel := o.parallel
 	if parallel <= 0 {
-		parallel = snap.cfg.Parallel
+		parallel = snap.Config.Parallel
 	}
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
@@ -181,7 +181,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		fmt.Fprintln(a.stderr, "nothing to plan")
 	}
 	res.runs, err = r.PlanBatch(ctx, repo, runner.Batch{
-		Repo: repo.String(), Commit: snap.commit, Ref: o.head, Targets: targets,
+		Repo: repo.String(), Commit: snap.Commit, Ref: o.head, Targets: targets,
 	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
 	return &res, err
 }
@@ -195,11 +195,11 @@ func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
 
 // target pairs a workspace with what its configuration requires and reads.
 func target(snap *snapshot, ws landform.Workspace) runner.Target {
-	paths := snap.index.Paths(ws.Dir)
+	paths := snap.Index.Paths(ws.Dir)
 	for _, vf := range ws.VarFiles {
 		paths = append(paths, path.Join(ws.Dir, vf))
 	}
-	return runner.Target{Workspace: ws, RequiredVersions: snap.index.RequiredVersion(ws.Dir), Paths: paths}
+	return runner.Target{Workspace: ws, RequiredVersions: snap.Index.RequiredVersion(ws.Dir), Paths: paths}
 }
 
 // selectTargets keeps the targets named, in the order given. A name that is
@@ -213,8 +213,8 @@ func selectTargets(targets []runner.Target, names []string, snap *snapshot) ([]r
 			out = append(out, targets[i])
 			continue
 		}
-		if _, ok := snap.index.Workspace(name); !ok {
-			return nil, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, shortSHA(snap.commit))
+		if _, ok := snap.Index.Workspace(name); !ok {
+			return nil, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, shortSHA(snap.Commit))
 		}
 	}
 	return out, nil

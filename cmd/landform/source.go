@@ -153,7 +153,7 @@ func (s *repoSource) Changes(ctx context.Context, base, head string) ([]runner.T
 		case err != nil:
 			return nil, nil, err
 		default:
-			baseIndex = baseSnap.index
+			baseIndex = baseSnap.Index
 		}
 		if changed, err = repo.ChangedPaths(base, head); err != nil {
 			return nil, nil, err
@@ -163,7 +163,7 @@ func (s *repoSource) Changes(ctx context.Context, base, head string) ([]runner.T
 		targets []runner.Target
 		deleted []string
 	)
-	for _, af := range modules.AffectedBy(baseIndex, headSnap.index, changed) {
+	for _, af := range modules.AffectedBy(baseIndex, headSnap.Index, changed) {
 		if slices.Contains(af.Reasons, modules.ReasonDeleted) {
 			deleted = append(deleted, af.Workspace.Name)
 			continue
@@ -178,7 +178,7 @@ func (s *repoSource) Target(ctx context.Context, commit, name string) (runner.Ta
 	if err != nil {
 		return runner.Target{}, err
 	}
-	ws, ok := snap.index.Workspace(name)
+	ws, ok := snap.Index.Workspace(name)
 	if !ok {
 		return runner.Target{}, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, shortSHA(commit))
 	}

@@ -34,8 +34,8 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 				return err
 			}
 			out := []workspaceJSON{}
-			for _, ws := range snap.index.Workspaces() {
-				out = append(out, newWorkspaceJSON(ws, nil, snap.index))
+			for _, ws := range snap.Index.Workspaces() {
+				out = append(out, newWorkspaceJSON(ws, nil, snap.Index))
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"workspaces": out})

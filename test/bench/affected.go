@@ -5,76 +5,30 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/landform/landform/config"
 	"github.com/landform/landform/gitrepo"
+	"github.com/landform/landform/internal/analysis"
 	"github.com/landform/landform/modules"
 )
 
-// This file replays how `landform affected` composes gitrepo, config and
-// modules (cmd/landform/analyze.go), so the benchmarks time the same work
-// in-process. Keep the two in step.
+// The benchmarks time the composition the CLI runs (internal/analysis).
 
 // Snapshot is one commit's configuration: the repo config and the
 // workspace index.
-type Snapshot struct {
-	Commit string
-	Config *config.Repo
-	Index  *modules.Index
-}
+type Snapshot = analysis.Snapshot
 
 // LoadSnapshot reads .landform.yaml and the Terraform configuration of
-// commit straight from git objects, with cache (which may be nil) shared
-// between loads.
+// commit, with cache (which may be nil) shared between loads.
 func LoadSnapshot(ctx context.Context, repo *gitrepo.Repo, commit string, cache *modules.Cache) (*Snapshot, error) {
-	fsys, err := repo.FS(commit)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.LoadRepo(fsys)
-	if err != nil {
-		return nil, err
-	}
-	ix, err := modules.Load(ctx, fsys, modules.Options{
-		Declared:     cfg.Workspaces,
-		Autodiscover: cfg.Autodiscover,
-		Cache:        cache,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading configuration at %s: %w", commit, err)
-	}
-	return &Snapshot{Commit: commit, Config: cfg, Index: ix}, nil
+	return analysis.Load(ctx, repo, commit, cache)
 }
 
 // Affected lists the workspaces the change baseRev..headRev touches, as
-// `landform affected` does: resolve both revisions, list the changed
-// paths, load the base snapshot and then the head snapshot with one
-// modules.Cache, and compare them. A nil cache means a new one, as the CLI
-// makes; a daemon passes the cache that already holds base.
+// `landform affected` does. A nil cache means a new one, as the CLI makes
+// on a repository it has not read before; a daemon passes the cache that
+// already holds base.
 func Affected(ctx context.Context, repo *gitrepo.Repo, baseRev, headRev string, cache *modules.Cache) ([]modules.Affected, error) {
-	baseSHA, err := repo.Resolve(baseRev)
-	if err != nil {
-		return nil, err
-	}
-	headSHA, err := repo.Resolve(headRev)
-	if err != nil {
-		return nil, err
-	}
-	changed, err := repo.ChangedPaths(baseSHA, headSHA)
-	if err != nil {
-		return nil, err
-	}
-	if cache == nil {
-		cache = modules.NewCache(0)
-	}
-	base, err := LoadSnapshot(ctx, repo, baseSHA, cache)
-	if err != nil {
-		return nil, err
-	}
-	head, err := LoadSnapshot(ctx, repo, headSHA, cache)
-	if err != nil {
-		return nil, err
-	}
-	return modules.AffectedBy(base.Index, head.Index, changed), nil
+	_, _, aff, err := analysis.Affected(ctx, repo, cache, baseRev, headRev)
+	return aff, err
 }
 
 // AffectedFrom is the daemon's case: base was loaded before (with cache),
