@@ -24,7 +24,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	landformBin = filepath.Join(dir, "landform")
-	build := exec.Command("go", "build", "-o", landformBin, "github.com/landform/landform/cmd/landform")
+	args := []string{"build", "-o", landformBin}
+	if os.Getenv("LANDFORM_TEST_RACE") != "" {
+		args = append(args, "-race") // the daemon under the race detector
+	}
+	build := exec.Command("go", append(args, "github.com/landform/landform/cmd/landform")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building landform:", err)

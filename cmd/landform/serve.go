@@ -50,7 +50,9 @@ shutdown_grace, then interrupts it.`,
 }
 
 func (a *app) serve(ctx context.Context, cfg *config.Server) error {
-	a.dataDir = cfg.DataDir
+	if a.dataDir != cfg.DataDir { // the config's data_dir wins over --data-dir
+		a.dataDir = cfg.DataDir
+	}
 	log := a.logger
 	// The daemon's own context: stores and the ledger outlive a signal
 	// until the daemon has finished stopping.
