@@ -84,10 +84,11 @@ func TestDaemonPlansPushedCommitsAndIdlesCheaply(t *testing.T) {
 	sha := work.change("refs/heads/main", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "a2" }` + "\n"})
 	runs := d.waitRuns(30*time.Second, "a plan run of the pushed commit", func(rs []daemonRun) bool { return len(rs) > 0 })
 	// Queued within two poll intervals of the push (by the daemon's own
-	// clock: the test's polling of `landform runs` adds nothing).
+	// clock: the test's polling of `landform runs` adds nothing), plus a
+	// second for the fetch and the analysis on a loaded CI machine.
 	latency := runs[0].CreatedAt.Sub(pushed)
 	t.Logf("run queued %s after the push", latency.Round(10*time.Millisecond))
-	if latency > 2*pollInterval+pollInterval/2 {
+	if latency > 2*pollInterval+time.Second {
 		t.Errorf("run queued %s after the push, want within two poll intervals (%s)", latency, 2*pollInterval)
 	}
 	runs = d.waitRuns(60*time.Second, "the plan to finish", func(rs []daemonRun) bool { return len(rs) > 0 && rs[0].State != "queued" && rs[0].State != "running" })
