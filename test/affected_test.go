@@ -168,12 +168,13 @@ func TestAffectedAcrossCommits(t *testing.T) {
 		change: func() { repo.Remove("envs/dev") },
 		want:   map[string][]string{"envs/dev": {"deleted"}},
 	}}
+	dataDir := t.TempDir()
 	for _, step := range steps {
 		base := repo.Head()
 		step.change()
 		head := repo.Commit(step.name)
 		var doc affectedDoc
-		landformJSON(t, 0, &doc, "affected", "--repo", repo.Dir, "--base", base, "--head", head, "--json")
+		landformJSON(t, 0, &doc, "--data-dir", dataDir, "affected", "--repo", repo.Dir, "--base", base, "--head", head, "--json")
 		if got := doc.byName(); !reflect.DeepEqual(got, step.want) {
 			t.Errorf("%s: affected = %v, want %v", step.name, got, step.want)
 		}
@@ -182,7 +183,7 @@ func TestAffectedAcrossCommits(t *testing.T) {
 	// The whole range at once is the union of the steps, deleted ones
 	// reported, nothing silently dropped.
 	var doc affectedDoc
-	landformJSON(t, 0, &doc, "affected", "--repo", repo.Dir, "--base", "HEAD~10", "--head", "HEAD", "--json")
+	landformJSON(t, 0, &doc, "--data-dir", dataDir, "affected", "--repo", repo.Dir, "--base", "HEAD~10", "--head", "HEAD", "--json")
 	var names []string
 	for _, w := range doc.Workspaces {
 		names = append(names, w.Name)
@@ -198,7 +199,7 @@ func TestWorkspacesDiscovery(t *testing.T) {
 	repo := tftest.NewGitRepo(t)
 	repo.Write(monorepoFiles()).Commit("initial")
 	var doc affectedDoc
-	landformJSON(t, 0, &doc, "workspaces", "--repo", repo.Dir, "--json")
+	landformJSON(t, 0, &doc, "--data-dir", t.TempDir(), "workspaces", "--repo", repo.Dir, "--json")
 	var got []string
 	for _, w := range doc.Workspaces {
 		got = append(got, w.Name+"="+w.Dir)

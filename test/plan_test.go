@@ -211,7 +211,7 @@ func TestBadInput(t *testing.T) {
 		{"plan needs a selection", []string{"plan", "--repo", repo.Dir}, "say what to plan"},
 		{"unknown workspace", []string{"plan", "--repo", repo.Dir, "--workspace", "nope", "--data-dir", t.TempDir()}, `no workspace "nope"`},
 	} {
-		res := landform(t, tc.args...)
+		res := landform(t, append([]string{"--data-dir", t.TempDir()}, tc.args...)...)
 		if res.Code != 1 || !strings.Contains(res.Stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit 1 and %q", tc.name, res.Code, res.Stderr, tc.want)
 		}
