@@ -30,29 +30,7 @@ import (
 // Errors: those of Resolve; EINVALID when dir is not empty or the tree has
 // an entry named .git.
 func (r *Repo) Export(ctx context.Context, rev, dir string) error {
-	t, err := r.FS(rev)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("exporting %s: %w", rev, err)
-	}
-	if entries, err := os.ReadDir(dir); err != nil {
-		return fmt.Errorf("exporting %s: %w", rev, err)
-	} else if len(entries) > 0 {
-		return landform.Errorf(landform.EINVALID, "export directory is not empty: %s", dir)
-	}
-
-	x := exporter{t: t, root: dir}
-	if err := x.dir(ctx, "."); err != nil {
-		return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
-	}
-	for _, l := range x.links {
-		if err := x.link(l); err != nil {
-			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
-		}
-	}
-	return nil
+	return r.ExportPaths(ctx, rev, dir, nil)
 }
 
 type exporter struct {
@@ -148,9 +126,6 @@ func (x *exporter) link(l pendingLink) error {
 // Errors: those of Export; EINVALID for a path that is not relative and
 // clean.
 func (r *Repo) ExportPaths(ctx context.Context, rev, dir string, paths []string) error {
-	if paths == nil {
-		return r.Export(ctx, rev, dir)
-	}
 	t, err := r.FS(rev)
 	if err != nil {
 		return err
@@ -163,45 +138,12 @@ func (r *Repo) ExportPaths(ctx context.Context, rev, dir string, paths []string)
 	} else if len(entries) > 0 {
 		return landform.Errorf(landform.EINVALID, "export directory is not empty: %s", dir)
 	}
+	if paths == nil {
+		paths = []string{"."}
+	}
 	x := exporter{t: t, root: dir}
 	for _, p := range coverPaths(paths) {
-		if p == "." {
-			if err := x.dir(ctx, "."); err != nil {
-				return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
-			}
-			continue
-		}
-		if !fs.ValidPath(p) {
-			return landform.Errorf(landform.EINVALID, "export path %q is not relative and clean", p)
-		}
-		n, err := t.lookup("export", p, false)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
-		}
-		if strings.EqualFold(path.Base(p), ".git") {
-			return landform.Errorf(landform.EINVALID, "the tree has an entry named %s; refusing to write it", p)
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		switch n.entry.mode {
-		case filemode.Dir:
-			if err := os.Mkdir(dst, 0o755); err != nil {
-				return err
-			}
-			err = x.dir(ctx, p)
-		case filemode.Submodule:
-			err = os.Mkdir(dst, 0o755)
-		case filemode.Symlink:
-			x.links = append(x.links, pendingLink{dir: path.Dir(p), name: path.Base(p), entry: n.entry})
-		default:
-			err = x.file(dst, n.entry)
-		}
-		if err != nil {
+		if err := x.path(ctx, p); err != nil {
 			return fmt.Errorf("exporting %s to %s: %w", rev, dir, err)
 		}
 	}
@@ -211,6 +153,44 @@ func (r *Repo) ExportPaths(ctx context.Context, rev, dir string, paths []string)
 		}
 	}
 	return nil
+}
+
+// path writes one directory (recursively) or file of the tree; a path
+// missing from the tree is skipped.
+func (x *exporter) path(ctx context.Context, p string) error {
+	if p == "." {
+		return x.dir(ctx, ".")
+	}
+	if !fs.ValidPath(p) {
+		return landform.Errorf(landform.EINVALID, "export path %q is not relative and clean", p)
+	}
+	if strings.EqualFold(path.Base(p), ".git") {
+		return landform.Errorf(landform.EINVALID, "the tree has an entry named %s; refusing to write it", p)
+	}
+	n, err := x.t.lookup("export", p, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(x.root, filepath.FromSlash(p))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	switch n.entry.mode {
+	case filemode.Dir:
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return err
+		}
+		return x.dir(ctx, p)
+	case filemode.Submodule:
+		return os.Mkdir(dst, 0o755)
+	case filemode.Symlink:
+		x.links = append(x.links, pendingLink{dir: path.Dir(p), name: path.Base(p), entry: n.entry})
+		return nil
+	}
+	return x.file(dst, n.entry)
 }
 
 // coverPaths cleans paths, sorts them and drops those inside another.
