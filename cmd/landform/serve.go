@@ -35,11 +35,8 @@ SIGTERM or SIGINT stops polling and lets running terraform finish for
 shutdown_grace, then interrupts it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.LoadServer(cfgPath)
+			cfg, err := loadServerConfig(cfgPath)
 			if err != nil {
-				return err
-			}
-			if err := cfg.CheckEnvironment(os.LookupEnv); err != nil {
 				return err
 			}
 			return a.serve(cmd.Context(), cfg)

@@ -9,6 +9,19 @@ import (
 	"github.com/landform/landform/config"
 )
 
+// loadServerConfig reads a server config and checks that the environment
+// variables and files it names exist, as serve and validate both need.
+func loadServerConfig(path string) (*config.Server, error) {
+	cfg, err := config.LoadServer(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckEnvironment(os.LookupEnv); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 func newValidateCmd(a *app) *cobra.Command {
 	var cfgPath string
 	cmd := &cobra.Command{
@@ -16,11 +29,8 @@ func newValidateCmd(a *app) *cobra.Command {
 		Short: "Check a server config: syntax, fields, and the env vars and files it names",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.LoadServer(cfgPath)
+			cfg, err := loadServerConfig(cfgPath)
 			if err != nil {
-				return err
-			}
-			if err := cfg.CheckEnvironment(os.LookupEnv); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "%s: ok (%d repositories)\n", cfgPath, len(cfg.Repos))
