@@ -71,14 +71,34 @@ func keys(m map[string]string) []string {
 	return out
 }
 
+// watchedInfra is an infra repository served over smart HTTP and a daemon
+// watching it, past its first poll (main taken as the baseline).
+type watchedInfra struct {
+	srv     *tftest.GitServer
+	bare    string
+	work    *pushRepo
+	dataDir string
+	config  string
+	d       *daemon
+}
+
+// watchInfra serves files as repo "infra" and starts a daemon on it; repo
+// holds extra lines of its config entry ("pull_requests: true", …).
+func watchInfra(t *testing.T, files map[string]string, repo ...string) *watchedInfra {
+	t.Helper()
+	w := &watchedInfra{srv: tftest.StartGitServer(t), dataDir: t.TempDir()}
+	w.bare = w.srv.NewBare("infra")
+	w.work = newPushRepo(t, w.srv.URL("infra"), files)
+	w.config = daemonConfig(t, w.dataDir, repoYAML("infra", w.srv.URL("infra"), repo...))
+	w.d = startDaemon(t, w.config, w.dataDir)
+	w.d.waitLog(30*time.Second, "watching branch", "infra")
+	return w
+}
+
 func TestDaemonPlansPushedCommitsAndIdlesCheaply(t *testing.T) {
 	t.Parallel()
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false")), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, infraFiles(), "ledger: false")
+	srv, work, d := w.srv, w.work, w.d
 
 	pushed := time.Now()
 	sha := work.change("refs/heads/main", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "a2" }` + "\n"})
@@ -139,12 +159,8 @@ func TestDaemonPullRequestPlansAgainstMergeBase(t *testing.T) {
 
 func TestDaemonSupersedesOlderPlans(t *testing.T) {
 	t.Parallel()
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false")), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, infraFiles(), "ledger: false")
+	work, d := w.work, w.d
 
 	first := work.change("refs/heads/main", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "v2" }` + "\n"})
 	d.waitRuns(60*time.Second, "the first plan", func(rs []daemonRun) bool { return len(rs) == 1 && rs[0].State == "planned" })
@@ -157,14 +173,9 @@ func TestDaemonSupersedesOlderPlans(t *testing.T) {
 
 func TestDaemonStrictLocksBetweenPullRequests(t *testing.T) {
 	t.Parallel()
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
+	w := watchInfra(t, infraFiles(), "pull_requests: true", "lock_policy: strict", "ledger: false")
+	work, d, dataDir := w.work, w.d, w.dataDir
 	base := work.Head()
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"),
-		"pull_requests: true", "lock_policy: strict", "ledger: false")), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
 
 	work.Branch("pr-a")
 	work.change("refs/pull/1/head", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "pr-a" }` + "\n"})
@@ -213,12 +224,8 @@ func TestDaemonStrictLocksBetweenPullRequests(t *testing.T) {
 
 func TestDaemonWritesTheLedger(t *testing.T) {
 	t.Parallel()
-	srv := tftest.StartGitServer(t)
-	bare := srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"))), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, infraFiles())
+	bare, work, d := w.bare, w.work, w.d
 
 	sha := work.change("refs/heads/main", map[string]string{
 		"envs/a/main.tf": `resource "terraform_data" "a" { input = "a2" }` + "\n",
@@ -300,15 +307,10 @@ func (h *hangingBackend) config() string {
 func TestDaemonCrashRecovery(t *testing.T) {
 	t.Parallel()
 	backend := newHangingBackend(t)
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
 	files := infraFiles()
 	files["envs/slow/main.tf"] = `resource "terraform_data" "s" { input = "s1" }` + "\n"
-	work := newPushRepo(t, srv.URL("infra"), files)
-	dataDir := t.TempDir()
-	config := daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false"))
-	d := startDaemon(t, config, dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, files, "ledger: false")
+	work, d, dataDir, config := w.work, w.d, w.dataDir, w.config
 
 	sha := work.change("refs/heads/main", map[string]string{"envs/slow/backend.tf": backend.config()})
 	d.waitRuns(30*time.Second, "the plan running", func(rs []daemonRun) bool { return len(rs) == 1 && rs[0].State == "running" })
@@ -352,12 +354,8 @@ func TestDaemonCrashRecovery(t *testing.T) {
 func TestDaemonGracefulStopInterruptsTerraform(t *testing.T) {
 	t.Parallel()
 	backend := newHangingBackend(t)
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false")), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, infraFiles(), "ledger: false")
+	work, d := w.work, w.d
 
 	work.change("refs/heads/main", map[string]string{"envs/a/backend.tf": backend.config()})
 	d.waitRuns(30*time.Second, "the plan running", func(rs []daemonRun) bool { return len(rs) == 1 && rs[0].State == "running" })
@@ -415,12 +413,8 @@ func TestDaemonUnreachableRepoDoesNotStopOthers(t *testing.T) {
 
 func TestDaemonReportsABrokenCommitAndGoesOn(t *testing.T) {
 	t.Parallel()
-	srv := tftest.StartGitServer(t)
-	srv.NewBare("infra")
-	work := newPushRepo(t, srv.URL("infra"), infraFiles())
-	dataDir := t.TempDir()
-	d := startDaemon(t, daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra"), "ledger: false")), dataDir)
-	d.waitLog(30*time.Second, "watching branch", "infra")
+	w := watchInfra(t, infraFiles(), "ledger: false")
+	work, d := w.work, w.d
 
 	broken := work.change("refs/heads/main", map[string]string{".landform.yaml": "version: 1\nworkspaces:\n  - dri: envs/a\n"})
 	runs := d.waitRuns(30*time.Second, "the broken commit reported", func(rs []daemonRun) bool { return len(rs) == 1 })
