@@ -47,9 +47,6 @@ func TestWorkspaceName(t *testing.T) {
 
 func TestPlanSummary(t *testing.T) {
 	s := landform.PlanSummary{Add: 4, Replace: 1}
-	if !s.HasChanges() || (landform.PlanSummary{}).HasChanges() {
-		t.Error("HasChanges wrong")
-	}
 	if got := s.String(); got != "+4 ~0 -0 ±1" {
 		t.Errorf("String = %q", got)
 	}

@@ -9,16 +9,48 @@ package landform
 
 import "time"
 
-// Repo is a git remote Landform watches.
+// Repo is a git remote Landform watches, as the server config describes it
+// (config.RepoSettings adds only how to authenticate).
 type Repo struct {
-	Name          string        `json:"name"`
-	URL           string        `json:"url"`
-	DefaultBranch string        `json:"default_branch,omitempty"`
-	PollInterval  time.Duration `json:"poll_interval,omitempty"`
+	// Name is unique among the watched repos.
+	Name string `json:"name"`
+	// URL is the remote (or a local path).
+	URL string `json:"url"`
+	// Branches are the watched branches; empty means the remote's default
+	// branch.
+	Branches     []string      `json:"branches,omitempty"`
+	PollInterval time.Duration `json:"poll_interval,omitempty"`
+	// PullRequests says whether refs/pull/*/head and
+	// refs/merge-requests/*/head are watched too.
+	PullRequests bool `json:"pull_requests,omitempty"`
+	// Ledger says whether finished runs are recorded on LedgerBranch.
+	Ledger       bool       `json:"ledger,omitempty"`
+	LedgerBranch string     `json:"ledger_branch,omitempty"`
+	LockPolicy   LockPolicy `json:"lock_policy,omitempty"`
 	// Forge is the kind of forge hosting the repo: "github", "gitlab",
 	// "gitea" or "" for a plain git remote.
 	Forge string `json:"forge,omitempty"`
 }
+
+// DefaultLedgerBranch is the branch a repository's ledger is written to
+// unless its settings name another.
+const DefaultLedgerBranch = "landform/ledger"
+
+// LockPolicy says how long a workspace stays locked against other plans.
+type LockPolicy string
+
+const (
+	// LockStrict locks a workspace from a pull request's plan until that
+	// plan is applied or discarded (the default).
+	LockStrict LockPolicy = "strict"
+	// LockApply locks a workspace only while it is being applied.
+	LockApply LockPolicy = "apply"
+	// LockNone takes no Landform lock (Terraform's state lock still holds).
+	LockNone LockPolicy = "none"
+)
+
+// LockPolicies are the valid lock policies, the default first.
+var LockPolicies = []LockPolicy{LockStrict, LockApply, LockNone}
 
 // DefaultTFWorkspace is Terraform's own name for the workspace used when none
 // is selected.
@@ -54,4 +86,17 @@ func WorkspaceName(dir, tfws string) string {
 		return dir
 	}
 	return dir + "@" + tfws
+}
+
+// Target is a workspace at a commit, with what its configuration requires
+// of the engine and what it reads from the tree: what a run needs to
+// prepare before terraform starts.
+type Target struct {
+	Workspace Workspace
+	// RequiredVersions are the configuration's required_version strings.
+	RequiredVersions []string
+	// Paths are the directories and files the plan reads (the workspace's
+	// dir, its local modules, the files its configuration reads); only they
+	// are exported. nil means the whole tree.
+	Paths []string
 }

@@ -60,11 +60,6 @@ type PlanSummary struct {
 	Replace int `json:"replace"`
 }
 
-// HasChanges reports whether the plan changes any resource.
-func (s PlanSummary) HasChanges() bool {
-	return s.Add+s.Change+s.Destroy+s.Replace > 0
-}
-
 // String renders the summary the way progress lines show it: "+4 ~0 -0 ±0".
 func (s PlanSummary) String() string {
 	return fmt.Sprintf("+%d ~%d -%d ±%d", s.Add, s.Change, s.Destroy, s.Replace)
@@ -142,4 +137,12 @@ type RunFilter struct {
 	States []RunState
 	// Limit caps the number of runs returned (newest first); 0 means no cap.
 	Limit int
+}
+
+// ShortSHA abbreviates a commit to the 12 characters messages show.
+func ShortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }

@@ -29,23 +29,15 @@ const (
 	DefaultShutdownGrace = 30 * time.Second
 	DefaultPollInterval  = time.Minute
 	MinPollInterval      = time.Second
-	DefaultLedgerBranch  = "landform/ledger"
 )
 
-// LockPolicy says how long a workspace stays locked against other plans.
-type LockPolicy string
-
-const (
-	// LockStrict locks a workspace from its plan until that plan is
-	// applied or discarded (the default).
-	LockStrict LockPolicy = "strict"
-	// LockApply locks a workspace only while it is being applied.
-	LockApply LockPolicy = "apply"
-	// LockNone takes no Landform lock (Terraform's state lock still holds).
-	LockNone LockPolicy = "none"
-)
-
-var lockPolicies = []string{string(LockStrict), string(LockApply), string(LockNone)}
+var lockPolicies = func() []string {
+	out := make([]string, len(landform.LockPolicies))
+	for i, p := range landform.LockPolicies {
+		out[i] = string(p)
+	}
+	return out
+}()
 
 // Server is the server config: what the daemon (landform serve) watches and
 // how it runs.
@@ -117,26 +109,14 @@ type TerraformSettings struct {
 	Env map[string]string
 }
 
-// RepoSettings is one watched repository.
+// RepoSettings is one watched repository: the domain's landform.Repo and
+// how to authenticate to it. URL is the remote as written, or a local path
+// made absolute against the config's directory (joined to it when
+// ParseServer got a relative file name); Ledger is the repo's own ledger
+// setting when it has one, else the global one.
 type RepoSettings struct {
-	Name string
-	// URL is the remote as written, or a local path made absolute against
-	// the config's directory (joined to it when ParseServer got a relative
-	// file name).
-	URL string
-	// Branches are the watched branches; empty means the remote's default
-	// branch.
-	Branches     []string
-	PollInterval time.Duration
-	Auth         Auth
-	// PullRequests says whether to watch refs/pull/*/head and
-	// refs/merge-requests/*/head too.
-	PullRequests bool
-	LedgerBranch string
-	// Ledger says whether finished runs are recorded on LedgerBranch: the
-	// repo's own ledger setting when it has one, else the global one.
-	Ledger     bool
-	LockPolicy LockPolicy
+	landform.Repo
+	Auth Auth
 }
 
 type position struct{ line, column int }
@@ -365,8 +345,8 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 	d := sp.d
 	r := &repoDecl{path: p, item: item}
 	r.rs.PollInterval = DefaultPollInterval
-	r.rs.LedgerBranch = DefaultLedgerBranch
-	r.rs.LockPolicy = LockStrict
+	r.rs.LedgerBranch = landform.DefaultLedgerBranch
+	r.rs.LockPolicy = landform.LockStrict
 	var (
 		nameGiven, urlGiven bool
 		kind                = remoteInvalid
@@ -437,7 +417,7 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 				if msg := checkLockPolicy(s); msg != "" {
 					d.errorf(v, fp, "%s", msg)
 				} else {
-					r.rs.LockPolicy = LockPolicy(s)
+					r.rs.LockPolicy = landform.LockPolicy(s)
 				}
 			}
 		}

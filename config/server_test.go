@@ -80,42 +80,52 @@ repos:
 			Env:            map[string]string{"TESTCLOUD_ROOT": "/x", "TF_LOG": "5"},
 		},
 		Repos: []config.RepoSettings{{
-			Name:         "infra",
-			URL:          "https://git.example.com/org/infra.git",
-			Branches:     []string{"main", "release/v1"},
-			PollInterval: 30 * time.Second,
-			Auth:         config.Auth{TokenEnv: "INFRA_TOKEN", Username: "oauth2"},
-			PullRequests: true,
-			LedgerBranch: "audit/ledger",
-			Ledger:       true,
-			LockPolicy:   config.LockApply,
+			Repo: landform.Repo{
+				Name:         "infra",
+				URL:          "https://git.example.com/org/infra.git",
+				Branches:     []string{"main", "release/v1"},
+				PollInterval: 30 * time.Second,
+				PullRequests: true,
+				LedgerBranch: "audit/ledger",
+				Ledger:       true,
+				LockPolicy:   landform.LockApply,
+			},
+			Auth: config.Auth{TokenEnv: "INFRA_TOKEN", Username: "oauth2"},
 		}, {
-			Name:         "net.core_2",
-			URL:          "git@git.example.com:org/net.git",
-			PollInterval: time.Minute,
-			Auth:         config.Auth{SSHKeyFile: "/home/ops/.ssh/id_ed25519", SSHPassphraseEnv: "NET_KEY_PASS"},
-			LedgerBranch: "landform/ledger",
-			Ledger:       false,
-			LockPolicy:   config.LockNone,
+			Repo: landform.Repo{
+				Name:         "net.core_2",
+				URL:          "git@git.example.com:org/net.git",
+				PollInterval: time.Minute,
+				LedgerBranch: "landform/ledger",
+				Ledger:       false,
+				LockPolicy:   landform.LockNone,
+			},
+			Auth: config.Auth{SSHKeyFile: "/home/ops/.ssh/id_ed25519", SSHPassphraseEnv: "NET_KEY_PASS"},
 		}, {
-			Name:         "local",
-			URL:          "/etc/repos/local",
-			PollInterval: time.Minute,
-			LedgerBranch: "landform/ledger",
-			LockPolicy:   config.LockStrict,
+			Repo: landform.Repo{
+				Name:         "local",
+				URL:          "/etc/repos/local",
+				PollInterval: time.Minute,
+				LedgerBranch: "landform/ledger",
+				LockPolicy:   landform.LockStrict,
+			},
 		}, {
-			Name:         "files",
-			URL:          "file:///srv/git/files.git",
-			PollInterval: time.Hour,
-			LedgerBranch: "landform/ledger",
-			LockPolicy:   config.LockStrict,
+			Repo: landform.Repo{
+				Name:         "files",
+				URL:          "file:///srv/git/files.git",
+				PollInterval: time.Hour,
+				LedgerBranch: "landform/ledger",
+				LockPolicy:   landform.LockStrict,
+			},
 		}, {
-			Name:         "tokenfile",
-			URL:          "http://git.internal/org/t.git",
-			PollInterval: time.Minute,
-			Auth:         config.Auth{TokenFile: "/etc/landform/secrets/files-token"},
-			LedgerBranch: "landform/ledger",
-			LockPolicy:   config.LockStrict,
+			Repo: landform.Repo{
+				Name:         "tokenfile",
+				URL:          "http://git.internal/org/t.git",
+				PollInterval: time.Minute,
+				LedgerBranch: "landform/ledger",
+				LockPolicy:   landform.LockStrict,
+			},
+			Auth: config.Auth{TokenFile: "/etc/landform/secrets/files-token"},
 		}},
 	}
 	if diff := cmp.Diff(want, s, ignorePositions); diff != "" {
@@ -140,12 +150,14 @@ func TestParseServerDefaults(t *testing.T) {
 		ShutdownGrace: 30 * time.Second,
 		Ledger:        true,
 		Repos: []config.RepoSettings{{
-			Name:         "infra",
-			URL:          "https://git.example.com/org/infra.git",
-			PollInterval: time.Minute,
-			LedgerBranch: "landform/ledger",
-			Ledger:       true,
-			LockPolicy:   config.LockStrict,
+			Repo: landform.Repo{
+				Name:         "infra",
+				URL:          "https://git.example.com/org/infra.git",
+				PollInterval: time.Minute,
+				LedgerBranch: "landform/ledger",
+				Ledger:       true,
+				LockPolicy:   landform.LockStrict,
+			},
 		}},
 	}
 	if diff := cmp.Diff(want, s, ignorePositions); diff != "" {
@@ -775,7 +787,7 @@ repos:
 	checkInvalid(t, err, want)
 
 	// A Server built in code has no positions.
-	s = &config.Server{Path: "built", Repos: []config.RepoSettings{{Name: "x", URL: "https://h/x", Auth: config.Auth{TokenEnv: "UNSET"}}}}
+	s = &config.Server{Path: "built", Repos: []config.RepoSettings{{Repo: landform.Repo{Name: "x", URL: "https://h/x"}, Auth: config.Auth{TokenEnv: "UNSET"}}}}
 	checkInvalid(t, s.CheckEnvironment(lookupEnv), []string{
 		`built: repos[0].auth.token_env: environment variable UNSET is not set (repo "x")`,
 	})

@@ -20,40 +20,18 @@ type File struct {
 	Data []byte
 }
 
-// LedgerRecord is the machine record of a run on the ledger branch. It
-// never holds plan contents or anything else that may carry a secret: the
-// plan stays in the plan store, identified by its sha256.
-type LedgerRecord struct {
-	RunID      string               `json:"run_id"`
-	Repo       string               `json:"repo"`
-	Workspace  string               `json:"workspace"`
-	Dir        string               `json:"dir"`
-	Commit     string               `json:"commit"`
-	Ref        string               `json:"ref,omitempty"`
-	Kind       landform.RunKind     `json:"kind"`
-	State      landform.RunState    `json:"state"`
-	Summary    landform.PlanSummary `json:"summary"`
-	PlanSHA256 string               `json:"plan_sha256,omitempty"`
-	Error      string               `json:"error,omitempty"`
-	CreatedAt  time.Time            `json:"created_at"`
-	StartedAt  time.Time            `json:"started_at,omitzero"`
-	FinishedAt time.Time            `json:"finished_at,omitzero"`
-	DurationMS int64                `json:"duration_ms"`
-}
-
 // maxLedgerError caps the error text recorded: the full text stays in the
 // store.
 const maxLedgerError = 4000
 
 // LedgerFiles renders a run as the two ledger files
-// runs/<workspace>/<run-id>.md (for people) and .json (for machines).
+// runs/<workspace>/<run-id>.md (for people) and .json (for machines: a
+// RunRecord, the shape the CLI prints, with the error text capped). They
+// never hold plan contents or anything else that may carry a secret: the
+// plan stays in the plan store, identified by its sha256.
 func LedgerFiles(run *landform.Run) []File {
-	rec := LedgerRecord{
-		RunID: run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit,
-		Ref: run.Ref, Kind: run.Kind, State: run.State, Summary: run.Summary, PlanSHA256: run.PlanSHA256,
-		Error: truncate(run.Error, maxLedgerError), CreatedAt: run.CreatedAt, StartedAt: run.StartedAt,
-		FinishedAt: run.FinishedAt, DurationMS: run.Duration().Milliseconds(),
-	}
+	rec := NewRunRecord(run)
+	rec.Error = truncate(run.Error, maxLedgerError)
 	js, _ := json.MarshalIndent(rec, "", "  ") // plain struct: cannot fail
 	base := LedgerPath(run)
 	return []File{
@@ -75,19 +53,19 @@ func LedgerPath(run *landform.Run) string {
 func LedgerMessage(runs []*landform.Run) string {
 	if len(runs) == 1 {
 		r := runs[0]
-		return fmt.Sprintf("%s %s: %s at %s (run %s)", r.Kind, r.Workspace, r.State, short(r.Commit), r.ID)
+		return fmt.Sprintf("%s %s: %s at %s (run %s)", r.Kind, r.Workspace, r.State, landform.ShortSHA(r.Commit), r.ID)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d runs\n\n", len(runs))
 	for _, r := range runs {
-		fmt.Fprintf(&b, "- run %s: %s %s: %s at %s\n", r.ID, r.Kind, r.Workspace, r.State, short(r.Commit))
+		fmt.Fprintf(&b, "- run %s: %s %s: %s at %s\n", r.ID, r.Kind, r.Workspace, r.State, landform.ShortSHA(r.Commit))
 	}
 	return b.String()
 }
 
-func ledgerMarkdown(r *LedgerRecord) []byte {
+func ledgerMarkdown(r *RunRecord) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Run %s: %s %s — %s\n\n", r.RunID, r.Kind, r.Workspace, r.State)
+	fmt.Fprintf(&b, "# Run %s: %s %s — %s\n\n", r.ID, r.Kind, r.Workspace, r.State)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| repository | %s |\n", r.Repo)
 	fmt.Fprintf(&b, "| workspace | `%s` (dir `%s`) |\n", r.Workspace, r.Dir)
@@ -117,11 +95,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "\n… (truncated; the full text is in the run record)"
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

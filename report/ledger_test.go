@@ -23,7 +23,7 @@ func TestLedgerFiles(t *testing.T) {
 	if len(files) != 2 || files[0].Path != "runs/envs/prod@blue/42.md" || files[1].Path != "runs/envs/prod@blue/42.json" {
 		t.Fatalf("paths: %v, %v", files[0].Path, files[1].Path)
 	}
-	var rec report.LedgerRecord
+	var rec report.RunRecord
 	if err := json.Unmarshal(files[1].Data, &rec); err != nil {
 		t.Fatal(err)
 	}

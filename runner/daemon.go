@@ -3,11 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/landform/landform/internal/backoff"
 
 	"github.com/landform/landform"
 )
@@ -44,9 +45,9 @@ type DaemonStore interface {
 	MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error
 }
 
-// Source is one watched repository as the daemon sees it.
-type Source interface {
-	Checkout
+// WatchedSource is one watched repository as the daemon sees it.
+type WatchedSource interface {
+	Source
 	// Refs lists the remote's refs (name → commit) in one round trip, and
 	// names its default branch.
 	Refs(ctx context.Context) (refs map[string]string, defaultBranch string, err error)
@@ -54,33 +55,19 @@ type Source interface {
 	Fetch(ctx context.Context, refs []string) error
 	// MergeBase returns the best common ancestor of two commits.
 	MergeBase(ctx context.Context, a, b string) (string, error)
-	// Changes returns the targets at head that base..head affects and the
+	// Targets returns the targets at head that base..head affects and the
 	// names of the workspaces it deleted. An error is the commit's own
 	// fault (a broken .landform.yaml) or the cache's.
-	Changes(ctx context.Context, base, head string) (targets []Target, deleted []string, err error)
-	// Target returns the workspace named name at commit.
-	Target(ctx context.Context, commit, name string) (Target, error)
-	// Record writes finished runs to the ledger.
-	Record(ctx context.Context, runs []*landform.Run) error
+	Targets(ctx context.Context, base, head string) (targets []landform.Target, deleted []string, err error)
+	// Record writes finished runs to the ledger branch.
+	Record(ctx context.Context, branch string, runs []*landform.Run) error
 }
 
-// Lock policies.
-const (
-	LockStrict = "strict"
-	LockApply  = "apply"
-	LockNone   = "none"
-)
-
-// WatchedRepo is a repository the daemon polls.
+// WatchedRepo is a repository the daemon polls: its settings and its
+// source.
 type WatchedRepo struct {
-	Name string
-	// Branches to watch; empty means the remote's default branch.
-	Branches     []string
-	PollInterval time.Duration
-	PullRequests bool
-	LockPolicy   string
-	Ledger       bool
-	Source       Source
+	landform.Repo
+	Source WatchedSource
 }
 
 // Daemon polls repositories, plans what their new commits touch with a
@@ -253,33 +240,10 @@ func notify(ch chan struct{}) {
 	}
 }
 
-// backoff returns the delay before the next poll after failures
-// consecutive failures: the interval doubled per failure, capped at ten
-// minutes (or the interval, if longer), with ±10% jitter.
-func backoff(interval time.Duration, failures int) time.Duration {
-	d := interval
-	limit := max(10*time.Minute, interval)
-	for range failures {
-		d *= 2
-		if d >= limit {
-			d = limit
-			break
-		}
-	}
-	return jitter(d)
-}
-
-// jitter spreads d by ±10% so repos polled at one interval do not poll
-// in step.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	span := int64(d) / 5
-	if span <= 0 {
-		return d
-	}
-	return d - time.Duration(span/2) + time.Duration(rand.Int64N(span))
+// pollBackoff is the wait after failed polls: the poll interval doubled
+// per failure, capped at ten minutes (or the interval, if longer).
+func pollBackoff(interval time.Duration, failures int) time.Duration {
+	return backoff.Policy{Base: interval, Cap: 10 * time.Minute}.Delay(failures)
 }
 
 // sleep waits d or until ctx is done; it reports whether ctx is still live.

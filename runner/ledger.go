@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/backoff"
 )
 
 // ledgerBatch caps how many runs one ledger commit records.
@@ -23,7 +24,7 @@ func (d *Daemon) recordLoop(ctx context.Context, repo WatchedRepo) {
 				return
 			}
 			failures++
-			wait = backoff(time.Second, failures)
+			wait = backoff.Policy{Base: time.Second, Cap: 10 * time.Minute}.Delay(failures)
 			d.logger.Error("ledger: write failed; the runs stay in the outbox", "repo", repo.Name, "err", err, "retry_in", wait)
 		} else {
 			failures = 0
@@ -56,7 +57,7 @@ func (d *Daemon) record(ctx context.Context, repo WatchedRepo) error {
 			}
 			runs = append(runs, run)
 		}
-		if err := repo.Source.Record(ctx, runs); err != nil {
+		if err := repo.Source.Record(ctx, repo.LedgerBranch, runs); err != nil {
 			return err
 		}
 		if err := d.store.MarkLedgerDone(ctx, repo.Name, ids); err != nil {

@@ -16,26 +16,39 @@ import (
 	"github.com/landform/landform/store/sqlite"
 )
 
-// exportFunc adapts a function to runner.Checkout.
-type exportFunc func(ctx context.Context, commit, dir string) error
-
-func (f exportFunc) ExportPaths(ctx context.Context, commit, dir string, _ []string) error {
-	return f(ctx, commit, dir)
+// fakeSource is a runner.Source: its targets are directories named like
+// their workspaces, and export writes one main.tf per target directory.
+type fakeSource struct {
+	targets []landform.Target
+	// exportErr, when set, makes every export fail.
+	exportErr error
 }
 
-// writeTree is a Checkout that writes one main.tf per directory.
-func writeTree(dirs ...string) exportFunc {
-	return func(_ context.Context, _ string, root string) error {
-		for _, d := range dirs {
-			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(root, d, "main.tf"), []byte("# "+d), 0o644); err != nil {
-				return err
-			}
+func source(ts ...landform.Target) *fakeSource { return &fakeSource{targets: ts} }
+
+func (s *fakeSource) Target(_ context.Context, commit, name string) (landform.Target, error) {
+	for _, t := range s.targets {
+		if t.Workspace.Name == name {
+			return t, nil
 		}
-		return nil
 	}
+	return landform.Target{}, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, commit)
+}
+
+func (s *fakeSource) ExportPaths(_ context.Context, _, root string, paths []string) error {
+	if s.exportErr != nil {
+		return s.exportErr
+	}
+	for _, t := range s.targets {
+		d := t.Workspace.Dir
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(root, d, "main.tf"), []byte("# "+d), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // planFunc adapts a function to runner.Planner: the fake stands where the
@@ -62,10 +75,10 @@ func newRunner(t *testing.T, p runner.Planner, opts ...runner.Option) (*runner.R
 	return runner.New(db, plans, p, opts...), db, plans
 }
 
-func targets(names ...string) []runner.Target {
-	var out []runner.Target
+func targets(names ...string) []landform.Target {
+	var out []landform.Target
 	for _, n := range names {
-		out = append(out, runner.Target{Workspace: landform.Workspace{Name: n, Dir: n}})
+		out = append(out, landform.Target{Workspace: landform.Workspace{Name: n, Dir: n}})
 	}
 	return out
 }
@@ -83,24 +96,32 @@ func TestPlanBatchRecordsEachOutcome(t *testing.T) {
 			return nil, errors.New("Error: Unsupported argument\n\n  on main.tf line 3")
 		case "quiet":
 			return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte("p0"), JSON: []byte("{}")}}, nil
+		case "output-only":
+			// Only an output changes: no resource, but a plan to apply.
+			return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte("p1"), JSON: []byte("{}")}, Changes: true}, nil
 		}
 		return &runner.PlanOutput{
 			Artifact: landform.PlanArtifact{Plan: []byte("plan of " + job.Workspace.Name), JSON: []byte("{}"), Text: "Plan: 2 to add"},
 			Summary:  landform.PlanSummary{Add: 2},
+			Changes:  true,
 		}, nil
 	})
 	r, db, plans := newRunner(t, planner, runner.WithParallel(2))
 	ctx := context.Background()
 
 	var progress []runner.Progress
-	runs, err := r.PlanBatch(ctx, writeTree("app", "broken", "quiet"), runner.Batch{
-		Repo: "infra", Commit: "abc123", Ref: "main", Targets: targets("app", "broken", "quiet"),
+	ts := targets("app", "broken", "quiet", "output-only")
+	runs, err := r.PlanBatch(ctx, source(ts...), runner.Batch{
+		Repo: "infra", Commit: "abc123", Ref: "main", Targets: ts,
 	}, func(p runner.Progress) { progress = append(progress, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	want := map[string]landform.RunState{"app": landform.StatePlanned, "broken": landform.StateErrored, "quiet": landform.StateNoChanges}
+	want := map[string]landform.RunState{
+		"app": landform.StatePlanned, "broken": landform.StateErrored, "quiet": landform.StateNoChanges,
+		"output-only": landform.StatePlanned,
+	}
 	for _, run := range runs {
 		stored, err := db.GetRun(ctx, run.ID)
 		if err != nil {
@@ -133,11 +154,11 @@ func TestPlanBatchRecordsEachOutcome(t *testing.T) {
 	if runs[0].Summary.Add != 2 {
 		t.Errorf("summary not recorded: %+v", runs[0].Summary)
 	}
-	if len(progress) != 3 {
-		t.Fatalf("%d progress calls, want 3", len(progress))
+	if len(progress) != 4 {
+		t.Fatalf("%d progress calls, want 4", len(progress))
 	}
 	for i, p := range progress {
-		if p.Done != i+1 || p.Total != 3 {
+		if p.Done != i+1 || p.Total != 4 {
 			t.Errorf("progress %d: %d/%d", i, p.Done, p.Total)
 		}
 	}
@@ -147,8 +168,8 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 	var (
 		running, peak atomic.Int32
 		mu            sync.Mutex
-		byDir         = map[string]int{}
-		dirOverlap    atomic.Bool
+		roots         = map[string]bool{}
+		sharedRoot    atomic.Bool
 	)
 	planner := planFunc(func(_ context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
 		n := running.Add(1)
@@ -160,25 +181,22 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 			}
 		}
 		mu.Lock()
-		byDir[job.Workspace.Dir]++
-		if byDir[job.Workspace.Dir] > 1 {
-			dirOverlap.Store(true)
+		if roots[job.Root] {
+			sharedRoot.Store(true)
 		}
+		roots[job.Root] = true
 		mu.Unlock()
 		time.Sleep(20 * time.Millisecond)
-		mu.Lock()
-		byDir[job.Workspace.Dir]--
-		mu.Unlock()
 		return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte(job.ScratchDir)}}, nil
 	})
 	r, _, _ := newRunner(t, planner, runner.WithParallel(3))
 	ts := targets("a", "b", "c", "d", "e", "f", "g", "h")
-	// Two Terraform workspaces of one directory.
+	// Two Terraform workspaces of one directory: each run has its own
+	// export, so they may run at once.
 	ts = append(ts,
-		runner.Target{Workspace: landform.Workspace{Name: "a@blue", Dir: "a", TFWorkspace: "blue"}},
-		runner.Target{Workspace: landform.Workspace{Name: "a@green", Dir: "a", TFWorkspace: "green"}})
-	runs, err := r.PlanBatch(context.Background(), writeTree("a", "b", "c", "d", "e", "f", "g", "h"),
-		runner.Batch{Repo: "infra", Commit: "c1", Targets: ts}, nil)
+		landform.Target{Workspace: landform.Workspace{Name: "a@blue", Dir: "a", TFWorkspace: "blue"}},
+		landform.Target{Workspace: landform.Workspace{Name: "a@green", Dir: "a", TFWorkspace: "green"}})
+	runs, err := r.PlanBatch(context.Background(), source(ts...), runner.Batch{Repo: "infra", Commit: "c1", Targets: ts}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +206,8 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 	if p := peak.Load(); p > 3 || p < 2 {
 		t.Errorf("peak concurrency %d, want 2..3", p)
 	}
-	if dirOverlap.Load() {
-		t.Error("two jobs of one directory ran at once")
+	if sharedRoot.Load() {
+		t.Error("two runs shared an exported tree")
 	}
 }
 
@@ -199,10 +217,11 @@ func TestPlanBatchExportFailureErrorsEveryRun(t *testing.T) {
 		return nil, nil
 	})
 	r, db, _ := newRunner(t, planner)
-	failing := exportFunc(func(context.Context, string, string) error { return errors.New("object not found") })
+	failing := source(targets("a", "b")...)
+	failing.exportErr = errors.New("object not found")
 	runs, err := r.PlanBatch(context.Background(), failing, runner.Batch{Repo: "infra", Commit: "deadbeef", Targets: targets("a", "b")}, nil)
-	if err == nil {
-		t.Fatal("no error from a failed export")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, run := range runs {
 		stored, _ := db.GetRun(context.Background(), run.ID)
@@ -220,7 +239,7 @@ func TestPlanBatchCancelledRunIsInterrupted(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	r, db, _ := newRunner(t, planner, runner.WithParallel(1))
-	runs, _ := r.PlanBatch(ctx, writeTree("a"), runner.Batch{Repo: "infra", Commit: "c", Targets: targets("a")}, nil)
+	runs, _ := r.PlanBatch(ctx, source(targets("a")...), runner.Batch{Repo: "infra", Commit: "c", Targets: targets("a")}, nil)
 	stored, err := db.GetRun(context.Background(), runs[0].ID)
 	if err != nil {
 		t.Fatal(err)

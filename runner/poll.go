@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/backoff"
 )
 
 // poll watches one repository until ctx is done. Each round lists the
@@ -24,10 +25,10 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 		if ctx.Err() != nil {
 			return
 		}
-		wait := jitter(repo.PollInterval)
+		wait := backoff.Jitter(repo.PollInterval)
 		if err != nil {
 			failures++
-			wait = backoff(repo.PollInterval, failures)
+			wait = pollBackoff(repo.PollInterval, failures)
 			log.Error("poll failed", "err", err, "failures", failures, "retry_in", wait.Round(100*time.Millisecond))
 		} else {
 			failures = 0
@@ -99,7 +100,7 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 	var errs []error
 	for _, m := range moved {
 		if err := d.processRef(ctx, repo, m.ref, m.from, m.to, refs, defaultBranch, log); err != nil {
-			errs = append(errs, fmt.Errorf("%s at %s: %w", m.ref, shortSHA(m.to), err))
+			errs = append(errs, fmt.Errorf("%s at %s: %w", m.ref, landform.ShortSHA(m.to), err))
 		}
 		delete(st.last, m.ref) // reread: processRef may or may not have advanced it
 	}
@@ -112,7 +113,7 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 // default branch. The ref is marked processed even when the commit is
 // broken, so one bad commit is reported once, not on every poll.
 func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to string, refs map[string]string, defaultBranch string, log *slog.Logger) error {
-	log = log.With("ref", ref, "commit", shortSHA(to))
+	log = log.With("ref", ref, "commit", landform.ShortSHA(to))
 	holder, isPR := pullRequest(ref)
 	base := from
 	if isPR {
@@ -130,11 +131,11 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 		}
 		base = mb
 	} else if from == "" {
-		log.Info("watching branch", "baseline", shortSHA(to))
+		log.Info("watching branch", "baseline", landform.ShortSHA(to))
 		return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
 	}
 
-	targets, deleted, cerr := repo.Source.Changes(ctx, base, to)
+	targets, deleted, cerr := repo.Source.Targets(ctx, base, to)
 	if cerr != nil {
 		// The commit's own fault (e.g. a broken .landform.yaml): record
 		// it where people look, as an errored run of the commit.
@@ -153,7 +154,7 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 		}
 	}
 	if len(targets) > 0 {
-		log.Info("queued plans", "base", shortSHA(base), "workspaces", len(targets))
+		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(targets))
 		notify(d.wake)
 	}
 	return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
@@ -161,13 +162,13 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 
 // enqueue records a queued plan run of t at commit and supersedes the
 // older unapplied runs of the same workspace and ref.
-func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, commit string, t Target) error {
+func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, commit string, t landform.Target) error {
 	run := &landform.Run{
 		Repo: repo.Name, Workspace: t.Workspace.Name, Dir: t.Workspace.Dir,
 		Commit: commit, Ref: ref, Kind: landform.RunPlan, State: landform.StateQueued,
 		CreatedAt: d.now().UTC(),
 	}
-	if holder != "" && repo.LockPolicy == LockStrict {
+	if holder != "" && repo.LockPolicy == landform.LockStrict {
 		if l := d.lockHeldByOther(ctx, repo.Name, t.Workspace.Name, holder); l != nil {
 			run.BlockedBy = l.Holder
 			run.Error = blockedMessage(l)

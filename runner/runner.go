@@ -3,7 +3,7 @@
 // bounded pool of workers and recording every state transition.
 //
 // The runner imports only the root package. It declares the small interfaces
-// it consumes (Store, PlanStore, Planner, Checkout); adapters in store/…,
+// it consumes (Store, PlanStore, Planner, Source); adapters in store/…,
 // planstore/…, terraform and gitrepo implement them and cmd/landform wires
 // them together.
 package runner
@@ -35,8 +35,11 @@ type PlanStore interface {
 	Put(ctx context.Context, runID string, a *landform.PlanArtifact) (string, error)
 }
 
-// Checkout writes a commit's tree into a directory.
-type Checkout interface {
+// Source is what the executor needs of a repository to prepare a run.
+type Source interface {
+	// Target returns the workspace named name at commit, with what its
+	// configuration requires and reads. ENOTFOUND when there is none.
+	Target(ctx context.Context, commit, name string) (landform.Target, error)
 	// ExportPaths writes the given directories and files of commit's tree
 	// (all of it when paths is nil) into dir.
 	ExportPaths(ctx context.Context, commit, dir string, paths []string) error
@@ -49,19 +52,19 @@ type PlanJob struct {
 	// configuration is Root/Workspace.Dir.
 	Root string
 	// ScratchDir is private to this job: terraform's data directory and the
-	// plan file go there, so jobs sharing Root never collide.
+	// plan file go there.
 	ScratchDir string
 	// RequiredVersions are the configuration's required_version strings.
 	RequiredVersions []string
-	// RefreshOnly makes a drift (refresh-only) plan.
-	RefreshOnly bool
 }
 
 // PlanOutput is what planning one workspace produced.
 type PlanOutput struct {
 	Artifact landform.PlanArtifact
 	Summary  landform.PlanSummary
-	Drift    []landform.DriftResource
+	// Changes says whether applying the plan would change anything:
+	// resources, outputs or imports. It decides planned or no_changes.
+	Changes bool
 }
 
 // Planner plans one workspace. Its error text is what users read for an
@@ -70,7 +73,8 @@ type Planner interface {
 	Plan(ctx context.Context, job PlanJob) (*PlanOutput, error)
 }
 
-// Runner plans workspaces and records the runs.
+// Runner executes runs and records them: the one executor of every run
+// kind, used by the daemon's workers and by one-shot batches alike.
 type Runner struct {
 	store    Store
 	plans    PlanStore

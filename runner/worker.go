@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/landform/landform"
@@ -48,17 +46,19 @@ func (d *Daemon) work(ctx, workCtx context.Context, owner string) error {
 	return nil
 }
 
-// executeClaimed plans a claimed (running) run.
+// executeClaimed executes a claimed (running) run through the executor,
+// with what the daemon adds around it: the workspace lock of a pull
+// request's plan, supersede, and the ledger.
 func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 	repo, ok := d.repo(run.Repo)
 	if !ok {
 		return d.finish(run, nil, fmt.Errorf("repository %q is no longer configured", run.Repo))
 	}
 	holder, isPR := pullRequest(run.Ref)
-	if isPR && repo.LockPolicy == LockStrict {
+	if isPR && run.Kind == landform.RunPlan && repo.LockPolicy == landform.LockStrict {
 		err := d.store.AcquireLock(ctx, landform.Lock{
 			Repo: run.Repo, Workspace: run.Workspace, Holder: holder, RunID: run.ID,
-			Reason: "plan of " + shortSHA(run.Commit), CreatedAt: d.now().UTC(),
+			Reason: "plan of " + landform.ShortSHA(run.Commit), CreatedAt: d.now().UTC(),
 		})
 		var locked *landform.LockedError
 		if errors.As(err, &locked) {
@@ -72,24 +72,7 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 			return d.finish(run, nil, err)
 		}
 	}
-	target, err := repo.Source.Target(ctx, run.Commit, run.Workspace)
-	if err != nil {
-		return d.finish(run, nil, err)
-	}
-	work, err := os.MkdirTemp(d.workDir, "run-"+run.ID+"-")
-	if err != nil {
-		return d.finish(run, nil, err)
-	}
-	defer os.RemoveAll(work)
-	root := filepath.Join(work, "tree")
-	if err := repo.Source.ExportPaths(ctx, run.Commit, root, target.Paths); err != nil {
-		return d.finish(run, nil, fmt.Errorf("exporting commit %s: %w", shortSHA(run.Commit), err))
-	}
-	err = d.execute(ctx, run, PlanJob{
-		Workspace: target.Workspace, Root: root, ScratchDir: filepath.Join(work, "scratch"),
-		RequiredVersions: target.RequiredVersions,
-	})
-	if err != nil {
+	if err := d.execute(ctx, repo.Source, run); err != nil {
 		return err
 	}
 	// A newer commit may have queued a run while this one ran: this plan

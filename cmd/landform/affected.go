@@ -18,20 +18,18 @@ func newAffectedCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repo, err := a.openRepo(ctx, repoSrc)
+			repo, done, err := a.openSource(ctx, repoSrc)
 			if err != nil {
 				return err
 			}
-			defer repo.Close()
-			cache, save := a.parseCache(repoSrc)
-			defer save()
-			_, headSnap, aff, err := affected(ctx, repo, cache, base, head)
+			defer done()
+			change, err := repo.Changes(ctx, base, head)
 			if err != nil {
 				return err
 			}
 			out := []workspaceJSON{}
-			for _, af := range aff {
-				out = append(out, newWorkspaceJSON(af.Workspace, af.Reasons, headSnap.Index))
+			for _, af := range change.Affected {
+				out = append(out, newWorkspaceJSON(af.Workspace, af.Reasons, change.Head.Index))
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"workspaces": out})

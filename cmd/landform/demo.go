@@ -128,16 +128,16 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	}
 
 	say("Affected by HEAD~1..HEAD (landform affected --repo %s --base HEAD~1):", repoDir)
-	repo, err := a.openRepo(ctx, repoDir)
+	repo, done, err := a.openSource(ctx, repoDir)
 	if err != nil {
 		return err
 	}
-	defer repo.Close()
-	_, _, aff, err := affected(ctx, repo, nil, "HEAD~1", "HEAD")
+	defer done()
+	change, err := repo.Changes(ctx, "HEAD~1", "HEAD")
 	if err != nil {
 		return err
 	}
-	for _, af := range aff {
+	for _, af := range change.Affected {
 		fmt.Fprintf(a.stderr, "    %-14s %s\n", af.Workspace.Name, strings.Join(af.Reasons, "; "))
 	}
 
@@ -231,21 +231,17 @@ func cmpErr(errs ...error) error {
 
 // printWorkspaces prints the workspaces of the repo at HEAD to stderr.
 func (a *app) printWorkspaces(ctx context.Context, dir string) error {
-	repo, err := a.openRepo(ctx, dir)
+	repo, done, err := a.openSource(ctx, dir)
 	if err != nil {
 		return err
 	}
-	defer repo.Close()
-	commit, err := resolve(repo, "HEAD")
+	defer done()
+	all, err := repo.All(ctx, "HEAD")
 	if err != nil {
 		return err
 	}
-	snap, err := loadSnapshot(ctx, repo, commit, nil)
-	if err != nil {
-		return err
-	}
-	for _, ws := range snap.Index.Workspaces() {
-		fmt.Fprintf(a.stderr, "    %s\n", ws.Name)
+	for _, t := range all.Targets {
+		fmt.Fprintf(a.stderr, "    %s\n", t.Workspace.Name)
 	}
 	return nil
 }

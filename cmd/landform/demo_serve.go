@@ -58,10 +58,10 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 		Path: "(demo)", DataDir: a.dataDir, Listen: "127.0.0.1:0", Parallel: runtime.NumCPU(),
 		ShutdownGrace: 10 * time.Second, Ledger: true,
 		Terraform: config.TerraformSettings{CLIConfig: ef.cliConfig, Binaries: ef.binaries, Env: ef.env},
-		Repos: []config.RepoSettings{{
-			Name: "infra", URL: url, PollInterval: time.Second, LedgerBranch: config.DefaultLedgerBranch,
-			Ledger: true, LockPolicy: config.LockStrict,
-		}},
+		Repos: []config.RepoSettings{{Repo: landform.Repo{
+			Name: "infra", URL: url, PollInterval: time.Second, LedgerBranch: landform.DefaultLedgerBranch,
+			Ledger: true, LockPolicy: landform.LockStrict,
+		}}},
 	}
 	serveCtx, stopServe := context.WithCancel(ctx)
 	defer stopServe()

@@ -1,18 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"path"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
-	"github.com/landform/landform/modules"
+	"github.com/landform/landform/report"
 	"github.com/landform/landform/runner"
 )
 
@@ -50,7 +48,7 @@ code is 1 when any workspace errored.`,
 				return err
 			}
 			if asJSON {
-				doc := map[string]any{"runs": runsJSON(res.runs)}
+				doc := map[string]any{"runs": report.RunRecords(res.runs)}
 				if len(res.deleted) > 0 {
 					doc["deleted"] = res.deleted
 				}
@@ -112,58 +110,19 @@ func (r *planResult) failed() int {
 // plan selects workspaces, plans them and stores the runs, printing one
 // progress line per finished workspace to stderr.
 func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
-	repo, err := a.openRepo(ctx, o.repo)
+	repo, done, err := a.openSource(ctx, o.repo)
 	if err != nil {
 		return nil, err
 	}
-	defer repo.Close()
-	var (
-		snap    *snapshot
-		targets []runner.Target
-		res     planResult
-	)
-	cache, save := a.parseCache(o.repo)
-	defer save()
-	if o.base != "" {
-		var aff []modules.Affected
-		if _, snap, aff, err = affected(ctx, repo, cache, o.base, o.head); err != nil {
-			return nil, err
-		}
-		for _, af := range aff {
-			if slices.Contains(af.Reasons, modules.ReasonDeleted) {
-				res.deleted = append(res.deleted, af.Workspace.Name)
-				continue
-			}
-			targets = append(targets, target(snap, af.Workspace))
-		}
-	} else {
-		commit, err := resolve(repo, o.head)
-		if err != nil {
-			return nil, err
-		}
-		if snap, err = loadSnapshot(ctx, repo, commit, cache); err != nil {
-			return nil, err
-		}
-		for _, ws := range snap.Index.Workspaces() {
-			targets = append(targets, target(snap, ws))
-		}
+	defer done()
+	change, err := repo.Select(ctx, o.base, o.head, o.names)
+	if err != nil {
+		return nil, err
 	}
-	if len(o.names) > 0 {
-		if targets, err = selectTargets(targets, o.names, snap); err != nil {
-			return nil, err
-		}
-	}
+	res := planResult{deleted: change.Deleted}
 	for _, name := range res.deleted {
 		fmt.Fprintf(a.stderr, "%s  deleted in this change: not planned\n", name)
 	}
-	parallel := o.parallel
-	if parallel <= 0 {
-		parallel = snap.Config.Parallel
-	}
-	if parallel <= 0 {
-		parallel = runtime.NumCPU()
-	}
-
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return nil, err
@@ -173,15 +132,15 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := a.newRunner(db, engine, o.engine.env, parallel)
+	r, err := a.newRunner(db, engine, o.engine.env, cmp.Or(o.parallel, change.Head.Config.Parallel))
 	if err != nil {
 		return nil, err
 	}
-	if len(targets) == 0 {
+	if len(change.Targets) == 0 {
 		fmt.Fprintln(a.stderr, "nothing to plan")
 	}
 	res.runs, err = r.PlanBatch(ctx, repo, runner.Batch{
-		Repo: repo.String(), Commit: snap.Commit, Ref: o.head, Targets: targets,
+		Repo: repo.Name(), Commit: change.Head.Commit, Ref: o.head, Targets: change.Targets,
 	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
 	return &res, err
 }
@@ -191,33 +150,6 @@ func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
 	f.StringVar(&ef.cliConfig, "terraform-cli-config", "", "the Terraform CLI config to honour (default: TF_CLI_CONFIG_FILE when it exists, else ~/.terraformrc)")
 	f.StringArrayVar(&ef.binaries, "terraform-binary", nil, "an extra terraform or tofu binary to choose from (repeatable)")
 	f.StringToStringVar(&ef.env, "env", nil, "extra environment for terraform, KEY=VALUE (repeatable)")
-}
-
-// target pairs a workspace with what its configuration requires and reads.
-func target(snap *snapshot, ws landform.Workspace) runner.Target {
-	paths := snap.Index.Paths(ws.Dir)
-	for _, vf := range ws.VarFiles {
-		paths = append(paths, path.Join(ws.Dir, vf))
-	}
-	return runner.Target{Workspace: ws, RequiredVersions: snap.Index.RequiredVersion(ws.Dir), Paths: paths}
-}
-
-// selectTargets keeps the targets named, in the order given. A name that is
-// no workspace at the commit is an error; one that exists but was not
-// affected is skipped with a note.
-func selectTargets(targets []runner.Target, names []string, snap *snapshot) ([]runner.Target, error) {
-	var out []runner.Target
-	for _, name := range names {
-		i := slices.IndexFunc(targets, func(t runner.Target) bool { return t.Workspace.Name == name })
-		if i >= 0 {
-			out = append(out, targets[i])
-			continue
-		}
-		if _, ok := snap.Index.Workspace(name); !ok {
-			return nil, landform.Errorf(landform.ENOTFOUND, "no workspace %q at %s", name, shortSHA(snap.Commit))
-		}
-	}
-	return out, nil
 }
 
 // progressLine renders one finished run:

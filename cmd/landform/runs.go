@@ -8,51 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/report"
 )
-
-// runJSON is a run as the CLI's JSON documents show it.
-type runJSON struct {
-	ID         string               `json:"id"`
-	Repo       string               `json:"repo"`
-	Workspace  string               `json:"workspace"`
-	Dir        string               `json:"dir"`
-	Commit     string               `json:"commit"`
-	Ref        string               `json:"ref,omitempty"`
-	Kind       landform.RunKind     `json:"kind"`
-	State      landform.RunState    `json:"state"`
-	Summary    landform.PlanSummary `json:"summary"`
-	Error      string               `json:"error,omitempty"`
-	PlanSHA256 string               `json:"plan_sha256,omitempty"`
-	BlockedBy  string               `json:"blocked_by,omitempty"`
-	CreatedAt  string               `json:"created_at"`
-	StartedAt  string               `json:"started_at,omitempty"`
-	FinishedAt string               `json:"finished_at,omitempty"`
-	DurationMS int64                `json:"duration_ms,omitempty"`
-}
-
-func toRunJSON(r *landform.Run) runJSON {
-	return runJSON{
-		ID: r.ID, Repo: r.Repo, Workspace: r.Workspace, Dir: r.Dir, Commit: r.Commit, Ref: r.Ref,
-		Kind: r.Kind, State: r.State, Summary: r.Summary, Error: r.Error, PlanSHA256: r.PlanSHA256, BlockedBy: r.BlockedBy,
-		CreatedAt: rfc3339(r.CreatedAt), StartedAt: rfc3339(r.StartedAt), FinishedAt: rfc3339(r.FinishedAt),
-		DurationMS: r.Duration().Milliseconds(),
-	}
-}
-
-func runsJSON(runs []*landform.Run) []runJSON {
-	out := make([]runJSON, 0, len(runs))
-	for _, r := range runs {
-		out = append(out, toRunJSON(r))
-	}
-	return out
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
 
 func newRunsCmd(a *app) *cobra.Command {
 	var (
@@ -76,7 +33,7 @@ func newRunsCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, map[string]any{"runs": runsJSON(runs)})
+				return writeJSON(a.stdout, map[string]any{"runs": report.RunRecords(runs)})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tREPO\tWORKSPACE\tKIND\tSTATE\tCHANGES\tCOMMIT\tCREATED\tNOTE")
@@ -86,7 +43,7 @@ func newRunsCmd(a *app) *cobra.Command {
 					note = "waiting for the lock of " + r.BlockedBy
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.Workspace, r.Kind, r.State,
-					r.Summary, shortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"), note)
+					r.Summary, landform.ShortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"), note)
 			}
 			return tw.Flush()
 		},
@@ -116,9 +73,9 @@ func newShowCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(a.stdout, toRunJSON(run))
+				return writeJSON(a.stdout, report.NewRunRecord(run))
 			}
-			fmt.Fprintf(a.stdout, "run %s: %s %s of %s at %s\n", run.ID, run.State, run.Kind, run.Workspace, shortSHA(run.Commit))
+			fmt.Fprintf(a.stdout, "run %s: %s %s of %s at %s\n", run.ID, run.State, run.Kind, run.Workspace, landform.ShortSHA(run.Commit))
 			fmt.Fprintf(a.stdout, "repo: %s\nchanges: %s\n", run.Repo, run.Summary)
 			if run.Duration() > 0 {
 				fmt.Fprintf(a.stdout, "took: %s\n", run.Duration().Round(time.Millisecond))

@@ -17,6 +17,7 @@ import (
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
+	"github.com/landform/landform/source"
 	"github.com/landform/landform/terraform"
 )
 
@@ -95,18 +96,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		if err != nil {
 			return err
 		}
-		src := &repoSource{
-			settings: rs,
-			cache:    cache,
-			open: func(ctx context.Context) (*gitrepo.Repo, error) {
-				return gitrepo.OpenRemote(ctx, rs.URL, opts...)
-			},
-		}
+		src := source.New(rs.Name, func(ctx context.Context) (*gitrepo.Repo, error) {
+			return gitrepo.OpenRemote(ctx, rs.URL, opts...)
+		}, cache)
 		defer src.Close()
-		repos = append(repos, runner.WatchedRepo{
-			Name: rs.Name, Branches: rs.Branches, PollInterval: rs.PollInterval,
-			PullRequests: rs.PullRequests, LockPolicy: string(rs.LockPolicy), Ledger: rs.Ledger, Source: src,
-		})
+		repos = append(repos, runner.WatchedRepo{Repo: rs.Repo, Source: src})
 	}
 	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()))
 

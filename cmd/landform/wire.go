@@ -9,6 +9,7 @@ import (
 	"github.com/landform/landform/gitrepo"
 	planfs "github.com/landform/landform/planstore/fs"
 	"github.com/landform/landform/runner"
+	"github.com/landform/landform/source"
 	"github.com/landform/landform/store/sqlite"
 	"github.com/landform/landform/terraform"
 )
@@ -25,10 +26,17 @@ func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, a.dbPath())
 }
 
-// openRepo opens --repo: a local path in place, or a URL through the clone
-// cache in the data directory.
-func (a *app) openRepo(ctx context.Context, src string) (*gitrepo.Repo, error) {
-	return gitrepo.Open(ctx, src, gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger))
+// openSource opens --repo: a local path in place, or a URL through the
+// clone cache in the data directory, with the parse cache one-shot commands
+// keep in the data directory. Call done when finished: it saves the parse
+// cache and closes the repository.
+func (a *app) openSource(ctx context.Context, src string) (repo *source.Repo, done func(), err error) {
+	cache, save := source.CacheFile(filepath.Join(a.dataDir, "cache"), src, a.logger)
+	repo, err = source.Open(ctx, src, cache, gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger))
+	if err != nil {
+		return nil, nil, err
+	}
+	return repo, func() { save(); repo.Close() }, nil
 }
 
 // engineFlags are the flags of commands that run terraform.
@@ -97,7 +105,6 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 		VarFiles:    ws.VarFiles,
 		Env:         env,
 		Constraints: constraints,
-		RefreshOnly: job.RefreshOnly,
 		PlanFile:    filepath.Join(job.ScratchDir, "plan.tfplan"),
 		// Terraform's data directory is per job, so jobs sharing the
 		// exported tree never share .terraform.
@@ -106,5 +113,5 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 	if err != nil {
 		return nil, err
 	}
-	return &runner.PlanOutput{Artifact: res.Artifact, Summary: res.Summary, Drift: res.Drift}, nil
+	return &runner.PlanOutput{Artifact: res.Artifact, Summary: res.Summary, Changes: res.Changes}, nil
 }

@@ -18,24 +18,18 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repo, err := a.openRepo(ctx, repoSrc)
+			repo, done, err := a.openSource(ctx, repoSrc)
 			if err != nil {
 				return err
 			}
-			defer repo.Close()
-			commit, err := resolve(repo, ref)
-			if err != nil {
-				return err
-			}
-			cache, save := a.parseCache(repoSrc)
-			defer save()
-			snap, err := loadSnapshot(ctx, repo, commit, cache)
+			defer done()
+			all, err := repo.All(ctx, ref)
 			if err != nil {
 				return err
 			}
 			out := []workspaceJSON{}
-			for _, ws := range snap.Index.Workspaces() {
-				out = append(out, newWorkspaceJSON(ws, nil, snap.Index))
+			for _, af := range all.Affected {
+				out = append(out, newWorkspaceJSON(af.Workspace, nil, all.Head.Index))
 			}
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"workspaces": out})

@@ -5,49 +5,27 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/landform/landform/gitrepo"
-	"github.com/landform/landform/internal/analysis"
 	"github.com/landform/landform/modules"
+	"github.com/landform/landform/source"
 )
 
-// The benchmarks time the composition the CLI runs (internal/analysis).
+// The benchmarks time source.Repo.Changes: the one "affected → targets"
+// that the CLI and the daemon call.
 
-// Snapshot is one commit's configuration: the repo config and the
-// workspace index.
-type Snapshot = analysis.Snapshot
-
-// LoadSnapshot reads .landform.yaml and the Terraform configuration of
-// commit, with cache (which may be nil) shared between loads.
-func LoadSnapshot(ctx context.Context, repo *gitrepo.Repo, commit string, cache *modules.Cache) (*Snapshot, error) {
-	return analysis.Load(ctx, repo, commit, cache)
+// Open opens the repository in dir as the CLI does, with a new parse cache.
+func Open(ctx context.Context, dir string) (*source.Repo, error) {
+	return source.Open(ctx, dir, nil)
 }
 
 // Affected lists the workspaces the change baseRev..headRev touches, as
-// `landform affected` does. A nil cache means a new one, as the CLI makes
-// on a repository it has not read before; a daemon passes the cache that
-// already holds base.
-func Affected(ctx context.Context, repo *gitrepo.Repo, baseRev, headRev string, cache *modules.Cache) ([]modules.Affected, error) {
-	_, _, aff, err := analysis.Affected(ctx, repo, cache, baseRev, headRev)
-	return aff, err
-}
-
-// AffectedFrom is the daemon's case: base was loaded before (with cache),
-// and a new head arrives on an open repository: resolve it, list the
-// changed paths, load head with the same cache, compare.
-func AffectedFrom(ctx context.Context, repo *gitrepo.Repo, base *Snapshot, headRev string, cache *modules.Cache) ([]modules.Affected, error) {
-	headSHA, err := repo.Resolve(headRev)
+// `landform affected` and the daemon do: on a repository opened before,
+// whose parse cache and snapshots hold what earlier calls read.
+func Affected(ctx context.Context, repo *source.Repo, baseRev, headRev string) ([]modules.Affected, error) {
+	c, err := repo.Changes(ctx, baseRev, headRev)
 	if err != nil {
 		return nil, err
 	}
-	changed, err := repo.ChangedPaths(base.Commit, headSHA)
-	if err != nil {
-		return nil, err
-	}
-	head, err := LoadSnapshot(ctx, repo, headSHA, cache)
-	if err != nil {
-		return nil, err
-	}
-	return modules.AffectedBy(base.Index, head.Index, changed), nil
+	return c.Affected, nil
 }
 
 // CheckAffected returns an error unless aff lists exactly the workspaces

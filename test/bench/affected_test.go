@@ -16,6 +16,7 @@ import (
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/modules"
+	"github.com/landform/landform/source"
 	"github.com/landform/landform/test/bench"
 )
 
@@ -155,46 +156,46 @@ func BenchmarkAffected(b *testing.B) {
 
 	b.Run("cold", func(b *testing.B) {
 		subject := func() error {
-			repo, err := gitrepo.Open(ctx, f.m.Dir)
+			repo, err := bench.Open(ctx, f.m.Dir)
 			if err != nil {
 				return err
 			}
 			defer repo.Close()
-			aff, err := bench.Affected(ctx, repo, f.base, f.head, nil)
+			aff, err := bench.Affected(ctx, repo, f.base, f.head)
 			if err != nil {
 				return err
 			}
 			return check(aff)
 		}
 		verify(b, f, func() ([]modules.Affected, error) {
-			repo, err := gitrepo.Open(ctx, f.m.Dir)
+			repo, err := bench.Open(ctx, f.m.Dir)
 			if err != nil {
 				return nil, err
 			}
 			defer repo.Close()
-			return bench.Affected(ctx, repo, f.base, f.head, nil)
+			return bench.Affected(ctx, repo, f.base, f.head)
 		})
 		compare(b, round{subject: subject, baseline: baseline})
 	})
 
 	b.Run("daemon", func(b *testing.B) {
-		var (
-			repo  *gitrepo.Repo
-			cache *modules.Cache
-			base  *bench.Snapshot
-		)
-		// A new repository, cache and base for every round: the daemon has
-		// never read head's objects nor parsed its changed directories.
+		var repo *source.Repo
+		// A new repository, cache and base snapshot for every round: the
+		// daemon has read base before, but never head's objects nor its
+		// changed directories.
 		prepare := func() error {
 			if repo != nil {
 				repo.Close()
 			}
 			var err error
-			if repo, err = gitrepo.Open(ctx, f.m.Dir); err != nil {
+			if repo, err = bench.Open(ctx, f.m.Dir); err != nil {
 				return err
 			}
-			cache = modules.NewCache(0)
-			base, err = bench.LoadSnapshot(ctx, repo, f.base, cache)
+			base, err := repo.Resolve(ctx, f.base)
+			if err != nil {
+				return err
+			}
+			_, err = repo.Snapshot(ctx, base)
 			return err
 		}
 		defer func() {
@@ -203,7 +204,7 @@ func BenchmarkAffected(b *testing.B) {
 			}
 		}()
 		subject := func() error {
-			aff, err := bench.AffectedFrom(ctx, repo, base, f.head, cache)
+			aff, err := bench.Affected(ctx, repo, f.base, f.head)
 			if err != nil {
 				return err
 			}
@@ -213,7 +214,7 @@ func BenchmarkAffected(b *testing.B) {
 			if err := prepare(); err != nil {
 				return nil, err
 			}
-			return bench.AffectedFrom(ctx, repo, base, f.head, cache)
+			return bench.Affected(ctx, repo, f.base, f.head)
 		})
 		compare(b, round{prepare: prepare, subject: subject, baseline: baseline})
 	})
@@ -390,7 +391,7 @@ func BenchmarkAffectedPhases(b *testing.B) {
 		})
 		step("diff", func() (err error) { changed, err = repo.ChangedPaths(baseSHA, headSHA); return err })
 		// FS + config.LoadRepo, then modules.Load: the two halves of
-		// bench.LoadSnapshot.
+		// source.Repo.Snapshot.
 		load := func(prefix, sha string) (ix *modules.Index) {
 			var (
 				fsys *gitrepo.TreeFS

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/test/bench"
 )
@@ -59,12 +58,12 @@ func TestGenerateMonorepo(t *testing.T) {
 
 	// Landform discovers exactly the generated workspaces, with the
 	// generated module graph.
-	repo, err := gitrepo.Open(ctx, m.Dir)
+	repo, err := bench.Open(ctx, m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer repo.Close()
-	snap, err := bench.LoadSnapshot(ctx, repo, m.Base, nil)
+	snap, err := repo.Snapshot(ctx, m.Base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +151,7 @@ func TestAffectedOneModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := gitrepo.Open(ctx, m.Dir)
+	repo, err := bench.Open(ctx, m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,18 +163,22 @@ func TestAffectedOneModule(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	aff, err := bench.Affected(ctx, repo, m.Base, head, nil)
+	aff, err := bench.Affected(ctx, repo, m.Base, head)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("cold", aff)
 
-	cache := modules.NewCache(0)
-	base, err := bench.LoadSnapshot(ctx, repo, m.Base, cache)
+	// The daemon's case: base was read before, head arrives.
+	daemon, err := bench.Open(ctx, m.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aff, err = bench.AffectedFrom(ctx, repo, base, "HEAD", cache)
+	defer daemon.Close()
+	if _, err := daemon.Snapshot(ctx, m.Base); err != nil {
+		t.Fatal(err)
+	}
+	aff, err = bench.Affected(ctx, daemon, m.Base, "HEAD")
 	if err != nil {
 		t.Fatal(err)
 	}

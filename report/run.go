@@ -1,0 +1,54 @@
+package report
+
+import (
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// RunRecord is a run as Landform shows it to machines: the objects of the
+// CLI's `runs`, `show` and `plan --json` documents and the .json record of
+// a run on the ledger branch. Fields may be added, never renamed.
+type RunRecord struct {
+	ID         string               `json:"id"`
+	Repo       string               `json:"repo"`
+	Workspace  string               `json:"workspace"`
+	Dir        string               `json:"dir"`
+	Commit     string               `json:"commit"`
+	Ref        string               `json:"ref,omitempty"`
+	Kind       landform.RunKind     `json:"kind"`
+	State      landform.RunState    `json:"state"`
+	Summary    landform.PlanSummary `json:"summary"`
+	Error      string               `json:"error,omitempty"`
+	PlanSHA256 string               `json:"plan_sha256,omitempty"`
+	BlockedBy  string               `json:"blocked_by,omitempty"`
+	CreatedAt  time.Time            `json:"created_at"`
+	StartedAt  time.Time            `json:"started_at,omitzero"`
+	FinishedAt time.Time            `json:"finished_at,omitzero"`
+	DurationMS int64                `json:"duration_ms,omitempty"`
+}
+
+// NewRunRecord returns run's record, times in UTC.
+func NewRunRecord(run *landform.Run) RunRecord {
+	utc := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return t
+		}
+		return t.UTC()
+	}
+	return RunRecord{
+		ID: run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
+		Kind: run.Kind, State: run.State, Summary: run.Summary, Error: run.Error, PlanSHA256: run.PlanSHA256,
+		BlockedBy: run.BlockedBy, CreatedAt: utc(run.CreatedAt), StartedAt: utc(run.StartedAt),
+		FinishedAt: utc(run.FinishedAt), DurationMS: run.Duration().Milliseconds(),
+	}
+}
+
+// RunRecords returns the records of runs, in order; never nil.
+func RunRecords(runs []*landform.Run) []RunRecord {
+	out := make([]RunRecord, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, NewRunRecord(r))
+	}
+	return out
+}

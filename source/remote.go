@@ -1,0 +1,64 @@
+package source
+
+import (
+	"context"
+
+	"github.com/landform/landform"
+)
+
+// Refs lists the remote's refs (name → commit) in one round trip, and
+// names its default branch ("" when the remote has no HEAD: then only
+// configured branches are watched).
+func (r *Repo) Refs(ctx context.Context) (map[string]string, string, error) {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	refs, err := g.ListRemoteRefs(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	def, err := g.DefaultBranch(ctx)
+	if err != nil && landform.ErrorCode(err) != landform.ENOTFOUND {
+		return nil, "", err
+	}
+	return refs, def, nil
+}
+
+// Fetch brings refs into the local clone.
+func (r *Repo) Fetch(ctx context.Context, refs []string) error {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return err
+	}
+	return g.Fetch(ctx, refs...)
+}
+
+// MergeBase returns the best common ancestor of two commits.
+func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return "", err
+	}
+	return g.MergeBase(a, b)
+}
+
+// ExportPaths writes the given directories and files of commit's tree (all
+// of it when paths is nil) into dir.
+func (r *Repo) ExportPaths(ctx context.Context, commit, dir string, paths []string) error {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return err
+	}
+	return g.ExportPaths(ctx, commit, dir, paths)
+}
+
+// Targets is Changes for the daemon: the targets at head that base..head
+// affects and the workspaces it deleted.
+func (r *Repo) Targets(ctx context.Context, base, head string) ([]landform.Target, []string, error) {
+	c, err := r.Changes(ctx, base, head)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Targets, c.Deleted, nil
+}
