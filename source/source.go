@@ -12,6 +12,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/landform/landform"
@@ -170,4 +171,32 @@ func load(ctx context.Context, g *gitrepo.Repo, commit string, cache *modules.Ca
 		return nil, fmt.Errorf("reading configuration at %s: %w", landform.ShortSHA(commit), err)
 	}
 	return &Snapshot{Commit: commit, Config: cfg, Index: ix}, nil
+}
+
+// Remote returns a Repo for a watched repository of the server config: a
+// clone of rs.URL in the cache under dataDir, opened on first use, with
+// the credentials its auth names read now. Errors: EINVALID when a secret
+// its auth names cannot be read.
+func Remote(rs config.RepoSettings, dataDir string, cache *modules.Cache, log *slog.Logger) (*Repo, error) {
+	opts := []gitrepo.Option{gitrepo.WithDataDir(dataDir), gitrepo.WithLogger(log.With("repo", rs.Name))}
+	tok, err := rs.Auth.Token(nil, nil)
+	if err != nil {
+		return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+	}
+	if tok != "" {
+		opts = append(opts, gitrepo.WithToken(tok))
+		if rs.Auth.Username != "" {
+			opts = append(opts, gitrepo.WithUsername(rs.Auth.Username))
+		}
+	}
+	if rs.Auth.SSHKeyFile != "" {
+		pass, err := rs.Auth.Passphrase(nil)
+		if err != nil {
+			return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+		}
+		opts = append(opts, gitrepo.WithSSHKey(rs.Auth.SSHKeyFile, pass))
+	}
+	return New(rs.Name, func(ctx context.Context) (*gitrepo.Repo, error) {
+		return gitrepo.OpenRemote(ctx, rs.URL, opts...)
+	}, cache), nil
 }

@@ -1,24 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"embed"
 	"fmt"
-	"io/fs"
-	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/landform/landform/internal/demo"
 	"github.com/spf13/cobra"
 )
-
-// demoRepo is the example infrastructure repository the demo commits.
-//
-//go:embed all:demorepo
-var demoRepo embed.FS
 
 func newDemoCmd(a *app) *cobra.Command {
 	var (
@@ -49,64 +40,27 @@ config written by scripts/setup (.tools/terraformrc) when it exists.`,
 	return cmd
 }
 
-// demoSetup makes the data directory absolute, finds the CLI config
-// scripts/setup wrote, points the test cloud into the data directory, and
-// writes and commits the example repository. It returns the repository's
-// directory and the engine flags to use.
+// demoSetup makes the data directory absolute and writes and commits the
+// example repository. It returns the repository's directory and the engine
+// flags to use (see demo.NewLayout).
 func (a *app) demoSetup(ctx context.Context, ef engineFlags) (string, engineFlags, error) {
 	dataDir, err := filepath.Abs(a.dataDir)
 	if err != nil {
 		return "", ef, err
 	}
 	a.dataDir = dataDir
-	if ef.cliConfig == "" {
-		if p, err := filepath.Abs(filepath.Join(".tools", "terraformrc")); err == nil && isFile(p) {
-			ef.cliConfig = p
-		}
-	}
-	env := map[string]string{"TESTCLOUD_ROOT": filepath.Join(dataDir, "demo", "cloud")}
-	maps.Copy(env, ef.env)
-	ef.env = env
-	repoDir := filepath.Join(dataDir, "demo", "infra")
-
-	a.say("Writing the example infrastructure repository to %s", repoDir)
-	if err := writeDemoRepo(ctx, repoDir); err != nil {
+	l := demo.NewLayout(dataDir, ef.cliConfig, ef.env)
+	ef.cliConfig, ef.env = l.CLIConfig, l.Env
+	a.say("Writing the example infrastructure repository to %s", l.RepoDir)
+	if err := demo.WriteRepo(ctx, l.RepoDir); err != nil {
 		return "", ef, err
 	}
-	g := gitRunner{dir: repoDir}
-	for _, args := range [][]string{
-		{"init", "--quiet", "--initial-branch=main"},
-		{"add", "--all"},
-		{"commit", "--quiet", "-m", "Example infrastructure: staging and prod share modules/app and modules/network"},
-	} {
-		if _, err := g.run(ctx, args...); err != nil {
-			return "", ef, err
-		}
-	}
-	return repoDir, ef, nil
+	return l.RepoDir, ef, nil
 }
 
 // say prints one step of the demo.
 func (a *app) say(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "\n==> "+format+"\n", args...)
-}
-
-// demoChange commits a change to the shared module modules/network.
-func demoChange(ctx context.Context, repoDir string) error {
-	netFile := filepath.Join(repoDir, "modules", "network", "main.tf")
-	src, err := os.ReadFile(netFile)
-	if err != nil {
-		return err
-	}
-	changed := strings.Replace(string(src), "tags       = { env = var.env }", "tags       = { env = var.env, retention = \"90d\" }", 1)
-	if changed == string(src) {
-		return fmt.Errorf("demo: the example module changed shape; cannot edit %s", netFile)
-	}
-	if err := os.WriteFile(netFile, []byte(changed), 0o644); err != nil {
-		return err
-	}
-	_, err = gitRunner{dir: repoDir}.run(ctx, "commit", "--quiet", "-am", "network: tag flow-log buckets with their retention")
-	return err
 }
 
 func (a *app) demo(ctx context.Context, ef engineFlags) error {
@@ -123,7 +77,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	}
 
 	say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
-	if err := demoChange(ctx, repoDir); err != nil {
+	if err := demo.CommitChange(ctx, repoDir); err != nil {
 		return err
 	}
 
@@ -199,36 +153,6 @@ func engineHint(ef engineFlags) string {
 	return b.String()
 }
 
-// writeDemoRepo replaces dir with the embedded example repository.
-func writeDemoRepo(ctx context.Context, dir string) error {
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return fs.WalkDir(demoRepo, "demorepo", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || ctx.Err() != nil {
-			return cmpErr(err, ctx.Err())
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "demorepo")))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := demoRepo.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o644)
-	})
-}
-
-func cmpErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // printWorkspaces prints the workspaces of the repo at HEAD to stderr.
 func (a *app) printWorkspaces(ctx context.Context, dir string) error {
 	repo, done, err := a.openSource(ctx, dir)
@@ -244,28 +168,4 @@ func (a *app) printWorkspaces(ctx context.Context, dir string) error {
 		fmt.Fprintf(a.stderr, "    %s\n", t.Workspace.Name)
 	}
 	return nil
-}
-
-// gitRunner runs the git CLI in one directory with a fixed identity, so the
-// demo works on a machine with no git configuration.
-type gitRunner struct{ dir string }
-
-func (g gitRunner) run(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = g.dir
-	cmd.Env = append(os.Environ(),
-		"GIT_AUTHOR_NAME=Landform Demo", "GIT_AUTHOR_EMAIL=demo@landform.invalid",
-		"GIT_COMMITTER_NAME=Landform Demo", "GIT_COMMITTER_EMAIL=demo@landform.invalid",
-	)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
-}
-
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }

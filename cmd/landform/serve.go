@@ -13,7 +13,6 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
-	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
@@ -92,13 +91,10 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	cache := modules.NewCache(0)
 	var repos []runner.WatchedRepo
 	for _, rs := range cfg.Repos {
-		opts, err := a.gitOptions(rs)
+		src, err := source.Remote(rs, a.dataDir, cache, a.logger)
 		if err != nil {
 			return err
 		}
-		src := source.New(rs.Name, func(ctx context.Context) (*gitrepo.Repo, error) {
-			return gitrepo.OpenRemote(ctx, rs.URL, opts...)
-		}, cache)
 		defer src.Close()
 		repos = append(repos, runner.WatchedRepo{Repo: rs.Repo, Source: src})
 	}
@@ -127,30 +123,6 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	}
 	log.Info("landform stopped")
 	return nil
-}
-
-// gitOptions turns a repo's settings into gitrepo options, reading its
-// secrets from the environment or files now.
-func (a *app) gitOptions(rs config.RepoSettings) ([]gitrepo.Option, error) {
-	opts := []gitrepo.Option{gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger.With("repo", rs.Name))}
-	tok, err := rs.Auth.Token(nil, nil)
-	if err != nil {
-		return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
-	}
-	if tok != "" {
-		opts = append(opts, gitrepo.WithToken(tok))
-		if rs.Auth.Username != "" {
-			opts = append(opts, gitrepo.WithUsername(rs.Auth.Username))
-		}
-	}
-	if rs.Auth.SSHKeyFile != "" {
-		pass, err := rs.Auth.Passphrase(nil)
-		if err != nil {
-			return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
-		}
-		opts = append(opts, gitrepo.WithSSHKey(rs.Auth.SSHKeyFile, pass))
-	}
-	return opts, nil
 }
 
 func hostname() string {

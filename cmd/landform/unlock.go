@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/runner"
 )
 
 func newUnlockCmd(a *app) *cobra.Command {
@@ -20,33 +21,12 @@ of that name, say which with --repo.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ws := args[0]
 			db, err := a.openStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if repo == "" {
-				locks, err := db.ListLocks(ctx, "")
-				if err != nil {
-					return err
-				}
-				var repos []string
-				for _, l := range locks {
-					if l.Workspace == ws {
-						repos = append(repos, l.Repo)
-					}
-				}
-				switch len(repos) {
-				case 0:
-					return landform.Errorf(landform.ENOTFOUND, "workspace %s is not locked", ws)
-				case 1:
-					repo = repos[0]
-				default:
-					return landform.Errorf(landform.EINVALID, "workspace %s is locked in several repositories (%v): say which with --repo", ws, repos)
-				}
-			}
-			l, err := db.ForceUnlock(ctx, repo, ws)
+			l, err := runner.Unlock(ctx, db, repo, args[0])
 			if err != nil {
 				return err
 			}
