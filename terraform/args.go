@@ -1,48 +1,38 @@
 package terraform
 
 import (
-	"github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
-// Argument lists, built apart from running them so that tests need no
-// binary. Every command gets -no-color: Landform stores and shows the text.
+// Options of each command, built apart from running them. terraform-exec
+// turns them into arguments and adds its own to every command: -no-color,
+// -input=false where the command has it, and on plan and apply
+// -lock=true -parallelism=10 -refresh=true; plan also gets -lock-timeout=0s
+// and -detailed-exitcode, whose answer Landform ignores: it reads changes and
+// drift from the plan JSON (terraform 1.11's exit code reports drift where
+// there is none, hashicorp/terraform#36403). TestJobCommands shows the
+// resulting command lines.
 
-// initArgs: `init` never asks, never upgrades providers past the lock file.
-func initArgs() []string {
-	return []string{"init", "-input=false", "-no-color", "-upgrade=false"}
+// initOptions: init never upgrades providers past the lock file (tfexec's
+// default, stated here because Landform depends on it).
+func initOptions() []tfexec.InitOption {
+	return []tfexec.InitOption{tfexec.Upgrade(false)}
 }
 
-// workspaceSelectOrCreate is the first version whose `workspace select` has
-// -or-create (OpenTofu forked later and has it too).
-var workspaceSelectOrCreate = version.Must(version.NewVersion("1.4.0"))
-
-// workspaceArgs selects tfws, creating it when missing. Older terraform
-// lacks -or-create: then it selects only, and workspaceNewArgs creates.
-func workspaceArgs(b *Binary, tfws string) []string {
-	if b.Kind == KindTofu || b.Version.GreaterThanOrEqual(workspaceSelectOrCreate) {
-		return []string{"workspace", "select", "-or-create=true", "-no-color", tfws}
-	}
-	return []string{"workspace", "select", "-no-color", tfws}
-}
-
-func workspaceNewArgs(tfws string) []string {
-	return []string{"workspace", "new", "-no-color", tfws}
-}
-
-// planArgs writes the plan to planFile. There is no -detailed-exitcode:
-// Landform reads changes and drift from the plan JSON (terraform 1.11's exit
-// code reports drift where there is none, hashicorp/terraform#36403).
-func planArgs(planFile string, refreshOnly bool, varFiles []string) []string {
-	args := []string{"plan", "-input=false", "-no-color", "-out=" + planFile}
+// planOptions writes the plan to planFile.
+func planOptions(planFile string, refreshOnly bool, varFiles []string) []tfexec.PlanOption {
+	opts := []tfexec.PlanOption{tfexec.Out(planFile)}
 	if refreshOnly {
-		args = append(args, "-refresh-only")
+		opts = append(opts, tfexec.RefreshOnly(true))
 	}
 	for _, f := range varFiles {
-		args = append(args, "-var-file="+f)
+		opts = append(opts, tfexec.VarFile(f))
 	}
-	return args
+	return opts
 }
 
-func showArgs(planFile string) []string {
-	return []string{"show", "-json", "-no-color", planFile}
+// applyOptions applies the saved plan planFile, nothing else: a saved plan
+// carries its variables and targets.
+func applyOptions(planFile string) []tfexec.ApplyOption {
+	return []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
 }

@@ -2,8 +2,11 @@ package terraform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,39 +14,6 @@ import (
 	"github.com/hashicorp/go-version"
 	"github.com/landform/landform"
 )
-
-func TestArgs(t *testing.T) {
-	t.Parallel()
-	v := func(s string) *version.Version { return version.Must(version.NewVersion(s)) }
-	for _, tc := range []struct {
-		name string
-		got  []string
-		want []string
-	}{
-		{"init", initArgs(), []string{"init", "-input=false", "-no-color", "-upgrade=false"}},
-		{"plan", planArgs("/w/landform.tfplan", false, nil),
-			[]string{"plan", "-input=false", "-no-color", "-out=/w/landform.tfplan"}},
-		{"refresh-only plan with var files", planArgs("p", true, []string{"a.tfvars", "env/b.tfvars"}),
-			[]string{"plan", "-input=false", "-no-color", "-out=p", "-refresh-only", "-var-file=a.tfvars", "-var-file=env/b.tfvars"}},
-		{"show", showArgs("p"), []string{"show", "-json", "-no-color", "p"}},
-		{"workspace on terraform 1.11", workspaceArgs(&Binary{Kind: KindTerraform, Version: v("1.11.4")}, "blue"),
-			[]string{"workspace", "select", "-or-create=true", "-no-color", "blue"}},
-		{"workspace on tofu", workspaceArgs(&Binary{Kind: KindTofu, Version: v("1.12.6")}, "blue"),
-			[]string{"workspace", "select", "-or-create=true", "-no-color", "blue"}},
-		{"workspace on terraform 1.3", workspaceArgs(&Binary{Kind: KindTerraform, Version: v("1.3.9")}, "blue"),
-			[]string{"workspace", "select", "-no-color", "blue"}},
-		{"workspace new", workspaceNewArgs("blue"), []string{"workspace", "new", "-no-color", "blue"}},
-	} {
-		if !reflect.DeepEqual(tc.got, tc.want) {
-			t.Errorf("%s: args = %q, want %q", tc.name, tc.got, tc.want)
-		}
-	}
-	for _, a := range planArgs("p", true, nil) {
-		if strings.Contains(a, "detailed-exitcode") {
-			t.Error("plan must not use -detailed-exitcode")
-		}
-	}
-}
 
 func TestParseVersionOutput(t *testing.T) {
 	t.Parallel()
@@ -190,5 +160,149 @@ func TestStepErrorMessage(t *testing.T) {
 	cancelled := &StepError{Step: "plan", Kind: KindTofu, Workspace: "a", Err: context.Canceled}
 	if !errors.Is(cancelled, context.Canceled) || !strings.Contains(cancelled.Error(), "tofu plan in a: interrupted") {
 		t.Errorf("cancelled step error: %v", cancelled)
+	}
+}
+
+// fakeTerraform writes a terraform stand-in, version 99.0.0, that appends
+// each command line to a log, saves init's environment, fails `workspace
+// select` as for a missing workspace, writes plan files, and prints a small
+// plan JSON. It returns the binary, the command log and the environment
+// file.
+func fakeTerraform(t *testing.T) (bin, log, envFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "terraform")
+	log = filepath.Join(dir, "commands.log")
+	envFile = filepath.Join(dir, "init.env")
+	script := fmt.Sprintf(`#!/bin/sh
+printf '%%s\n' "$*" >>%[1]q
+case "$1" in
+version)
+	if [ "$2" = -json ]; then
+		echo '{"terraform_version":"99.0.0","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}'
+	else
+		printf 'Terraform v99.0.0\non linux_amd64\n'
+	fi ;;
+init)
+	env >%[2]q
+	echo "Terraform has been successfully initialized!" ;;
+workspace)
+	if [ "$2" = select ]; then
+		echo "Workspace \"$4\" doesn't exist." >&2
+		exit 1
+	fi
+	echo "Created and switched to workspace \"$4\"!" ;;
+plan)
+	for a in "$@"; do
+		case "$a" in -out=*) printf fakeplan >"${a#-out=}" ;; esac
+	done
+	echo "No changes. Your infrastructure matches the configuration."
+	exit 2 ;;
+show)
+	echo '{"format_version":"1.2","terraform_version":"99.0.0"}' ;;
+apply)
+	echo "Apply complete! Resources: 0 added, 0 changed, 0 destroyed." ;;
+esac
+`, log, envFile)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, log, envFile
+}
+
+// TestJobCommands runs every step of a job with a fake terraform and checks
+// the command lines terraform-exec builds from the job's options, and the
+// environment terraform gets.
+func TestJobCommands(t *testing.T) {
+	t.Parallel()
+	bin, log, envFile := fakeTerraform(t)
+	parent := []string{"PATH=/usr/bin:/bin", "HOME=/root", "TF_VAR_region=eu", "TF_LOG=TRACE", "TF_WORKSPACE=prod",
+		"TF_INPUT=1", "TF_CLI_ARGS=-lock=false"}
+	e, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithBinaries(bin), withEnviron(func() []string { return parent }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := workspaceDir(t, map[string]string{"main.tf": ""})
+	dataDir := filepath.Join(t.TempDir(), "data")
+	var runLog syncBuffer
+	ctx := testContext(t)
+	j, err := e.NewJob(ctx, JobRequest{
+		Dir: dir, Name: "envs/fake", TFWorkspace: "blue", VarFiles: []string{"a.tfvars"},
+		Env: map[string]string{"TF_VAR_from_env": "x"}, Constraints: []string{">= 99"},
+		DataDir: dataDir, Log: &runLog,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Binary().Path != bin {
+		t.Fatalf("job runs %s, want the fake", j.Binary())
+	}
+	if err := j.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	text, err := j.Plan(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "No changes.") {
+		t.Errorf("plan text = %q", text)
+	}
+	p, raw, err := j.ShowPlanFile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.FormatVersion != "1.2" || !json.Valid(raw) {
+		t.Errorf("shown plan %+v from %q", p, raw)
+	}
+	if _, err := j.Apply(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	pf := j.PlanFile()
+	want := []string{
+		"version", // the engine's own probe, once per binary
+		"version -json",
+		"init -no-color -input=false -backend=true -get=true -upgrade=false",
+		"workspace select -no-color blue",
+		"workspace new -no-color blue",
+		"plan -no-color -input=false -detailed-exitcode -lock-timeout=0s -out=" + pf + " -var-file=a.tfvars -lock=true -parallelism=10 -refresh=true -refresh-only",
+		"show -json -no-color " + pf,
+		"apply -no-color -auto-approve -input=false -lock=true -parallelism=10 -refresh=true " + pf,
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSpace(string(data)), "\n"); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	data, err = os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envMap(strings.Split(string(data), "\n"))
+	for k, v := range map[string]string{
+		"TF_VAR_region": "eu", "TF_VAR_from_env": "x", "TF_DATA_DIR": dataDir, "TF_INPUT": "0", "TF_IN_AUTOMATION": "1",
+		"TF_CLI_CONFIG_FILE": e.CLIConfigFile(), "CHECKPOINT_DISABLE": "1", "TF_LOG": "", jobMarkerEnv: j.marker,
+	} {
+		if got, ok := env[k]; !ok || got != v {
+			t.Errorf("init env %s = %q (set: %v), want %q", k, got, ok, v)
+		}
+	}
+	for _, k := range []string{"TF_WORKSPACE", "TF_CLI_ARGS"} {
+		if v, ok := env[k]; ok {
+			t.Errorf("init env has %s=%q", k, v)
+		}
+	}
+
+	// The run log has the human output, not show's JSON.
+	for _, s := range []string{"successfully initialized", "doesn't exist", "No changes.", "Apply complete!"} {
+		if !strings.Contains(runLog.String(), s) {
+			t.Errorf("run log lacks %q:\n%s", s, runLog.String())
+		}
+	}
+	if strings.Contains(runLog.String(), "format_version") || strings.Contains(runLog.String(), "terraform_version") {
+		t.Errorf("run log has JSON:\n%s", runLog.String())
 	}
 }

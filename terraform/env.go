@@ -21,13 +21,16 @@ var ownedEnv = []string{
 	"TF_PLUGIN_CACHE_DIR",
 	"TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
 	"CHECKPOINT_DISABLE",
+	jobMarkerEnv,
 }
 
 // Prefixes of owned variables.
 var ownedEnvPrefixes = []string{"TF_CLI_ARGS_"}
 
 // Parent variables dropped but allowed in a workspace's env map: logging
-// would flood stderr, which Landform keeps for error messages.
+// would flood stderr, which Landform keeps for error messages. (Jobs run
+// terraform through terraform-exec, which empties TF_LOG* whatever the
+// environment says; see NewJob.)
 var droppedEnvPrefixes = []string{"TF_LOG"}
 
 func isOwnedEnv(k string) bool {
@@ -46,11 +49,12 @@ func isOwnedEnv(k string) bool {
 // workspace: the parent's environment less the variables the engine owns
 // (TF_CLI_CONFIG_FILE, TF_CLI_ARGS*, TF_DATA_DIR, TF_WORKSPACE, TF_INPUT,
 // TF_IN_AUTOMATION, TF_REATTACH_PROVIDERS, TF_PLUGIN_CACHE_DIR,
-// TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, CHECKPOINT_DISABLE) and
-// TF_LOG*, plus TF_IN_AUTOMATION=1, TF_INPUT=0, CHECKPOINT_DISABLE=1,
-// TF_CLI_CONFIG_FILE=the generated config, and extra last. Credentials
-// (TF_TOKEN_*) and variables (TF_VAR_*) pass through. Returns EINVALID when
-// extra sets a variable the engine owns.
+// TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, CHECKPOINT_DISABLE,
+// LANDFORM_JOB) and TF_LOG*, plus TF_IN_AUTOMATION=1, TF_INPUT=0,
+// CHECKPOINT_DISABLE=1, TF_CLI_CONFIG_FILE=the generated config, and extra
+// last. Credentials (TF_TOKEN_*) and variables (TF_VAR_*) pass through.
+// Returns EINVALID when extra sets a variable the engine owns. A job adds
+// TF_DATA_DIR and LANDFORM_JOB (see NewJob).
 //
 // With a plugin cache, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true
 // too: without it, terraform (1.4+) re-installs a cached provider into the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -24,7 +25,8 @@ import (
 //	   3:   bogus = 1
 //	...
 type StepError struct {
-	// Step is the subcommand: "init", "workspace select", "plan", "show".
+	// Step is the subcommand: "version", "init", "workspace select",
+	// "workspace new", "plan", "show", "apply".
 	Step string
 	Kind Kind
 	// Workspace labels the workspace in messages (its name, else its dir).
@@ -54,6 +56,17 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// Is makes errors.Is(err, ErrStalePlan) true when terraform refused to apply
+// a saved plan because the state changed since the plan was made.
+func (e *StepError) Is(target error) bool {
+	return target == ErrStalePlan && strings.Contains(cleanDiagnostics(e.Stderr), "Saved plan is stale")
+}
+
+// ErrStalePlan is in the chain of the error Job.Apply returns when the
+// state moved since the plan was made (terraform: "Saved plan is stale");
+// callers use errors.Is and plan again.
+var ErrStalePlan = errors.New("saved plan is stale")
+
 var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
 
 // cleanDiagnostics strips colour codes, the box drawing terraform frames
@@ -77,102 +90,100 @@ func cleanDiagnostics(s string) string {
 	return strings.TrimSpace(strings.Join(out, "\n"))
 }
 
-// command is one terraform invocation.
-type command struct {
-	bin       *Binary
-	dir       string
-	args      []string
-	env       []string
-	step      string
-	workspace string // label for messages
-}
+// logOutput says whether a step's stdout goes to the run log: the human
+// output of init, plan and apply does, show's JSON does not.
+type logOutput bool
 
-// output is what a command printed.
-type output struct {
-	stdout []byte
-	stderr []byte
-}
+const (
+	toLog  logOutput = true
+	notLog logOutput = false
+)
 
-// run runs c and waits for it. When ctx is cancelled, terraform's process
-// group gets SIGINT, and SIGKILL after the engine's grace period. A non-zero
-// exit or an interruption is returned as a *StepError inside a
-// *landform.Error (EINVALID for a failure terraform reported); a command that
-// cannot start is returned as is.
-func (e *Engine) run(ctx context.Context, c command) (output, error) {
+// run runs one step of the job: f runs one terraform command through j.tf
+// with the context it is given, and run returns what the command printed
+// on stdout. stderr is kept for the error. f's context is not ctx: when ctx
+// is done, run interrupts terraform itself (see interrupt), because
+// cancelling terraform-exec's context sends SIGINT to terraform alone and,
+// after the wait delay, SIGKILL to terraform alone, leaving its providers
+// running. f's context is cancelled only once terraform's process group has
+// been killed.
+//
+// A non-zero exit is returned as a *StepError inside a *landform.Error
+// (EINVALID); an interrupted step as a *StepError whose Err is ctx.Err();
+// anything else (terraform did not start, a version terraform-exec refuses,
+// unreadable output) wrapped with the step and the workspace.
+func (j *Job) run(ctx context.Context, step string, out logOutput, f func(ctx context.Context) error) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return output{}, &StepError{Step: c.step, Kind: c.bin.Kind, Workspace: c.workspace, ExitCode: -1, Err: err}
+		return nil, &StepError{Step: step, Kind: j.bin.Kind, Workspace: j.name, ExitCode: -1, Err: err}
 	}
-	cmd := exec.Command(c.bin.Path, c.args...)
-	cmd.Dir = c.dir
-	cmd.Env = c.env
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	startInGroup(cmd)
-	// Providers inherit the output pipes; if one outlives a killed
-	// terraform, stop waiting for the pipes to close after this long.
-	cmd.WaitDelay = 2 * time.Second
-
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return output{}, fmt.Errorf("starting %s %s in %s: %w", c.bin.Kind, c.step, c.workspace, err)
+	if out == toLog {
+		j.tf.SetStdout(io.MultiWriter(&stdout, j.log))
+	} else {
+		j.tf.SetStdout(&stdout)
 	}
+	j.tf.SetStderr(io.MultiWriter(&stderr, j.log))
 
-	var (
-		mu          sync.Mutex
-		exited      bool
-		interrupted bool
-	)
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if exited {
+	tctx, cancelTF := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelTF()
+	exited := make(chan struct{})
+	watched := make(chan struct{})
+	var interrupted bool
+	go func() {
+		defer close(watched)
+		select {
+		case <-exited:
 			return
+		case <-ctx.Done():
 		}
 		interrupted = true
-		e.logger.Info("interrupting terraform", "step", c.step, "workspace", c.workspace, "grace", e.grace)
-		_ = interruptGroup(cmd.Process)
-		time.AfterFunc(e.grace, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if !exited {
-				e.logger.Warn("killing terraform after grace period", "step", c.step, "workspace", c.workspace)
-				_ = killGroup(cmd.Process)
-			}
-		})
-	})
-	err := cmd.Wait()
-	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState.Success() {
-		// terraform succeeded; something it started held the output
-		// pipes open past WaitDelay.
-		e.logger.Warn("terraform exited but its output stayed open", "step", c.step, "workspace", c.workspace)
-		err = nil
-	}
-	mu.Lock()
-	exited = true
-	wasInterrupted := interrupted
-	mu.Unlock()
-	stop()
+		j.engine.logger.Info("interrupting terraform", "step", step, "workspace", j.name, "grace", j.engine.grace)
+		j.interrupt(exited, cancelTF)
+	}()
 
-	out := output{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
-	e.logger.Debug("ran terraform", "step", c.step, "workspace", c.workspace, "args", c.args, "duration", time.Since(start), "err", err)
-	if wasInterrupted {
-		return out, &StepError{Step: c.step, Kind: c.bin.Kind, Workspace: c.workspace,
-			ExitCode: cmd.ProcessState.ExitCode(), Stderr: stderr.String(), Err: ctx.Err()}
+	start := time.Now()
+	err := f(tctx)
+	close(exited)
+	<-watched
+	j.engine.logger.Debug("ran terraform", "step", step, "workspace", j.name, "duration", time.Since(start), "err", err)
+
+	exitCode := -1
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		exitCode = exitErr.ExitCode()
 	}
-	if err != nil {
-		var exitErr *exec.ExitError
-		if !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
-			return out, fmt.Errorf("%s %s in %s: %w", c.bin.Kind, c.step, c.workspace, err)
-		}
-		serr := &StepError{Step: c.step, Kind: c.bin.Kind, Workspace: c.workspace,
-			ExitCode: cmd.ProcessState.ExitCode(), Stderr: stderr.String(), Err: err}
-		if strings.TrimSpace(serr.Stderr) == "" {
-			// Some failures (init's) may print only to stdout.
-			serr.Stderr = tail(stdout.String(), 4000)
-		}
-		return out, &landform.Error{Code: landform.EINVALID, Message: serr.Error(), Err: serr}
+	if interrupted {
+		// Whatever terraform started and left behind goes too.
+		j.killLeftovers()
+		return stdout.Bytes(), &StepError{Step: step, Kind: j.bin.Kind, Workspace: j.name,
+			ExitCode: exitCode, Stderr: stderr.String(), Err: ctx.Err()}
 	}
-	return out, nil
+	if err == nil {
+		return stdout.Bytes(), nil
+	}
+	if exitErr == nil {
+		return stdout.Bytes(), fmt.Errorf("%s %s in %s: %w", j.bin.Kind, step, j.name, err)
+	}
+	serr := &StepError{Step: step, Kind: j.bin.Kind, Workspace: j.name,
+		ExitCode: exitCode, Stderr: stderr.String(), Err: exitErr}
+	if strings.TrimSpace(serr.Stderr) == "" {
+		// Some failures (init's) may print only to stdout.
+		serr.Stderr = tail(stdout.String(), 4000)
+	}
+	return stdout.Bytes(), &landform.Error{Code: landform.EINVALID, Message: serr.Error(), Err: serr}
+}
+
+// lockedWriter serializes writes: terraform-exec copies stdout and stderr
+// in two goroutines, and both go to the run log.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // tail returns at most the last n bytes of s.

@@ -148,7 +148,7 @@ resource "terraform_data" "create" { input = "x" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Changes || len(res.Drift) != 0 || res.Summary.HasChanges() {
+	if res.Changes || len(res.Drift) != 0 || res.Summary != (landform.PlanSummary{}) {
 		t.Errorf("refresh-only plan: changes %v, drift %v, summary %+v", res.Changes, res.Drift, res.Summary)
 	}
 }

@@ -3,6 +3,8 @@
 // one JSON file ROOT/<type>/<id>.json (type is bucket, instance or secret),
 // so editing or deleting a file outside Terraform is real drift, and
 // creating an object whose name is taken fails until it is imported.
+// Reading the data source testcloud_hang blocks, for tests that interrupt
+// terraform while a provider is busy.
 //
 // The binary is cmd/terraform-provider-testcloud.
 package testcloud
@@ -91,6 +93,7 @@ func (p *testcloudProvider) Configure(ctx context.Context, req provider.Configur
 		return
 	}
 	resp.ResourceData = store
+	resp.DataSourceData = store
 }
 
 func (p *testcloudProvider) Resources(context.Context) []func() resource.Resource {
@@ -98,7 +101,7 @@ func (p *testcloudProvider) Resources(context.Context) []func() resource.Resourc
 }
 
 func (p *testcloudProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{newHangDataSource}
 }
 
 // storeClient is embedded in every resource: it receives the Store the
