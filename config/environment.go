@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"strings"
+
+	"github.com/landform/landform/internal/gitremote"
 )
 
 // CheckEnvironment checks what s refers to outside its file, as the daemon
@@ -127,18 +127,14 @@ func (c *envChecker) dir(p, what, path string) {
 }
 
 // localRepo checks that a repository given by a local path or a file://
-// URL is a directory; remote URLs are not checked here.
+// URL is a directory; remote URLs (and invalid ones, which ParseServer
+// reports) are not checked here.
 func (c *envChecker) localRepo(p, src, repo string) {
-	path := src
-	if strings.Contains(src, "://") {
-		u, err := url.Parse(src)
-		if err != nil || !strings.EqualFold(u.Scheme, "file") {
-			return
-		}
-		path = u.Path
-	} else if colon, slash := strings.IndexByte(src, ':'), strings.IndexByte(src, '/'); colon > 0 && (slash < 0 || colon < slash) {
-		return // scp-like
+	r, err := gitremote.Parse(src)
+	if err != nil || (r.Kind != gitremote.Local && r.Kind != gitremote.File) {
+		return
 	}
+	path := r.Path
 	fi, err := os.Stat(path)
 	switch {
 	case err != nil:

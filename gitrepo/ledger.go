@@ -1,38 +1,27 @@
 package gitrepo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/backoff"
+	"github.com/landform/landform/internal/gitref"
 )
-
-// DefaultLedgerBranch is the branch WriteLedger writes when given none.
-const DefaultLedgerBranch = "landform/ledger"
 
 // Ledger retries: attempts in all, and the backoff between them (doubled
 // each time up to the cap, with jitter).
-const (
-	ledgerAttempts   = 8
-	ledgerBackoff    = 50 * time.Millisecond
-	ledgerBackoffCap = 2 * time.Second
-)
+const ledgerAttempts = 8
+
+var ledgerBackoff = backoff.Policy{Base: 50 * time.Millisecond, Cap: 2 * time.Second}
 
 // LedgerFile is a file to add to the ledger, or to overwrite there.
 type LedgerFile struct {
@@ -58,23 +47,70 @@ type Signature struct {
 
 var defaultSignature = Signature{Name: "Landform", Email: "landform@localhost"}
 
+// Ledger writes the ledger branch of a Repo: an orphan branch (its first
+// commit has no parent, and it shares no history with the code) that holds
+// the records of runs. Write calls on one Ledger are made one at a time;
+// Ledgers of the same branch in other processes (another daemon, a person
+// with git) are reconciled by the compare-and-swap of the push or of the
+// ref update.
+type Ledger struct {
+	r   *Repo
+	ref plumbing.ReferenceName
+	now func() time.Time
+
+	// mu serializes Write calls.
+	mu sync.Mutex
+}
+
+// LedgerOption configures NewLedger.
+type LedgerOption func(*Ledger) error
+
 // WithClock sets the clock that dates ledger commits (default time.Now).
-func WithClock(now func() time.Time) Option {
-	return func(o *options) error {
+func WithClock(now func() time.Time) LedgerOption {
+	return func(l *Ledger) error {
 		if now == nil {
 			return landform.Errorf(landform.EINVALID, "nil clock")
 		}
-		o.now = now
+		l.now = now
 		return nil
 	}
 }
 
-// WriteLedger records entries in the ledger branch (DefaultLedgerBranch when
-// branch is "") in one commit, and returns that commit's SHA. The commit's
-// tree is the previous ledger tree with the entries' files added or
-// overwritten; its message is the entry's, or for several entries a summary
-// line followed by each entry's first line. The branch is an orphan: its
-// first commit has no parent and it shares no history with the code. Trees
+// NewLedger returns the writer of the ledger branch branch of r
+// (landform.DefaultLedgerBranch when branch is ""), a short branch name. For
+// a clone the branch is the remote's, and each Write pushes; for a local
+// repository it is written in place. r must stay open while the Ledger is
+// used.
+//
+// Errors: EINVALID for a nil Repo, an invalid branch name (go-git's rules,
+// as gitref.CheckBranch applies them: a full ref name such as
+// "refs/heads/x" is refused too) or a bad option.
+func NewLedger(r *Repo, branch string, opts ...LedgerOption) (*Ledger, error) {
+	if r == nil {
+		return nil, landform.Errorf(landform.EINVALID, "no repository for the ledger")
+	}
+	if branch == "" {
+		branch = landform.DefaultLedgerBranch
+	}
+	if reason := gitref.BranchProblem(branch); reason != "" {
+		return nil, landform.Errorf(landform.EINVALID, "invalid ledger branch name %q: %s", branch, reason)
+	}
+	l := &Ledger{r: r, ref: plumbing.NewBranchReferenceName(branch), now: time.Now}
+	for _, opt := range opts {
+		if err := opt(l); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// Branch returns the short name of the ledger branch ("landform/ledger").
+func (l *Ledger) Branch() string { return l.ref.Short() }
+
+// Write records entries in the ledger branch in one commit, and returns
+// that commit's SHA. The commit's tree is the previous ledger tree with the
+// entries' files added or overwritten; its message is the entry's, or for
+// several entries a summary line followed by each entry's first line. Trees
 // and commits are built from git objects; no working copy is involved.
 //
 // For a clone of a remote the commit is made on the remote branch's tip and
@@ -84,25 +120,19 @@ func WithClock(now func() time.Time) Option {
 // anyone pushed is lost and the history stays linear. For a local
 // repository the branch's ref is updated in place, with git's own lock
 // protocol (ref.lock) as a compare-and-swap, retried the same way; objects
-// and that ref are all WriteLedger writes there.
+// and that ref are all Write writes there.
 //
 // When the files are already in the tip with the same content (a retried
 // write that had succeeded), no commit is made and the tip's SHA returned.
 //
 // Errors: EINVALID for no entries, an entry without files, a path that is
-// not relative and clean or that has a .git element, a bad branch name or
-// signature; ECONFLICT when a path needs a directory where the ledger has a
-// file (or the reverse), when the ledger branch is checked out in a local
-// repository, or when every attempt lost a race; those of Fetch and
-// ListRemoteRefs for the remote (a *RemoteError, ENOTFOUND, EUNAUTHORIZED).
-func (r *Repo) WriteLedger(ctx context.Context, branch string, author Signature, entries []LedgerEntry) (string, error) {
-	if branch == "" {
-		branch = DefaultLedgerBranch
-	}
-	ref := plumbing.NewBranchReferenceName(branch)
-	if strings.HasPrefix(branch, "refs/") || ref.Validate() != nil {
-		return "", landform.Errorf(landform.EINVALID, "invalid ledger branch name %q", branch)
-	}
+// not relative and clean or that has a .git element, or a bad signature;
+// ECONFLICT when a path needs a directory where the ledger has a file (or
+// the reverse), when the ledger branch is checked out in a local
+// repository, or when every attempt lost a race; for the remote, a
+// *RemoteError or ENOTFOUND or EUNAUTHORIZED, as Watcher's methods return
+// them; the context's error when it ends during a wait.
+func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEntry) (string, error) {
 	sig, err := author.orDefault()
 	if err != nil {
 		return "", err
@@ -111,14 +141,14 @@ func (r *Repo) WriteLedger(ctx context.Context, branch string, author Signature,
 	if err != nil {
 		return "", err
 	}
-	w := &ledgerWrite{r: r, ref: ref, sig: sig, msg: ledgerMessage(entries), root: root}
+	w := &ledgerWrite{l: l, r: l.r, ref: l.ref, sig: sig, msg: ledgerMessage(entries), root: root}
 
-	r.ledgerMu.Lock()
-	defer r.ledgerMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := w.writeBlobs(root); err != nil {
 		return "", err
 	}
-	if r.rm == nil {
+	if l.r.rm == nil {
 		return w.local(ctx)
 	}
 	return w.remote(ctx)
@@ -137,242 +167,14 @@ func (s Signature) orDefault() (Signature, error) {
 	return s, nil
 }
 
-// ledgerMessage is the commit message for entries.
-func ledgerMessage(entries []LedgerEntry) string {
-	summary := func(e LedgerEntry) string {
-		first, _, _ := strings.Cut(strings.TrimSpace(e.Message), "\n")
-		if first = strings.TrimSpace(first); first == "" {
-			first = "Record " + e.Files[0].Path
-		}
-		return first
-	}
-	if len(entries) == 1 {
-		if m := strings.TrimSpace(entries[0].Message); m != "" {
-			return m + "\n"
-		}
-		return summary(entries[0]) + "\n"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Record %d ledger entries\n\n", len(entries))
-	for _, e := range entries {
-		fmt.Fprintf(&b, "- %s\n", summary(e))
-	}
-	return b.String()
-}
-
-// ledgerDir is what to write under one directory of the ledger.
-type ledgerDir struct {
-	files map[string]*ledgerBlob
-	dirs  map[string]*ledgerDir
-}
-
-type ledgerBlob struct {
-	data []byte
-	hash plumbing.Hash // set by writeBlobs
-}
-
-func newLedgerDir() *ledgerDir {
-	return &ledgerDir{files: map[string]*ledgerBlob{}, dirs: map[string]*ledgerDir{}}
-}
-
-// ledgerTree validates entries and arranges their files by directory; a
-// later file with the same path wins.
-func ledgerTree(entries []LedgerEntry) (*ledgerDir, error) {
-	if len(entries) == 0 {
-		return nil, landform.Errorf(landform.EINVALID, "no ledger entries to write")
-	}
-	root := newLedgerDir()
-	for i, e := range entries {
-		if len(e.Files) == 0 {
-			return nil, landform.Errorf(landform.EINVALID, "ledger entry %d has no files", i+1)
-		}
-		for _, f := range e.Files {
-			if err := validLedgerPath(f.Path); err != nil {
-				return nil, err
-			}
-			d := root
-			elems := strings.Split(f.Path, "/")
-			for j, name := range elems[:len(elems)-1] {
-				if _, ok := d.files[name]; ok {
-					return nil, landform.Errorf(landform.EINVALID, "ledger path %s: %s is also a file", f.Path, strings.Join(elems[:j+1], "/"))
-				}
-				sub, ok := d.dirs[name]
-				if !ok {
-					sub = newLedgerDir()
-					d.dirs[name] = sub
-				}
-				d = sub
-			}
-			name := elems[len(elems)-1]
-			if _, ok := d.dirs[name]; ok {
-				return nil, landform.Errorf(landform.EINVALID, "ledger path %s is also a directory", f.Path)
-			}
-			d.files[name] = &ledgerBlob{data: f.Data}
-		}
-	}
-	return root, nil
-}
-
-// validLedgerPath accepts relative, clean, '/'-separated paths without a
-// .git element (in any case) or characters a tree entry cannot hold.
-func validLedgerPath(p string) error {
-	if !fs.ValidPath(p) || p == "." || strings.ContainsAny(p, "\\\x00") {
-		return landform.Errorf(landform.EINVALID, "invalid ledger path %q: want a clean relative path", p)
-	}
-	for elem := range strings.SplitSeq(p, "/") {
-		if strings.EqualFold(elem, ".git") {
-			return landform.Errorf(landform.EINVALID, "invalid ledger path %q: .git is reserved", p)
-		}
-	}
-	return nil
-}
-
-// ledgerWrite is one WriteLedger call.
+// ledgerWrite is one Write call.
 type ledgerWrite struct {
+	l    *Ledger
 	r    *Repo
 	ref  plumbing.ReferenceName
 	sig  Signature
 	msg  string
 	root *ledgerDir
-}
-
-// writeBlobs stores the files' contents; they stay valid across attempts.
-func (w *ledgerWrite) writeBlobs(d *ledgerDir) error {
-	w.r.mu.Lock()
-	defer w.r.mu.Unlock()
-	var walk func(d *ledgerDir) error
-	walk = func(d *ledgerDir) error {
-		for _, b := range d.files {
-			obj := w.r.storer().NewEncodedObject()
-			obj.SetType(plumbing.BlobObject)
-			obj.SetSize(int64(len(b.data)))
-			wr, err := obj.Writer()
-			if err != nil {
-				return err
-			}
-			if _, err := wr.Write(b.data); err != nil {
-				return err
-			}
-			if err := wr.Close(); err != nil {
-				return err
-			}
-			if b.hash, err = w.r.storer().SetEncodedObject(obj); err != nil {
-				return err
-			}
-		}
-		for _, sub := range d.dirs {
-			if err := walk(sub); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(d); err != nil {
-		return fmt.Errorf("writing ledger objects in %s: %w", w.r.src, err)
-	}
-	return nil
-}
-
-// commit makes the commit that adds the files on top of parent (zero for
-// the branch's first commit). It returns parent and false when the files
-// are all there already.
-func (w *ledgerWrite) commit(parent plumbing.Hash) (plumbing.Hash, bool, error) {
-	w.r.mu.Lock()
-	defer w.r.mu.Unlock()
-	var base plumbing.Hash
-	if !parent.IsZero() {
-		c, err := object.GetCommit(w.r.storer(), parent)
-		if errors.Is(err, plumbing.ErrObjectNotFound) && w.r.store != nil {
-			// Packed by another process since the pack list was read.
-			w.r.store.Reindex()
-			c, err = object.GetCommit(w.r.storer(), parent)
-		}
-		if err != nil {
-			return plumbing.ZeroHash, false, fmt.Errorf("reading ledger commit %s in %s: %w", parent, w.r.src, err)
-		}
-		base = c.TreeHash
-	}
-	tree, err := w.tree(base, w.root, "")
-	if err != nil {
-		return plumbing.ZeroHash, false, err
-	}
-	if tree == base {
-		return parent, false, nil
-	}
-	when := w.r.now()
-	c := &object.Commit{
-		Author:    object.Signature{Name: w.sig.Name, Email: w.sig.Email, When: when},
-		Committer: object.Signature{Name: w.sig.Name, Email: w.sig.Email, When: when},
-		Message:   w.msg,
-		TreeHash:  tree,
-	}
-	if !parent.IsZero() {
-		c.ParentHashes = []plumbing.Hash{parent}
-	}
-	obj := w.r.storer().NewEncodedObject()
-	if err := c.Encode(obj); err != nil {
-		return plumbing.ZeroHash, false, err
-	}
-	h, err := w.r.storer().SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, false, fmt.Errorf("writing ledger commit in %s: %w", w.r.src, err)
-	}
-	return h, true, nil
-}
-
-// tree returns the hash of tree base (zero: empty) with d's files written
-// into it. The caller holds r.mu.
-func (w *ledgerWrite) tree(base plumbing.Hash, d *ledgerDir, dir string) (plumbing.Hash, error) {
-	var entries []object.TreeEntry
-	if !base.IsZero() {
-		t, err := object.GetTree(w.r.storer(), base)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("reading ledger tree %s in %s: %w", base, w.r.src, err)
-		}
-		entries = append(entries, t.Entries...)
-	}
-	index := make(map[string]int, len(entries))
-	for i, e := range entries {
-		index[e.Name] = i
-	}
-	set := func(e object.TreeEntry) {
-		if i, ok := index[e.Name]; ok {
-			entries[i] = e
-			return
-		}
-		index[e.Name] = len(entries)
-		entries = append(entries, e)
-	}
-	for name, b := range d.files {
-		if i, ok := index[name]; ok && entries[i].Mode == filemode.Dir {
-			return plumbing.ZeroHash, landform.Errorf(landform.ECONFLICT, "ledger path %s is a directory in branch %s", join(dir, name), w.ref.Short())
-		}
-		set(object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: b.hash})
-	}
-	for name, sub := range d.dirs {
-		var subBase plumbing.Hash
-		if i, ok := index[name]; ok {
-			if entries[i].Mode != filemode.Dir {
-				return plumbing.ZeroHash, landform.Errorf(landform.ECONFLICT, "ledger path %s is a file in branch %s", join(dir, name), w.ref.Short())
-			}
-			subBase = entries[i].Hash
-		}
-		h, err := w.tree(subBase, sub, join(dir, name))
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		set(object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
-	}
-	sort.Sort(object.TreeEntrySorter(entries))
-	obj := w.r.storer().NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := w.r.storer().SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("writing ledger tree in %s: %w", w.r.src, err)
-	}
-	return h, nil
 }
 
 // remote commits on the remote branch's tip and pushes, retrying when the
@@ -408,7 +210,7 @@ func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 		}
 		if fresh {
 			// Lost a race on a tip just fetched: let the others through.
-			if err := backoff(ctx, attempt); err != nil {
+			if err := ledgerBackoff.Wait(ctx, attempt-1); err != nil {
 				return "", err
 			}
 		}
@@ -437,7 +239,7 @@ func (w *ledgerWrite) localTip() plumbing.Hash {
 // fetchTip fetches the ledger branch and returns its tip, zero when the
 // remote has no such branch (then the clone's ref is removed too).
 func (w *ledgerWrite) fetchTip(ctx context.Context) (plumbing.Hash, error) {
-	err := w.r.Fetch(ctx, w.ref.String())
+	err := w.fetch(ctx)
 	if errors.Is(err, git.NoMatchingRefSpecError{}) {
 		w.r.mu.Lock()
 		defer w.r.mu.Unlock()
@@ -450,6 +252,20 @@ func (w *ledgerWrite) fetchTip(ctx context.Context) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	return w.localTip(), nil
+}
+
+// fetch fetches the ledger branch into the clone.
+func (w *ledgerWrite) fetch(ctx context.Context) error {
+	r := w.r
+	r.netMu.Lock()
+	defer r.netMu.Unlock()
+	side, err := r.openSide()
+	if err != nil {
+		return err
+	}
+	defer side.close()
+	defer r.reindex()
+	return r.fetchRefs(ctx, side, []plumbing.ReferenceName{w.ref})
 }
 
 // push pushes commit to the ledger branch, provided the remote's branch is
@@ -517,28 +333,6 @@ func transientPushError(err error) bool {
 	return false
 }
 
-// backoff waits before attempt+1: ledgerBackoff doubled per attempt up to
-// ledgerBackoffCap, between half and all of it at random.
-func backoff(ctx context.Context, attempt int) error {
-	d := ledgerBackoff << min(attempt-1, 16)
-	d = min(d, ledgerBackoffCap)
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// errRefMoved and errRefLocked make a local ref update try again.
-var (
-	errRefMoved  = errors.New("ref moved")
-	errRefLocked = errors.New("ref is locked")
-)
-
 // local updates the ledger branch of a local repository in place.
 func (w *ledgerWrite) local(ctx context.Context) (string, error) {
 	r := w.r
@@ -572,92 +366,8 @@ func (w *ledgerWrite) local(ctx context.Context) (string, error) {
 		if attempt == ledgerAttempts {
 			return "", landform.Errorf(landform.ECONFLICT, "writing ledger branch %s of %s: gave up after %d attempts: %w", w.ref.Short(), r.src, attempt, lastErr)
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := ledgerBackoff.Wait(ctx, attempt-1); err != nil {
 			return "", err
 		}
 	}
-}
-
-// readRef reads ref from the git directory dir as git stores it: a loose
-// file, else a line of packed-refs. It returns zero when there is no such
-// ref.
-func readRef(dir string, ref plumbing.ReferenceName) (plumbing.Hash, error) {
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ref.String())))
-	if err == nil {
-		s := strings.TrimSpace(string(b))
-		if !plumbing.IsHash(s) {
-			return plumbing.ZeroHash, fmt.Errorf("%s is not a commit ref: %q", ref, s)
-		}
-		return plumbing.NewHash(s), nil
-	}
-	// A missing file, or a file where a directory of the name should be.
-	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
-		return plumbing.ZeroHash, err
-	}
-	f, err := os.Open(filepath.Join(dir, "packed-refs"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return plumbing.ZeroHash, nil
-	}
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		// "SHA NAME" lines, between a "# pack-refs" header and "^SHA" peeled
-		// values of tags.
-		sha, name, ok := strings.Cut(sc.Text(), " ")
-		if ok && name == ref.String() && plumbing.IsHash(sha) {
-			return plumbing.NewHash(sha), nil
-		}
-	}
-	return plumbing.ZeroHash, sc.Err()
-}
-
-// casRef sets ref in the git directory dir to new if it is still old (zero:
-// absent), the way git does: it creates ref.lock exclusively, checks the
-// current value, writes the new one into the lock file and renames it over
-// the ref. git itself and other Landform processes honour the lock.
-func casRef(dir string, ref plumbing.ReferenceName, old, new plumbing.Hash) (err error) {
-	path := filepath.Join(dir, filepath.FromSlash(ref.String()))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	lock := path + ".lock"
-	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%w: %s exists (remove it if no git process is running)", errRefLocked, lock)
-	}
-	if err != nil {
-		return err
-	}
-	renamed := false
-	defer func() {
-		if !renamed {
-			f.Close()
-			os.Remove(lock)
-		}
-	}()
-	cur, err := readRef(dir, ref)
-	if err != nil {
-		return err
-	}
-	if cur != old {
-		return fmt.Errorf("%w: %s is at %s, not %s", errRefMoved, ref, cur, old)
-	}
-	if _, err := f.WriteString(new.String() + "\n"); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(lock, path); err != nil {
-		return err
-	}
-	renamed = true
-	return nil
 }

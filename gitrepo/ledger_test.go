@@ -60,11 +60,21 @@ func entry(msg string, files ...string) gitrepo.LedgerEntry {
 	return e
 }
 
-func writeLedger(t *testing.T, r *gitrepo.Repo, sig gitrepo.Signature, entries ...gitrepo.LedgerEntry) string {
+// newLedger returns the writer of r's ledger branch ("" for the default).
+func newLedger(t *testing.T, r *gitrepo.Repo, branch string, opts ...gitrepo.LedgerOption) *gitrepo.Ledger {
 	t.Helper()
-	sha, err := r.WriteLedger(context.Background(), "", sig, entries)
+	l, err := gitrepo.NewLedger(r, branch, opts...)
 	if err != nil {
-		t.Fatalf("WriteLedger: %v", err)
+		t.Fatalf("NewLedger(%s, %q): %v", r, branch, err)
+	}
+	return l
+}
+
+func writeLedger(t *testing.T, l *gitrepo.Ledger, sig gitrepo.Signature, entries ...gitrepo.LedgerEntry) string {
+	t.Helper()
+	sha, err := l.Write(context.Background(), sig, entries)
+	if err != nil {
+		t.Fatalf("Ledger.Write: %v", err)
 	}
 	return sha
 }
@@ -76,11 +86,13 @@ func TestWriteLedgerRemote(t *testing.T) {
 			s := newServed(t)
 			remote := filepath.Join(s.base, "repo.git")
 			prefix, opts := p.serve(t, s.base)
-			opts = append(opts, gitrepo.WithDataDir(t.TempDir()), gitrepo.WithClock(func() time.Time { return clock }))
+			opts = append(opts, gitrepo.WithDataDir(t.TempDir()))
 			r := openRemote(t, prefix+"repo.git", opts...)
+			l := newLedger(t, r, "", gitrepo.WithClock(func() time.Time { return clock }))
+			w := watch(t, r)
 
 			// The first write creates the orphan branch on the remote.
-			sha1 := writeLedger(t, r, gitrepo.Signature{},
+			sha1 := writeLedger(t, l, gitrepo.Signature{},
 				entry("plan envs/prod: 1 to add\n\nRun 1 of envs/prod.", "runs/envs/prod/1.md", "runs/envs/prod/1.json"))
 			if diff := cmp.Diff([]string{"runs/envs/prod/1.json", "runs/envs/prod/1.md"}, ledgerFiles(t, remote)); diff != "" {
 				t.Errorf("ledger files (-want +got):\n%s", diff)
@@ -100,7 +112,7 @@ func TestWriteLedgerRemote(t *testing.T) {
 			// A second write adds a commit on top and keeps the earlier files.
 			e2 := entry("drift envs/prod", "drift/2026-03-04/envs-prod.md")
 			e2.Files = append(e2.Files, gitrepo.LedgerFile{Path: "runs/envs/prod/1.md", Data: []byte("# run 1, applied\n")})
-			sha2 := writeLedger(t, r, gitrepo.Signature{Name: "Ops Bot", Email: "ops@example.com"}, e2)
+			sha2 := writeLedger(t, l, gitrepo.Signature{Name: "Ops Bot", Email: "ops@example.com"}, e2)
 			if got := runGit(t, remote, "--git-dir", remote, "log", "-1", "--format=%P|%an <%ae>", ledger); got != sha1+"|Ops Bot <ops@example.com>" {
 				t.Errorf("second commit: %s", got)
 			}
@@ -116,7 +128,7 @@ func TestWriteLedgerRemote(t *testing.T) {
 			for i := range 5 {
 				batch = append(batch, entry(fmt.Sprintf("plan envs/ws%d", i), fmt.Sprintf("runs/envs/ws%d/2.md", i)))
 			}
-			sha3 := writeLedger(t, r, gitrepo.Signature{}, batch...)
+			sha3 := writeLedger(t, l, gitrepo.Signature{}, batch...)
 			if got := runGit(t, remote, "--git-dir", remote, "log", "-1", "--format=%P|%B", ledger); !strings.HasPrefix(got, sha2+"|Record 5 ledger entries\n\n- plan envs/ws0\n") || !strings.Contains(got, "- plan envs/ws4") {
 				t.Errorf("batch commit:\n%s", got)
 			}
@@ -128,13 +140,13 @@ func TestWriteLedgerRemote(t *testing.T) {
 			}
 
 			// Writing the same files again records nothing new.
-			if sha := writeLedger(t, r, gitrepo.Signature{}, batch...); sha != sha3 {
+			if sha := writeLedger(t, l, gitrepo.Signature{}, batch...); sha != sha3 {
 				t.Errorf("rewrite of the same files made commit %s, want the tip %s", sha, sha3)
 			}
-			if st := r.Stats(); st.Pushes != 3 {
+			if st := w.Stats(); st.Pushes != 3 {
 				t.Errorf("%d pushes, want 3", st.Pushes)
 			}
-			if refs := listRefs(t, r); refs["refs/heads/"+ledger] != sha3 {
+			if refs := listRefs(t, w); refs["refs/heads/"+ledger] != sha3 {
 				t.Errorf("listed ledger branch at %s, want %s", refs["refs/heads/"+ledger], sha3)
 			}
 			if got, err := r.Resolve(ledger); err != nil || got != sha3 {
@@ -142,8 +154,8 @@ func TestWriteLedgerRemote(t *testing.T) {
 			}
 
 			// Another branch name.
-			sha := writeLedger(t, r, gitrepo.Signature{}, entry("x", "x.md"))
-			if _, err := r.WriteLedger(context.Background(), "audit/log", gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("y", "y.md")}); err != nil {
+			sha := writeLedger(t, l, gitrepo.Signature{}, entry("x", "x.md"))
+			if _, err := newLedger(t, r, "audit/log").Write(context.Background(), gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("y", "y.md")}); err != nil {
 				t.Fatal(err)
 			}
 			if got := runGit(t, remote, "--git-dir", remote, "ls-tree", "--name-only", "audit/log"); got != "y.md" {
@@ -241,23 +253,24 @@ func TestWriteLedgerConcurrent(t *testing.T) {
 			s := newServed(t)
 			remote := filepath.Join(s.base, "repo.git")
 			prefix, opts := p.serve(t, s.base)
-			daemons := []*gitrepo.Repo{
+			clones := []*gitrepo.Repo{
 				openRemote(t, prefix+"repo.git", append(opts, gitrepo.WithDataDir(t.TempDir()))...),
 				openRemote(t, prefix+"repo.git", append(opts, gitrepo.WithDataDir(t.TempDir()))...),
 			}
+			daemons := []*gitrepo.Ledger{newLedger(t, clones[0], ""), newLedger(t, clones[1], "")}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 
 			var wg sync.WaitGroup
 			errs := make(chan error, 21)
 			var want []string
-			for d, r := range daemons {
+			for d, l := range daemons {
 				for i := range 10 {
 					path := fmt.Sprintf("runs/d%d/%d.md", d, i)
 					want = append(want, path)
 					wg.Go(func() {
 						e := entry(fmt.Sprintf("daemon %d run %d", d, i), path)
-						if _, err := r.WriteLedger(ctx, "", gitrepo.Signature{}, []gitrepo.LedgerEntry{e}); err != nil {
+						if _, err := l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{e}); err != nil {
 							errs <- fmt.Errorf("daemon %d entry %d: %w", d, i, err)
 						}
 					})
@@ -284,7 +297,7 @@ func TestWriteLedgerConcurrent(t *testing.T) {
 			if n := wantLinear(t, remote); n != 23 {
 				t.Errorf("%d ledger commits, want 23", n)
 			}
-			t.Logf("pushes: %d and %d for 10 entries each", daemons[0].Stats().Pushes, daemons[1].Stats().Pushes)
+			t.Logf("pushes: %d and %d for 10 entries each", watch(t, clones[0]).Stats().Pushes, watch(t, clones[1]).Stats().Pushes)
 		})
 	}
 }
@@ -298,8 +311,9 @@ func TestWriteLedgerLocal(t *testing.T) {
 	main := w.commit("first")
 	gitDir := filepath.Join(w.dir, ".git")
 	r := openRepo(t, w.dir)
+	l := newLedger(t, r, "")
 
-	sha := writeLedger(t, r, gitrepo.Signature{}, entry("first entry", "runs/a/1.md"))
+	sha := writeLedger(t, l, gitrepo.Signature{}, entry("first entry", "runs/a/1.md"))
 	if got := w.git("rev-parse", ledger); got != sha {
 		t.Errorf("ledger branch at %s, want %s", got, sha)
 	}
@@ -316,25 +330,25 @@ func TestWriteLedgerLocal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(w.dir, "runs")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ledger files in the working copy: %v", err)
 	}
-	if st := r.Stats(); st != (gitrepo.Stats{}) {
+	if st := watch(t, r).Stats(); st != (gitrepo.Stats{}) {
 		t.Errorf("local ledger write used the network: %+v", st)
 	}
 
 	// With the ref packed, the next write still builds on it.
 	w.git("pack-refs", "--all")
-	writeLedger(t, r, gitrepo.Signature{}, entry("second entry", "runs/a/2.md"))
+	writeLedger(t, l, gitrepo.Signature{}, entry("second entry", "runs/a/2.md"))
 
 	// Two Repos on the same repository, 10 writers each, and git.
-	other := openRepo(t, w.dir)
+	other := newLedger(t, openRepo(t, w.dir), "")
 	var wg sync.WaitGroup
 	errs := make(chan error, 21)
 	want := []string{"runs/a/1.md", "runs/a/2.md"}
-	for d, r := range []*gitrepo.Repo{r, other} {
+	for d, l := range []*gitrepo.Ledger{l, other} {
 		for i := range 10 {
 			path := fmt.Sprintf("runs/d%d/%d.md", d, i)
 			want = append(want, path)
 			wg.Go(func() {
-				if _, err := r.WriteLedger(ctx, "", gitrepo.Signature{}, []gitrepo.LedgerEntry{entry(path, path)}); err != nil {
+				if _, err := l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry(path, path)}); err != nil {
 					errs <- err
 				}
 			})
@@ -383,7 +397,7 @@ func TestWriteLedgerLocal(t *testing.T) {
 	// A linked worktree writes the main repository's branch.
 	wt := filepath.Join(t.TempDir(), "wt")
 	w.git("worktree", "add", "-q", "-b", "wt", wt)
-	linked := openRepo(t, wt)
+	linked := newLedger(t, openRepo(t, wt), "")
 	sha = writeLedger(t, linked, gitrepo.Signature{}, entry("from a worktree", "wt.md"))
 	if got := w.git("rev-parse", ledger); got != sha {
 		t.Errorf("ledger after a write from a worktree: %s, want %s", got, sha)
@@ -395,7 +409,7 @@ func TestWriteLedgerLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err := r.WriteLedger(short, "", gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("locked", "locked.md")})
+	_, err := l.Write(short, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("locked", "locked.md")})
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("WriteLedger with the ref locked: %v", err)
@@ -404,7 +418,7 @@ func TestWriteLedgerLocal(t *testing.T) {
 
 	// The branch checked out: refused.
 	w.git("checkout", "-q", ledger)
-	_, err = r.WriteLedger(ctx, "", gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("x", "x.md")})
+	_, err = l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("x", "x.md")})
 	wantCode(t, err, landform.ECONFLICT, "checked out")
 }
 
@@ -413,7 +427,7 @@ func TestWriteLedgerInvalid(t *testing.T) {
 	w := newWorkRepo(t)
 	w.commit("empty")
 	r := openRepo(t, w.dir)
-	writeLedger(t, r, gitrepo.Signature{}, entry("a", "a/file.md", "dir/x.md"))
+	writeLedger(t, newLedger(t, r, ""), gitrepo.Signature{}, entry("a", "a/file.md", "dir/x.md"))
 
 	for _, tc := range []struct {
 		name    string
@@ -443,7 +457,11 @@ func TestWriteLedgerInvalid(t *testing.T) {
 		{name: "bad signature", sig: gitrepo.Signature{Name: "a>b"}, entries: []gitrepo.LedgerEntry{entry("m", "ok.md")}, code: landform.EINVALID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := r.WriteLedger(ctx, tc.branch, tc.sig, tc.entries)
+			// A bad branch name is refused by NewLedger, the rest by Write.
+			l, err := gitrepo.NewLedger(r, tc.branch)
+			if err == nil {
+				_, err = l.Write(ctx, tc.sig, tc.entries)
+			}
 			if tc.msg != "" {
 				wantCode(t, err, tc.code, tc.msg)
 			} else {
@@ -453,5 +471,13 @@ func TestWriteLedgerInvalid(t *testing.T) {
 	}
 	if n := wantLinear(t, filepath.Join(w.dir, ".git")); n != 1 {
 		t.Errorf("failed writes made commits: %d", n)
+	}
+
+	_, err := gitrepo.NewLedger(r, "", gitrepo.WithClock(nil))
+	wantCode(t, err, landform.EINVALID, "clock")
+	_, err = gitrepo.NewLedger(nil, "")
+	wantCode(t, err, landform.EINVALID)
+	if b := newLedger(t, r, "").Branch(); b != landform.DefaultLedgerBranch {
+		t.Errorf("default ledger branch %q, want %q", b, landform.DefaultLedgerBranch)
 	}
 }

@@ -6,11 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,23 +17,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/gitremote"
 )
 
-// fetchSpecs is what a clone keeps of its remote: the branches under their
-// own names (a mirror, not refs/remotes/origin/*), the tags, and the heads of
-// GitHub/Gitea pull requests and GitLab merge requests. Wildcards that match
-// nothing are not an error.
-var fetchSpecs = []config.RefSpec{
-	"+refs/heads/*:refs/heads/*",
-	"+refs/tags/*:refs/tags/*",
-	"+refs/pull/*/head:refs/pull/*/head",
-	"+refs/merge-requests/*/head:refs/merge-requests/*/head",
-}
-
-// remote is a parsed remote URL with what Open needs to reach it.
+// remote is a remote repository with what Open needs to reach it.
 type remote struct {
 	url     string // as given, credentials included: only for the transport
 	display string // without credentials: for messages, logs and the clone's config
@@ -45,30 +33,24 @@ type remote struct {
 	secrets []string // strings that must not appear in errors
 }
 
-func parseRemote(rawURL string, o *options) (*remote, error) {
-	ep, err := transport.NewEndpoint(rawURL)
+// newRemote prepares addr, a URL as gitremote.Parse read it, for the
+// transport, with the authentication o asks for.
+func newRemote(addr gitremote.Remote, o *options) (*remote, error) {
+	rm := &remote{url: addr.Raw, display: addr.String()}
+	// The clone's directory is named after go-git's endpoint without
+	// credentials, as it always was: existing clones are found again.
+	ep, err := transport.NewEndpoint(addr.Raw)
 	if err != nil {
-		return nil, landform.Errorf(landform.EINVALID, "invalid repository URL %s", redactURL(rawURL))
+		return nil, landform.Errorf(landform.EINVALID, "invalid repository URL %s", rm.display)
 	}
-	rm := &remote{url: rawURL}
-
 	bare := *ep
 	bare.User, bare.Password = "", ""
-	rm.display = rawURL // scp-like: no password in it
-	if strings.Contains(rawURL, "://") {
-		// No user either: https://TOKEN@host/ is a common way to pass a token.
-		rm.display = bare.String()
-		if u, err := url.Parse(rawURL); err == nil {
-			u.User = nil
-			rm.display = u.String()
-		}
-	}
 	sum := sha256.Sum256([]byte(bare.String()))
 	rm.dirName = sanitizeName(ep.Path) + "-" + hex.EncodeToString(sum[:])[:12]
 
-	secrets := []string{ep.Password, o.token}
-	if (ep.Protocol == "http" || ep.Protocol == "https") && len(ep.User) >= 16 {
-		secrets = append(secrets, ep.User) // long enough to be a token
+	secrets := []string{addr.Password(), o.token}
+	if addr.Kind == gitremote.HTTP && len(addr.Username()) >= 16 {
+		secrets = append(secrets, addr.Username()) // long enough to be a token
 	}
 	for _, s := range secrets {
 		if s != "" {
@@ -80,15 +62,15 @@ func parseRemote(rawURL string, o *options) (*remote, error) {
 	case o.token != "" && o.sshKey != "":
 		return nil, landform.Errorf(landform.EINVALID, "both a token and an ssh key given for %s", rm.display)
 	case o.token != "":
-		if ep.Protocol != "http" && ep.Protocol != "https" {
+		if addr.Kind != gitremote.HTTP {
 			return nil, landform.Errorf(landform.EINVALID, "token authentication needs an http(s) URL, not %s", rm.display)
 		}
 		rm.auth = &http.BasicAuth{Username: o.tokenUser, Password: o.token}
 	case o.sshKey != "":
-		if ep.Protocol != "ssh" {
+		if addr.Kind != gitremote.SSH {
 			return nil, landform.Errorf(landform.EINVALID, "ssh key authentication needs an ssh URL, not %s", rm.display)
 		}
-		user := ep.User
+		user := addr.Username()
 		if user == "" {
 			user = "git"
 		}
@@ -119,13 +101,6 @@ func sanitizeName(p string) string {
 		name = "repo"
 	}
 	return name
-}
-
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	return s
 }
 
 // redactedError hides secrets in the text of an error from the transport.
@@ -216,116 +191,6 @@ func (rm *remote) list(ctx context.Context, timeout time.Duration) ([]*plumbing.
 	return res.refs, nil
 }
 
-// openRemote opens the clone of rawURL in the data directory, cloning it
-// when there is none. With update, an existing clone is first brought up to
-// date (one listing, and a fetch when it is behind); without, it is opened
-// without contacting the remote.
-func openRemote(ctx context.Context, rawURL string, o *options, update bool) (*Repo, error) {
-	rm, err := parseRemote(rawURL, o)
-	if err != nil {
-		return nil, err
-	}
-	if o.dataDir == "" {
-		return nil, landform.Errorf(landform.EINVALID, "a data directory is needed to clone %s", rm.display)
-	}
-	log := o.log.With("repo", rm.display)
-
-	reposDir := filepath.Join(o.dataDir, "repos")
-	dir := filepath.Join(reposDir, rm.dirName)
-	var (
-		refs           []*plumbing.Reference
-		lists, fetches int64
-	)
-	g, err := git.PlainOpen(dir)
-	switch {
-	case err == nil:
-		if !update {
-			break
-		}
-		// One round trip tells whether there is anything to fetch.
-		lists++
-		if refs, err = rm.list(ctx, o.listTimeout); err != nil {
-			return nil, err
-		}
-		fetched, err := fetchIfBehind(ctx, g, rm, refs, log)
-		if fetched {
-			fetches++
-		}
-		if err != nil {
-			return nil, err
-		}
-	case errors.Is(err, git.ErrRepositoryNotExists):
-		// The listing fails fast on a bad URL or credentials, and gives HEAD.
-		lists++
-		if refs, err = rm.list(ctx, o.listTimeout); err != nil {
-			return nil, err
-		}
-		if _, statErr := os.Stat(dir); statErr == nil {
-			log.Warn("replacing a cache directory that holds no repository", "dir", dir)
-			if err := os.RemoveAll(dir); err != nil {
-				return nil, fmt.Errorf("removing broken clone of %s: %w", rm.display, err)
-			}
-		}
-		fetches++
-		if g, err = clone(ctx, reposDir, dir, rm, log); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("opening clone of %s in %s: %w", rm.display, dir, err)
-	}
-	if err := setHead(g, refs); err != nil {
-		return nil, fmt.Errorf("updating HEAD of clone of %s: %w", rm.display, err)
-	}
-	r, err := newRepo(g, rm.display, o)
-	if err != nil {
-		return nil, err
-	}
-	r.clone, r.rm, r.dir = true, rm, dir
-	r.lists.Add(lists)
-	r.fetches.Add(fetches)
-	if head := advertisedHead(refs); head != "" {
-		r.setKnownHead(head)
-	}
-	return r, nil
-}
-
-// clone makes a bare clone in a temporary directory next to dir and renames
-// it into place, so that an interrupted clone never looks like a cache.
-func clone(ctx context.Context, reposDir, dir string, rm *remote, log *slog.Logger) (*git.Repository, error) {
-	if err := os.MkdirAll(reposDir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating clone directory: %w", err)
-	}
-	tmp, err := os.MkdirTemp(reposDir, "."+rm.dirName+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("creating clone directory: %w", err)
-	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
-
-	log.Info("cloning", "dir", dir)
-	g, err := git.PlainInit(tmp, true)
-	if err != nil {
-		return nil, fmt.Errorf("initializing clone of %s: %w", rm.display, err)
-	}
-	if _, err := g.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{rm.display}, Fetch: fetchSpecs}); err != nil {
-		return nil, fmt.Errorf("initializing clone of %s: %w", rm.display, err)
-	}
-	if err := fetch(ctx, g, rm, fetchSpecs, true); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		// Another process may have finished the same clone first; use it.
-		if g, err2 := git.PlainOpen(dir); err2 == nil {
-			return g, nil
-		}
-		return nil, fmt.Errorf("moving clone of %s into place: %w", rm.display, err)
-	}
-	g, err = git.PlainOpen(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening clone of %s: %w", rm.display, err)
-	}
-	return g, nil
-}
-
 // fetch fetches specs from the remote into g; with prune, refs the specs
 // match that the remote no longer has are deleted.
 func fetch(ctx context.Context, g *git.Repository, rm *remote, specs []config.RefSpec, prune bool) error {
@@ -344,58 +209,83 @@ func fetch(ctx context.Context, g *git.Repository, rm *remote, specs []config.Re
 	return nil
 }
 
-// fetchIfBehind fetches unless every ref the remote advertised (of those the
-// clone keeps) is already there with the same hash, and the clone has no
-// extra ref to prune. It reports whether it fetched.
-func fetchIfBehind(ctx context.Context, g *git.Repository, rm *remote, advertised []*plumbing.Reference, log *slog.Logger) (bool, error) {
-	wanted := 0
-	upToDate := true
-	for _, ref := range advertised {
-		if ref.Type() != plumbing.HashReference || !config.MatchAny(fetchSpecs, ref.Name()) {
-			continue
-		}
-		wanted++
-		local, err := g.Storer.Reference(ref.Name())
-		if err != nil || local.Hash() != ref.Hash() {
-			upToDate = false
-			break
-		}
+// listRemote lists the remote's refs in one round trip, bounded by the
+// list timeout, counts it, and notes where the remote's HEAD points.
+func (r *Repo) listRemote(ctx context.Context) ([]*plumbing.Reference, error) {
+	r.lists.Add(1)
+	adv, err := r.rm.list(ctx, r.listTimeout)
+	if err != nil {
+		return nil, err
 	}
-	if upToDate {
-		have := 0
-		iter, err := g.Storer.IterReferences()
-		if err != nil {
-			return false, fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
-		}
-		err = iter.ForEach(func(ref *plumbing.Reference) error {
-			if ref.Type() == plumbing.HashReference && config.MatchAny(fetchSpecs, ref.Name()) {
-				have++
-			}
-			return nil
-		})
-		if err != nil {
-			return false, fmt.Errorf("reading refs of clone of %s: %w", rm.display, err)
-		}
-		if have == wanted {
-			log.Debug("clone is up to date")
-			return false, nil
-		}
+	if head := advertisedHead(adv); head != "" {
+		r.setKnownHead(head)
 	}
-	log.Debug("fetching")
-	return true, fetch(ctx, g, rm, fetchSpecs, true)
+	return adv, nil
 }
 
-// setHead points the clone's HEAD where the remote's points.
-func setHead(g *git.Repository, advertised []*plumbing.Reference) error {
-	for _, ref := range advertised {
-		if ref.Name() != plumbing.HEAD {
-			continue
-		}
-		cur, err := g.Storer.Reference(plumbing.HEAD)
-		if err == nil && cur.Type() == ref.Type() && cur.Target() == ref.Target() && cur.Hash() == ref.Hash() {
-			return nil
-		}
-		return g.Storer.SetReference(ref)
+func (r *Repo) setKnownHead(head plumbing.ReferenceName) {
+	r.headMu.Lock()
+	r.head = head
+	r.headMu.Unlock()
+}
+
+// knownHead is the branch the remote's HEAD pointed to at the last listing,
+// "" before any.
+func (r *Repo) knownHead() plumbing.ReferenceName {
+	r.headMu.Lock()
+	defer r.headMu.Unlock()
+	return r.head
+}
+
+// fetchRefs fetches exactly names from the remote into the clone, each
+// forced to the remote's value, in one fetch. The caller holds r.netMu and
+// gives the side view to fetch into.
+//
+// Errors: ENOTFOUND naming the ref when the remote has no such ref (with
+// git.NoMatchingRefSpecError in its chain); those of the remote.
+func (r *Repo) fetchRefs(ctx context.Context, side *sideRepo, names []plumbing.ReferenceName) error {
+	specs := make([]config.RefSpec, len(names))
+	for i, n := range names {
+		specs[i] = config.RefSpec("+" + n.String() + ":" + n.String())
 	}
-	return nil
+	r.fetches.Add(1)
+	r.log.Debug("fetching", "repo", r.src, "refs", names)
+	err := fetch(ctx, side.git, r.rm, specs, false)
+	var missing git.NoMatchingRefSpecError
+	if errors.As(err, &missing) {
+		return &landform.Error{Code: landform.ENOTFOUND, Message: fmt.Sprintf("fetching %s: %v", r.src, missing), Err: err}
+	}
+	return err
+}
+
+// sideRepo is a second view of the repository on disk, with a storage of
+// its own, for network operations: they write packs and refs to disk
+// without holding r.mu, and readers see the new objects after reindex.
+type sideRepo struct {
+	git   *git.Repository
+	store *filesystem.Storage
+}
+
+func (s *sideRepo) close() { s.store.Close() }
+
+func (r *Repo) openSide() (*sideRepo, error) {
+	g, err := git.PlainOpen(r.dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening clone of %s: %w", r.src, err)
+	}
+	st, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil, fmt.Errorf("opening clone of %s: not stored on disk", r.src)
+	}
+	return &sideRepo{git: g, store: st}, nil
+}
+
+// reindex makes the object storage reread the list of packs, after a fetch
+// added one.
+func (r *Repo) reindex() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store != nil {
+		r.store.Reindex()
+	}
 }

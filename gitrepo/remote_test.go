@@ -268,3 +268,38 @@ func TestOpenURLOptions(t *testing.T) {
 	_, err = gitrepo.Open(ctx, "ssh://git@127.0.0.1:1/repo.git", gitrepo.WithDataDir(t.TempDir()), gitrepo.WithSSHKey(filepath.Join(t.TempDir(), "id"), ""))
 	wantCode(t, err, landform.EINVALID, "ssh key")
 }
+
+// Open reads a URL with the parser the server config uses: what it refuses
+// is refused before any network, without the credentials.
+func TestOpenURLInvalid(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ url, msg string }{
+		{"htps://127.0.0.1:1/repo.git", `unsupported URL scheme "htps"`},
+		{"https://127.0.0.1:1", "has no repository path"},
+		{"https:///repo.git", "has no host"},
+		{"https://127.0.0.1:1/repo.git?token=s3cr3t", "query"},
+		{"https://bob:s3cr3t@/repo.git", "https://***@/repo.git has no host"},
+		{"file://elsewhere/srv/repo.git", `names host "elsewhere"`},
+		{"127.0.0.1:repo.git", "is not a URL or a path"},
+	} {
+		_, err := gitrepo.Open(ctx, tc.url, gitrepo.WithDataDir(t.TempDir()))
+		wantCode(t, err, landform.EINVALID, tc.msg)
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("Open(%s): error %q shows the secret", tc.url, err)
+		}
+	}
+}
+
+// A local directory whose name reads as an scp-like address is opened as a
+// path.
+func TestOpenLocalPathLikeSCP(t *testing.T) {
+	w := newWorkRepo(t)
+	head := w.commit("first")
+	dir := filepath.Join(t.TempDir(), "git@host:repo")
+	runGit(t, w.dir, "clone", "-q", "--bare", w.dir, dir)
+	t.Chdir(filepath.Dir(dir))
+	r := openRepo(t, "git@host:repo")
+	if got, err := r.Resolve("main"); err != nil || got != head {
+		t.Errorf("Resolve(main) = %s, %v; want %s", got, err, head)
+	}
+}

@@ -1,22 +1,3 @@
-// Package gitrepo is Landform's git layer, built on go-git: it opens a local
-// repository in place or keeps a bare clone of a remote in the data
-// directory, resolves revisions, lists the paths changed between two commits,
-// and reads a commit's tree without a checkout, as an fs.FS (TreeFS) or as a
-// clean copy on disk (Export).
-//
-// For the daemon it watches remotes cheaply (ListRemoteRefs: one ref
-// listing; Fetch only the refs that moved) and writes the ledger branch
-// (WriteLedger), pushing it to the remote.
-//
-// Only WriteLedger writes to a local repository given by path, and only git
-// objects and the ledger branch's ref: its working copy, index and HEAD are
-// left alone. Clones under the data directory are written to freely.
-//
-// A *Repo is safe for concurrent use: go-git's filesystem object storage is
-// not (it opens pack indexes and packfiles lazily, without locks), so every
-// read of git objects goes through one mutex per Repo. TreeFS caches what it
-// decodes, so that lock is rarely held for long. Fetches and pushes run on a
-// storage of their own, outside that lock.
 package gitrepo
 
 import (
@@ -41,10 +22,11 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/gitremote"
 )
 
-// Repo is an opened repository: a local one in place, or the cached clone of
-// a remote.
+// Repo is an opened repository, for reading: a local one in place, or the
+// cached clone of a remote. Watcher and Ledger are made from a Repo.
 type Repo struct {
 	git *git.Repository
 	// src names the repository in messages: the path, or the URL without
@@ -62,22 +44,24 @@ type Repo struct {
 	// store is the object storage, closed by Close.
 	store *filesystem.Storage
 
+	// listTimeout bounds each ref listing of the remote; 0 means only the
+	// context does.
 	listTimeout time.Duration
-	now         func() time.Time
 
 	// mu serializes access to the object storage, which is not safe for
 	// concurrent use.
 	mu sync.Mutex
-	// netMu serializes fetches and pushes into the clone. Lock order:
-	// ledgerMu, then netMu, then mu.
+	// netMu serializes fetches and pushes into the clone, whoever makes
+	// them (Watchers, Ledgers). Lock order: a Ledger's mu, then netMu, then
+	// mu.
 	netMu sync.Mutex
-	// ledgerMu serializes WriteLedger calls.
-	ledgerMu sync.Mutex
 
-	// head is the branch the remote's HEAD pointed to at the last listing.
+	// head is the branch the remote's HEAD pointed to at the last listing
+	// through this Repo (Open's, a Watcher's).
 	headMu sync.Mutex
 	head   plumbing.ReferenceName
 
+	// The round trips to the remote made through this Repo (Watcher.Stats).
 	lists, fetches, pushes atomic.Int64
 }
 
@@ -93,7 +77,6 @@ type options struct {
 	log       *slog.Logger
 	// listTimeout bounds each ref listing; 0 means only ctx does.
 	listTimeout time.Duration
-	now         func() time.Time
 }
 
 // defaultListTimeout bounds a ref listing unless WithListTimeout says
@@ -105,7 +88,6 @@ func newOptions(opts []Option) (*options, error) {
 		tokenUser:   "x-access-token",
 		log:         slog.New(slog.DiscardHandler),
 		listTimeout: defaultListTimeout,
-		now:         time.Now,
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -162,7 +144,8 @@ func WithSSHKey(file, passphrase string) Option {
 	}
 }
 
-// WithLogger sets the logger for clones and fetches (default: none).
+// WithLogger sets the logger for clones, fetches and pushes (default:
+// none).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l != nil {
@@ -172,26 +155,54 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithListTimeout bounds each listing of the remote's refs (the one Open
+// starts with, and a Watcher's) to d; 0 leaves only the context to bound
+// it. The default is 30 seconds.
+func WithListTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return landform.Errorf(landform.EINVALID, "negative list timeout %v", d)
+		}
+		o.listTimeout = d
+		return nil
+	}
+}
+
 // Open opens the repository src.
 //
 // A local path (a working copy, a linked worktree or a bare repository) is
-// opened in place, read-only (but see WriteLedger). A URL (file://, git://, http(s)://, ssh:// or
-// scp-like user@host:path) is cloned bare into
-// DATA_DIR/repos/<name>-<hash of the URL>, and on later calls that clone is
-// brought up to date: all branches and tags, plus refs/pull/*/head and
-// refs/merge-requests/*/head where the remote has them; refs the remote no
-// longer has are pruned. The remote's refs are listed first (bounded by
-// WithListTimeout), and the fetch is skipped when the clone already has them
-// all. OpenRemote is the variant that skips the listing when a clone exists.
+// opened in place, read-only (but see Ledger). A URL (file://, git://,
+// http(s)://, ssh:// or scp-like user@host:path, as gitremote.Parse reads
+// it; a local path that exists wins over an scp-like reading) is cloned
+// bare into DATA_DIR/repos/<name>-<hash of the URL>, and on later calls
+// that clone is brought up to date: all branches and tags, plus
+// refs/pull/*/head and refs/merge-requests/*/head where the remote has
+// them; refs the remote no longer has are pruned. The remote's refs are
+// listed first (bounded by WithListTimeout), and the fetch is skipped when
+// the clone already has them all. OpenRemote is the variant that skips the
+// listing when a clone exists.
 //
 // The Repo keeps packfiles open until Close.
 //
 // Errors: EINVALID "not a git repository: PATH" for a local path that is not
-// a repository, EINVALID for bad options or a URL without WithDataDir, and
+// a repository, EINVALID for an invalid URL (saying why, without its
+// credentials), bad options or a URL without WithDataDir, and
 // ENOTFOUND or EUNAUTHORIZED when the remote says so. Any other failure to
 // reach the remote is a *RemoteError naming the URL (credentials removed).
 func Open(ctx context.Context, src string, opts ...Option) (*Repo, error) {
 	return open(ctx, src, true, opts)
+}
+
+// OpenRemote opens a repository to watch. For a URL it opens the bare clone
+// kept in the data directory without contacting the remote; only when there
+// is no clone yet does it clone (listing the remote's refs, then fetching
+// branches, tags and pull/merge request heads). The daemon then polls with a
+// Watcher: ListRemoteRefs, and Fetch for what moved. A local path is opened
+// in place, as Open does.
+//
+// Errors: those of Open.
+func OpenRemote(ctx context.Context, src string, opts ...Option) (*Repo, error) {
+	return open(ctx, src, false, opts)
 }
 
 // open opens src; update says whether an existing clone is brought up to
@@ -204,25 +215,20 @@ func open(ctx context.Context, src string, update bool, opts []Option) (*Repo, e
 	if src == "" {
 		return nil, landform.Errorf(landform.EINVALID, "empty repository path or URL")
 	}
-	if isURL(src) {
-		return openRemote(ctx, src, o, update)
+	addr, err := gitremote.Parse(src)
+	if !strings.Contains(src, "://") && (err != nil || addr.SCP) {
+		// An existing directory named like an address (host:path) is a path.
+		if _, statErr := os.Stat(src); statErr == nil {
+			return openLocal(src, o)
+		}
 	}
-	return openLocal(src, o)
-}
-
-// isURL reports whether src is a URL or an scp-like address rather than a
-// local path. An existing local path always wins.
-func isURL(src string) bool {
-	if strings.Contains(src, "://") {
-		return true
+	if err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(src); err == nil {
-		return false
+	if !addr.IsURL() {
+		return openLocal(src, o)
 	}
-	// scp-like: [user@]host:path, with no slash before the colon.
-	colon := strings.IndexByte(src, ':')
-	slash := strings.IndexByte(src, '/')
-	return colon > 0 && strings.Contains(src[:colon], "@") && (slash < 0 || colon < slash)
+	return openRemote(ctx, addr, o, update)
 }
 
 func openLocal(path string, o *options) (*Repo, error) {
@@ -273,7 +279,7 @@ func gitDir(g *git.Repository) (string, error) {
 // its packfiles open: by default go-git opens and closes the packfile for
 // every object it reads, which made reading trees several times slower.
 func newRepo(g *git.Repository, src string, o *options) (*Repo, error) {
-	r := &Repo{git: g, src: src, log: o.log, listTimeout: o.listTimeout, now: o.now}
+	r := &Repo{git: g, src: src, log: o.log, listTimeout: o.listTimeout}
 	plain, ok := g.Storer.(*filesystem.Storage)
 	if !ok {
 		return r, nil

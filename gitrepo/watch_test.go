@@ -45,9 +45,19 @@ func openRemote(t *testing.T, url string, opts ...gitrepo.Option) *gitrepo.Repo 
 	return r
 }
 
-func listRefs(t *testing.T, r *gitrepo.Repo) map[string]string {
+// watch returns a Watcher of r.
+func watch(t *testing.T, r *gitrepo.Repo) *gitrepo.Watcher {
 	t.Helper()
-	refs, err := r.ListRemoteRefs(context.Background())
+	w, err := gitrepo.NewWatcher(r)
+	if err != nil {
+		t.Fatalf("NewWatcher(%s): %v", r, err)
+	}
+	return w
+}
+
+func listRefs(t *testing.T, w *gitrepo.Watcher) map[string]string {
+	t.Helper()
+	refs, err := w.ListRemoteRefs(context.Background())
 	if err != nil {
 		t.Fatalf("ListRemoteRefs: %v", err)
 	}
@@ -63,9 +73,9 @@ func localRefs(t *testing.T, r *gitrepo.Repo) map[string]string {
 	return refs
 }
 
-func wantStats(t *testing.T, r *gitrepo.Repo, want gitrepo.Stats) {
+func wantStats(t *testing.T, w *gitrepo.Watcher, want gitrepo.Stats) {
 	t.Helper()
-	if got := r.Stats(); got != want {
+	if got := w.Stats(); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
@@ -81,11 +91,12 @@ func TestWatchRemote(t *testing.T) {
 			opts = append(opts, gitrepo.WithDataDir(t.TempDir()))
 
 			r := openRemote(t, url, opts...)
-			wantStats(t, r, gitrepo.Stats{Lists: 1, Fetches: 1}) // the clone
+			w := watch(t, r)
+			wantStats(t, w, gitrepo.Stats{Lists: 1, Fetches: 1}) // the clone
 
 			main1 := s.git("rev-parse", "main")
 			want := map[string]string{"HEAD": main1, "refs/heads/main": main1, "refs/heads/feature": main1}
-			refs := listRefs(t, r)
+			refs := listRefs(t, w)
 			if diff := cmp.Diff(want, refs); diff != "" {
 				t.Errorf("ListRemoteRefs (-want +got):\n%s", diff)
 			}
@@ -93,14 +104,14 @@ func TestWatchRemote(t *testing.T) {
 				t.Errorf("LocalRefs after the clone (-remote +local):\n%s", diff)
 			}
 			// Nothing moved: listing again costs one listing, no fetch.
-			if diff := cmp.Diff(refs, listRefs(t, r)); diff != "" {
+			if diff := cmp.Diff(refs, listRefs(t, w)); diff != "" {
 				t.Errorf("second listing differs:\n%s", diff)
 			}
-			wantStats(t, r, gitrepo.Stats{Lists: 3, Fetches: 1})
-			if b, err := r.DefaultBranch(ctx); err != nil || b != "main" {
+			wantStats(t, w, gitrepo.Stats{Lists: 3, Fetches: 1})
+			if b, err := w.DefaultBranch(ctx); err != nil || b != "main" {
 				t.Errorf("DefaultBranch = %q, %v", b, err)
 			}
-			wantStats(t, r, gitrepo.Stats{Lists: 3, Fetches: 1})
+			wantStats(t, w, gitrepo.Stats{Lists: 3, Fetches: 1})
 
 			// A pull request branched from main1, then a new commit on main.
 			s.git("checkout", "-q", "-b", "pr7")
@@ -112,13 +123,13 @@ func TestWatchRemote(t *testing.T) {
 			s.push("main", "pr7")
 			runGit(t, s.base, "--git-dir", remote, "update-ref", "refs/pull/7/head", pr7)
 
-			refs = listRefs(t, r)
+			refs = listRefs(t, w)
 			want = map[string]string{"HEAD": main2, "refs/heads/main": main2, "refs/heads/feature": main1,
 				"refs/heads/pr7": pr7, "refs/pull/7/head": pr7}
 			if diff := cmp.Diff(want, refs); diff != "" {
 				t.Errorf("ListRemoteRefs after pushes (-want +got):\n%s", diff)
 			}
-			wantStats(t, r, gitrepo.Stats{Lists: 4, Fetches: 1})
+			wantStats(t, w, gitrepo.Stats{Lists: 4, Fetches: 1})
 			if _, err := r.Resolve(main2); landform.ErrorCode(err) != landform.ENOTFOUND {
 				t.Errorf("Resolve(new commit) before Fetch: %v", err)
 			}
@@ -134,10 +145,10 @@ func TestWatchRemote(t *testing.T) {
 			if len(moved) != 2 {
 				t.Fatalf("moved refs: %q", moved)
 			}
-			if err := r.Fetch(ctx, moved...); err != nil {
+			if err := w.Fetch(ctx, moved...); err != nil {
 				t.Fatalf("Fetch(%q): %v", moved, err)
 			}
-			wantStats(t, r, gitrepo.Stats{Lists: 4, Fetches: 2})
+			wantStats(t, w, gitrepo.Stats{Lists: 4, Fetches: 2})
 			for rev, want := range map[string]string{main2: main2, "main": main2, "refs/pull/7/head": pr7, "HEAD": main2} {
 				if got, err := r.Resolve(rev); err != nil || got != want {
 					t.Errorf("after Fetch, Resolve(%s) = %s, %v; want %s", rev, got, err, want)
@@ -153,35 +164,36 @@ func TestWatchRemote(t *testing.T) {
 				t.Errorf("Fetch brought a ref it was not asked for")
 			}
 
-			err := r.Fetch(ctx, "refs/pull/99/head")
+			err := w.Fetch(ctx, "refs/pull/99/head")
 			wantCode(t, err, landform.ENOTFOUND, "refs/pull/99/head", url)
-			wantCode(t, r.Fetch(ctx, "refs/heads/*"), landform.EINVALID)
+			wantCode(t, w.Fetch(ctx, "refs/heads/*"), landform.EINVALID)
 
 			// Fetch of everything: one listing, and a fetch as pr7 is missing.
-			if err := r.Fetch(ctx); err != nil {
+			if err := w.Fetch(ctx); err != nil {
 				t.Fatalf("Fetch(): %v", err)
 			}
-			if diff := cmp.Diff(listRefs(t, r), localRefs(t, r)); diff != "" {
+			if diff := cmp.Diff(listRefs(t, w), localRefs(t, r)); diff != "" {
 				t.Errorf("LocalRefs after Fetch() (-remote +local):\n%s", diff)
 			}
-			before := r.Stats()
-			if err := r.Fetch(ctx); err != nil {
+			before := w.Stats()
+			if err := w.Fetch(ctx); err != nil {
 				t.Fatalf("Fetch(): %v", err)
 			}
-			if got := r.Stats(); got.Fetches != before.Fetches || got.Lists != before.Lists+1 {
+			if got := w.Stats(); got.Fetches != before.Fetches || got.Lists != before.Lists+1 {
 				t.Errorf("Fetch() with nothing new: stats went from %+v to %+v", before, got)
 			}
 
 			// Opening again reuses the clone without the network.
 			r2 := openRemote(t, url, opts...)
-			wantStats(t, r2, gitrepo.Stats{})
+			w2 := watch(t, r2)
+			wantStats(t, w2, gitrepo.Stats{})
 			if got, err := r2.Resolve("refs/pull/7/head"); err != nil || got != pr7 {
 				t.Errorf("reopened clone: Resolve(PR head) = %s, %v", got, err)
 			}
-			if b, err := r2.DefaultBranch(ctx); err != nil || b != "main" {
+			if b, err := w2.DefaultBranch(ctx); err != nil || b != "main" {
 				t.Errorf("reopened clone: DefaultBranch = %q, %v", b, err)
 			}
-			wantStats(t, r2, gitrepo.Stats{})
+			wantStats(t, w2, gitrepo.Stats{})
 		})
 	}
 }
@@ -209,18 +221,19 @@ func TestWatchRemoteOffline(t *testing.T) {
 	data := t.TempDir()
 	opts := []gitrepo.Option{gitrepo.WithDataDir(data), gitrepo.WithToken("p"), gitrepo.WithUsername("u")}
 	r := openRemote(t, url, opts...)
+	w := watch(t, r)
 	served()
 
 	// What the server sees of a poll with nothing new: one ref listing each.
-	listRefs(t, r)
-	listRefs(t, r)
+	listRefs(t, w)
+	listRefs(t, w)
 	listing := "GET /repo.git/info/refs?service=git-upload-pack"
 	if diff := cmp.Diff([]string{listing, listing}, served()); diff != "" {
 		t.Errorf("requests for two listings (-want +got):\n%s", diff)
 	}
 	// Fetching a ref the clone has as the remote does sends no request for
 	// a pack; one that moved does.
-	if err := r.Fetch(ctx, "main"); err != nil {
+	if err := w.Fetch(ctx, "main"); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{listing}, served()); diff != "" {
@@ -229,7 +242,7 @@ func TestWatchRemoteOffline(t *testing.T) {
 	s.write("new.tf", "# new\n")
 	s.commit("new")
 	s.push("main")
-	if err := r.Fetch(ctx, "main"); err != nil {
+	if err := w.Fetch(ctx, "main"); err != nil {
 		t.Fatal(err)
 	}
 	if got := served(); len(got) != 2 || got[0] != listing || got[1] != "POST /repo.git/git-upload-pack" {
@@ -237,31 +250,32 @@ func TestWatchRemoteOffline(t *testing.T) {
 	}
 
 	runGit(t, s.base, "--git-dir", filepath.Join(s.base, "repo.git"), "symbolic-ref", "HEAD", "refs/heads/feature")
-	refs := listRefs(t, r)
+	refs := listRefs(t, w)
 	if refs["HEAD"] != refs["refs/heads/feature"] {
 		t.Errorf("HEAD = %s, want feature's %s", refs["HEAD"], refs["refs/heads/feature"])
 	}
-	if b, err := r.DefaultBranch(ctx); err != nil || b != "feature" {
+	if b, err := w.DefaultBranch(ctx); err != nil || b != "feature" {
 		t.Errorf("DefaultBranch after the remote changed it = %q, %v", b, err)
 	}
-	if err := r.Fetch(ctx, "feature"); err != nil {
+	if err := w.Fetch(ctx, "feature"); err != nil {
 		t.Fatal(err)
 	}
 
 	srv.Close()
 	start := time.Now()
-	_, err := r.ListRemoteRefs(ctx)
+	_, err := w.ListRemoteRefs(ctx)
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("ListRemoteRefs of a closed server took %v", time.Since(start))
 	}
 	wantUnreachable(t, err, url)
-	wantUnreachable(t, r.Fetch(ctx, "main"), url)
+	wantUnreachable(t, w.Fetch(ctx, "main"), url)
 
 	r2 := openRemote(t, url, opts...)
+	w2 := watch(t, r2)
 	if got, err := r2.Resolve("main"); err != nil || got != s.git("rev-parse", "main") {
 		t.Errorf("offline clone: Resolve(main) = %s, %v", got, err)
 	}
-	if b, err := r2.DefaultBranch(ctx); err != nil || b != "feature" {
+	if b, err := w2.DefaultBranch(ctx); err != nil || b != "feature" {
 		t.Errorf("offline clone: DefaultBranch = %q, %v", b, err)
 	}
 }
@@ -347,12 +361,13 @@ func TestWatchLocal(t *testing.T) {
 	w.write("a.tf", "# a\n")
 	first := w.commit("first")
 	r := openRemote(t, w.dir)
+	wt := watch(t, r)
 
-	refs := listRefs(t, r)
+	refs := listRefs(t, wt)
 	if diff := cmp.Diff(map[string]string{"HEAD": first, "refs/heads/main": first}, refs); diff != "" {
 		t.Errorf("ListRemoteRefs (-want +got):\n%s", diff)
 	}
-	if b, err := r.DefaultBranch(ctx); err != nil || b != "main" {
+	if b, err := wt.DefaultBranch(ctx); err != nil || b != "main" {
 		t.Errorf("DefaultBranch = %q, %v", b, err)
 	}
 
@@ -361,24 +376,27 @@ func TestWatchLocal(t *testing.T) {
 	second := w.commit("second")
 	w.git("update-ref", "refs/pull/3/head", second)
 	w.git("gc", "-q", "--prune=now")
-	refs = listRefs(t, r)
+	refs = listRefs(t, wt)
 	if refs["refs/heads/main"] != second || refs["refs/pull/3/head"] != second {
 		t.Errorf("ListRemoteRefs after a commit: %v", refs)
 	}
-	if err := r.Fetch(ctx, "main", "refs/pull/3/head"); err != nil {
+	if err := wt.Fetch(ctx, "main", "refs/pull/3/head"); err != nil {
 		t.Fatal(err)
 	}
 	if paths, err := r.ChangedPaths(first, second); err != nil || len(paths) != 1 || paths[0] != "b.tf" {
 		t.Errorf("ChangedPaths after gc = %q, %v", paths, err)
 	}
-	wantCode(t, r.Fetch(ctx, "nope"), landform.ENOTFOUND, "refs/heads/nope")
-	wantStats(t, r, gitrepo.Stats{Lists: 2})
+	wantCode(t, wt.Fetch(ctx, "nope"), landform.ENOTFOUND, "refs/heads/nope")
+	wantStats(t, wt, gitrepo.Stats{Lists: 2})
 
 	w.git("checkout", "-q", "--detach")
-	refs = listRefs(t, r)
+	refs = listRefs(t, wt)
 	if refs["HEAD"] != second || !maps.Equal(refs, localRefs(t, r)) {
 		t.Errorf("detached: ListRemoteRefs = %v", refs)
 	}
-	_, err := r.DefaultBranch(ctx)
+	_, err := wt.DefaultBranch(ctx)
 	wantCode(t, err, landform.ENOTFOUND, "HEAD")
+
+	_, err = gitrepo.NewWatcher(nil)
+	wantCode(t, err, landform.EINVALID)
 }

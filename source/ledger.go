@@ -24,7 +24,11 @@ func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) 
 		}
 	}
 	entry := gitrepo.LedgerEntry{Message: report.LedgerMessage(runs), Files: files}
-	if _, err := g.WriteLedger(ctx, branch, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry}); err != nil {
+	l, err := gitrepo.NewLedger(g, branch)
+	if err != nil {
+		return err
+	}
+	if _, err := l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry}); err != nil {
 		return fmt.Errorf("writing %d runs to ledger branch %s: %w", len(runs), branch, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/gitrepo"
 )
 
 // Refs lists the remote's refs (name → commit) in one round trip, and
@@ -14,11 +15,15 @@ func (r *Repo) Refs(ctx context.Context) (map[string]string, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	refs, err := g.ListRemoteRefs(ctx)
+	w, err := gitrepo.NewWatcher(g)
 	if err != nil {
 		return nil, "", err
 	}
-	def, err := g.DefaultBranch(ctx)
+	refs, err := w.ListRemoteRefs(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	def, err := w.DefaultBranch(ctx)
 	if err != nil && landform.ErrorCode(err) != landform.ENOTFOUND {
 		return nil, "", err
 	}
@@ -31,7 +36,11 @@ func (r *Repo) Fetch(ctx context.Context, refs []string) error {
 	if err != nil {
 		return err
 	}
-	return g.Fetch(ctx, refs...)
+	w, err := gitrepo.NewWatcher(g)
+	if err != nil {
+		return err
+	}
+	return w.Fetch(ctx, refs...)
 }
 
 // MergeBase returns the best common ancestor of two commits.
