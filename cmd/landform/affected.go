@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/landform/landform/report"
 	"github.com/spf13/cobra"
 )
 
@@ -38,7 +38,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 				fmt.Fprintln(a.stderr, "no workspace affected")
 			}
 			for _, w := range out {
-				fmt.Fprintf(a.stdout, "%s\t%s\n", w.Name, strings.Join(w.Reasons, "; "))
+				fmt.Fprintln(a.stdout, report.AffectedLine(w.Name, w.Reasons))
 			}
 			return nil
 		},

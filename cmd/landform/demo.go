@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/landform/landform/internal/demo"
+	"github.com/landform/landform/report"
 	"github.com/spf13/cobra"
 )
 
@@ -103,7 +104,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	if n := res.failed(); n > 0 {
 		for _, run := range res.runs {
 			if run.Error != "" {
-				fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
+				fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, report.Indent(run.Error))
 			}
 		}
 		return &exitError{code: 1, err: fmt.Errorf("demo: %d of %d plans failed (did scripts/setup run?)", n, len(res.runs))}

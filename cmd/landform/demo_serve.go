@@ -13,6 +13,7 @@ import (
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/internal/demo"
+	"github.com/landform/landform/report"
 )
 
 // demoServe is the daemon's demo: the example repo is pushed to a bare
@@ -89,7 +90,7 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 	}
 	a.say("Plans the daemon made for the push:")
 	for _, r := range runs {
-		fmt.Fprintf(a.stderr, "    run %-4s %-14s %-10s %s  %s\n", r.ID, r.Workspace, r.State, r.Summary, firstLine(r.Error))
+		fmt.Fprintf(a.stderr, "    run %-4s %-14s %-10s %s  %s\n", r.ID, r.Workspace, r.State, r.Summary, report.FirstLine(r.Error))
 	}
 
 	a.say("Waiting for the ledger commit on landform/ledger")
@@ -101,7 +102,7 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%s\n", indent(ledger))
+	fmt.Fprintf(a.stderr, "%s\n", report.Indent(ledger))
 	stopServe()
 	if err := <-served; err != nil && !errors.Is(err, context.Canceled) {
 		return err

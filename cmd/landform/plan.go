@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +56,7 @@ code is 1 when any workspace errored.`,
 			} else {
 				for _, run := range res.runs {
 					if run.Error != "" {
-						fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, indent(run.Error))
+						fmt.Fprintf(a.stderr, "\n%s (run %s):\n%s\n", run.Workspace, run.ID, report.Indent(run.Error))
 					}
 				}
 			}
@@ -141,7 +139,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	}
 	res.runs, err = r.PlanBatch(ctx, repo, runner.Batch{
 		Repo: repo.Name(), Commit: change.Head.Commit, Ref: o.head, Targets: change.Targets,
-	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, progressLine(p)) })
+	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, report.ProgressLine(p.Done, p.Total, p.Run)) })
 	return &res, err
 }
 
@@ -150,25 +148,4 @@ func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
 	f.StringVar(&ef.cliConfig, "terraform-cli-config", "", "the Terraform CLI config to honour (default: TF_CLI_CONFIG_FILE when it exists, else ~/.terraformrc)")
 	f.StringArrayVar(&ef.binaries, "terraform-binary", nil, "an extra terraform or tofu binary to choose from (repeatable)")
 	f.StringToStringVar(&ef.env, "env", nil, "extra environment for terraform, KEY=VALUE (repeatable)")
-}
-
-// progressLine renders one finished run:
-// "[2/4] envs/prod/app  planned  +4 ~0 -0 ±0  1.2s".
-func progressLine(p runner.Progress) string {
-	run := p.Run
-	detail := run.Summary.String()
-	if run.State == landform.StateErrored || run.State == landform.StateInterrupted {
-		detail = firstLine(run.Error)
-	}
-	return fmt.Sprintf("[%d/%d] %s  %s  %s  %s", p.Done, p.Total, run.Workspace, run.State, detail,
-		run.Duration().Round(100*time.Millisecond))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
 }

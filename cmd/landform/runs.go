@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,17 +34,7 @@ func newRunsCmd(a *app) *cobra.Command {
 			if asJSON {
 				return writeJSON(a.stdout, map[string]any{"runs": report.RunRecords(runs)})
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tREPO\tWORKSPACE\tKIND\tSTATE\tCHANGES\tCOMMIT\tCREATED\tNOTE")
-			for _, r := range runs {
-				note := ""
-				if r.BlockedBy != "" {
-					note = "waiting for the lock of " + r.BlockedBy
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Repo, r.Workspace, r.Kind, r.State,
-					r.Summary, landform.ShortSHA(r.Commit), r.CreatedAt.Local().Format("2006-01-02 15:04:05"), note)
-			}
-			return tw.Flush()
+			return report.RunsTable(a.stdout, runs)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
@@ -81,7 +70,7 @@ func newShowCmd(a *app) *cobra.Command {
 				fmt.Fprintf(a.stdout, "took: %s\n", run.Duration().Round(time.Millisecond))
 			}
 			if run.Error != "" {
-				fmt.Fprintf(a.stdout, "\nerror:\n%s\n", indent(run.Error))
+				fmt.Fprintf(a.stdout, "\nerror:\n%s\n", report.Indent(run.Error))
 			}
 			if run.PlanSHA256 == "" {
 				return nil

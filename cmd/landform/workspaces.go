@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/landform/landform/report"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +41,7 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 				if w.Error != "" {
 					note = "invalid: " + w.Error
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", w.Name, w.Dir, note)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", report.Field(w.Name), report.Field(w.Dir), report.Field(note))
 			}
 			return tw.Flush()
 		},
