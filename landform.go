@@ -1,6 +1,6 @@
 // Package landform holds Landform's domain types — repositories, workspaces,
-// runs and their states, plan summaries, drift reports and approvals — and the
-// error codes every other package speaks.
+// targets, runs and their states, plan summaries, locks — and the error
+// codes every other package speaks.
 //
 // Adapters (store/sqlite, planstore/fs, gitrepo, terraform, forge/…) import
 // this package; it imports none of them. The orchestration core lives in
@@ -27,9 +27,6 @@ type Repo struct {
 	Ledger       bool       `json:"ledger,omitempty"`
 	LedgerBranch string     `json:"ledger_branch,omitempty"`
 	LockPolicy   LockPolicy `json:"lock_policy,omitempty"`
-	// Forge is the kind of forge hosting the repo: "github", "gitlab",
-	// "gitea" or "" for a plain git remote.
-	Forge string `json:"forge,omitempty"`
 }
 
 // DefaultLedgerBranch is the branch a repository's ledger is written to

@@ -109,25 +109,6 @@ type DriftResource struct {
 	Action string `json:"action"`
 }
 
-// DriftReport is the outcome of a refresh-only plan of one workspace.
-type DriftReport struct {
-	Workspace string          `json:"name"`
-	Dir       string          `json:"dir"`
-	Drifted   bool            `json:"drifted"`
-	Resources []DriftResource `json:"resources"`
-	Error     string          `json:"error,omitempty"`
-}
-
-// Approval binds a person's approval to one plan: its run, the commit and the
-// plan's sha256. Apply refuses a plan whose hash or commit differs.
-type Approval struct {
-	RunID      string    `json:"run_id"`
-	User       string    `json:"user"`
-	Commit     string    `json:"commit"`
-	PlanSHA256 string    `json:"plan_sha256"`
-	CreatedAt  time.Time `json:"created_at"`
-}
-
 // RunFilter selects runs. Zero fields match everything.
 type RunFilter struct {
 	Repo      string
