@@ -79,9 +79,10 @@ type Daemon struct {
 	repos []WatchedRepo
 	grace time.Duration
 	owner string
-	after func(time.Duration) <-chan time.Time
+	after func(time.Duration) (<-chan time.Time, func() bool)
+	event func(Event)
 
-	wake   chan struct{} // a run was queued
+	wake   *broadcast // a run became claimable
 	ledger map[string]chan struct{}
 
 	mu       sync.Mutex
@@ -92,14 +93,20 @@ type Daemon struct {
 
 // RepoStatus is the health of one watched repository.
 type RepoStatus struct {
-	Repo       string    `json:"repo"`
-	LastPoll   time.Time `json:"last_poll"`
-	LastError  string    `json:"last_error,omitempty"`
-	Failures   int       `json:"failures"`
-	NextPoll   time.Time `json:"next_poll"`
-	Polls      int       `json:"polls"`
-	Fetches    int       `json:"fetches"`
-	RunsQueued int       `json:"runs_queued"`
+	Repo string `json:"repo"`
+	// LastPoll is when the last poll round ended.
+	LastPoll  time.Time `json:"last_poll"`
+	LastError string    `json:"last_error,omitempty"`
+	// Failures counts the poll rounds failed in a row.
+	Failures int       `json:"failures"`
+	NextPoll time.Time `json:"next_poll"`
+	// Polls counts the poll rounds ended (failed or not) since the
+	// daemon started: it grows by one per round, after the round's runs
+	// are queued, so a client that saw it grow by two has seen at least
+	// one whole round start and end.
+	Polls      int `json:"polls"`
+	Fetches    int `json:"fetches"`
+	RunsQueued int `json:"runs_queued"`
 }
 
 // DaemonOption configures a Daemon.
@@ -112,9 +119,20 @@ func WithShutdownGrace(d time.Duration) DaemonOption { return func(dm *Daemon) {
 // WithOwner names this daemon in the runs it claims (default "landform").
 func WithOwner(name string) DaemonOption { return func(dm *Daemon) { dm.owner = name } }
 
-// WithTimer replaces time.After, for tests of the schedule.
-func WithTimer(after func(time.Duration) <-chan time.Time) DaemonOption {
+// WithTimer replaces the daemon's timer, for tests of the schedule: every
+// wait of the daemon (poll interval and backoff, the workers' claim
+// interval, the ledger's waits, the shutdown grace) calls after(d), which
+// returns a channel that receives once d has passed and a function that
+// stops the timer early (reporting whether it had not fired yet). The
+// default is time.NewTimer. Pair it with the runner's WithClock.
+func WithTimer(after func(time.Duration) (<-chan time.Time, func() bool)) DaemonOption {
 	return func(dm *Daemon) { dm.after = after }
+}
+
+// realTimer is the default timer.
+func realTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
 }
 
 // NewDaemon returns a daemon for repos. The runner supplies the plan store,
@@ -127,8 +145,9 @@ func NewDaemon(r *Runner, store DaemonStore, repos []WatchedRepo, opts ...Daemon
 		repos:    repos,
 		grace:    30 * time.Second,
 		owner:    "landform",
-		after:    time.After,
-		wake:     make(chan struct{}, 1),
+		after:    realTimer,
+		event:    func(Event) {},
+		wake:     newBroadcast(),
 		ledger:   map[string]chan struct{}{},
 		statuses: map[string]*RepoStatus{},
 	}
@@ -178,8 +197,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			d.logger.Info("stopping: no more polls or claims; waiting for running terraform", "grace", d.grace)
+			graceOver, stop := d.after(d.grace)
+			defer stop()
 			select {
-			case <-d.after(d.grace):
+			case <-graceOver:
 				d.logger.Warn("grace period over: interrupting running terraform")
 				cancelWork()
 			case <-stopped:
@@ -224,6 +245,7 @@ func (d *Daemon) recover(ctx context.Context) error {
 	}
 	for _, run := range requeued {
 		d.logger.Warn("re-queued a run interrupted by a crash", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
+		d.emit(Event{Kind: EventRunQueued, Repo: run.Repo, Run: run})
 	}
 	for _, run := range flagged {
 		d.logger.Error("an apply was interrupted by a crash: it is NOT retried; its workspace lock is kept; check the state lock of the backend and re-run by hand",
@@ -240,18 +262,48 @@ func notify(ch chan struct{}) {
 	}
 }
 
+// broadcast wakes every waiter at once. A waiter takes C before it looks
+// for work and waits on it after, so a Notify in between is not lost; a
+// Notify with nobody waiting wakes nobody later.
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBroadcast() *broadcast { return &broadcast{ch: make(chan struct{})} }
+
+// C returns the channel the next Notify closes.
+func (b *broadcast) C() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+// Notify wakes everyone waiting on a channel C returned before.
+func (b *broadcast) Notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}
+
 // pollBackoff is the wait after failed polls: the poll interval doubled
 // per failure, capped at ten minutes (or the interval, if longer).
 func pollBackoff(interval time.Duration, failures int) time.Duration {
 	return backoff.Policy{Base: interval, Cap: 10 * time.Minute}.Delay(failures)
 }
 
-// sleep waits d or until ctx is done; it reports whether ctx is still live.
-func (d *Daemon) sleep(ctx context.Context, dur time.Duration) bool {
+// sleep waits dur on the daemon's timer, or until wake is closed (nil:
+// never) or ctx is done; it reports whether ctx is still live.
+func (d *Daemon) sleep(ctx context.Context, dur time.Duration, wake <-chan struct{}) bool {
+	fired, stop := d.after(dur)
+	defer stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-d.after(dur):
+	case <-wake:
+		return true
+	case <-fired:
 		return true
 	}
 }

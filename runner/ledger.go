@@ -12,13 +12,20 @@ import (
 // ledgerBatch caps how many runs one ledger commit records.
 const ledgerBatch = 50
 
+// Ledger loop waits: the periodic retry, and how long a woken loop lets
+// runs finishing together gather into one commit.
+const (
+	ledgerInterval = 10 * time.Second
+	ledgerGather   = 200 * time.Millisecond
+)
+
 // recordLoop writes finished runs of repo to its ledger: woken when a run
 // finishes, and every ten seconds for what failed before. Runs that finish
 // together go into one commit.
 func (d *Daemon) recordLoop(ctx context.Context, repo WatchedRepo) {
 	failures := 0
 	for {
-		wait := 10 * time.Second
+		wait := ledgerInterval
 		if err := d.record(ctx, repo); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -29,15 +36,18 @@ func (d *Daemon) recordLoop(ctx context.Context, repo WatchedRepo) {
 		} else {
 			failures = 0
 		}
+		next, stop := d.after(wait)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
 		case <-d.ledger[repo.Name]:
+			stop()
 			// Let runs finishing together land in one commit.
-			if !d.sleep(ctx, 200*time.Millisecond) {
+			if !d.sleep(ctx, ledgerGather, nil) {
 				return
 			}
-		case <-d.after(wait):
+		case <-next:
 		}
 	}
 }
@@ -58,11 +68,13 @@ func (d *Daemon) record(ctx context.Context, repo WatchedRepo) error {
 			runs = append(runs, run)
 		}
 		if err := repo.Source.Record(ctx, repo.LedgerBranch, runs); err != nil {
+			d.emit(Event{Kind: EventLedgerWritten, Repo: repo.Name, Err: err})
 			return err
 		}
 		if err := d.store.MarkLedgerDone(ctx, repo.Name, ids); err != nil {
 			return err
 		}
+		d.emit(Event{Kind: EventLedgerWritten, Repo: repo.Name, Count: len(runs)})
 		if len(ids) < ledgerBatch {
 			return nil
 		}

@@ -110,7 +110,8 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 		released[l.Holder] = true
 		log.Info("released the locks of a closed pull request", "holder", l.Holder, "locks", n)
 		d.invalidateLocks()
-		notify(d.wake)
+		d.emit(Event{Kind: EventLocksReleased, Repo: repo.Name, Holder: l.Holder, Count: n})
+		d.wake.Notify()
 	}
 	return nil
 }
@@ -145,7 +146,7 @@ func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, log *slog.Logger
 			return err
 		}
 		d.invalidateLocks()
-		notify(d.wake)
+		d.wake.Notify()
 	}
 	return nil
 }

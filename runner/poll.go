@@ -34,6 +34,7 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 			failures = 0
 		}
 		d.status(repo.Name, func(s *RepoStatus) {
+			s.Polls++
 			s.LastPoll = d.now().UTC()
 			s.Failures = failures
 			s.LastError = ""
@@ -42,8 +43,15 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 			}
 			s.NextPoll = s.LastPoll.Add(wait)
 		})
-		if !d.sleep(ctx, wait) {
+		// Arm the timer before reporting the round, so whoever waits for
+		// the event may move a fake clock past the next round.
+		next, stop := d.after(wait)
+		d.emit(Event{Kind: EventPolled, Repo: repo.Name, Err: err, Wait: wait, Count: failures})
+		select {
+		case <-ctx.Done():
+			stop()
 			return
+		case <-next:
 		}
 	}
 }
@@ -59,7 +67,6 @@ type pollState struct {
 
 // pollOnce is one round of polling.
 func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logger, st *pollState) error {
-	d.status(repo.Name, func(s *RepoStatus) { s.Polls++ })
 	refs, defaultBranch, err := repo.Source.Refs(ctx)
 	if err != nil {
 		return fmt.Errorf("listing refs: %w", err)
@@ -155,7 +162,7 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	}
 	if len(targets) > 0 {
 		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(targets))
-		notify(d.wake)
+		d.wake.Notify()
 	}
 	return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
 }
@@ -178,6 +185,7 @@ func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, com
 		return err
 	}
 	d.status(repo.Name, func(s *RepoStatus) { s.RunsQueued++ })
+	d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
 	superseded, err := d.store.SupersedeRuns(ctx, repo.Name, t.Workspace.Name, ref, run.ID)
 	if err != nil {
 		return err
@@ -204,8 +212,12 @@ func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, 
 	if err := d.store.CreateRun(ctx, run); err != nil {
 		return err
 	}
+	d.emit(Event{Kind: EventRunFinished, Repo: repo.Name, Run: run})
 	if repo.Ledger {
-		return d.store.EnqueueLedger(ctx, repo.Name, run.ID)
+		if err := d.store.EnqueueLedger(ctx, repo.Name, run.ID); err != nil {
+			return err
+		}
+		notify(d.ledger[repo.Name])
 	}
 	return nil
 }

@@ -18,26 +18,26 @@ const claimInterval = 5 * time.Second
 // which outlives ctx by the shutdown grace period.
 func (d *Daemon) work(ctx, workCtx context.Context, owner string) error {
 	for ctx.Err() == nil {
+		// Taken before the claim: a run queued after it wakes this worker.
+		woken := d.wake.C()
 		run, err := d.store.ClaimRun(ctx, owner)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			d.logger.Error("claiming a run", "err", err)
-			d.sleep(ctx, claimInterval)
+			d.sleep(ctx, claimInterval, nil)
 			continue
 		}
 		if run == nil {
-			select {
-			case <-ctx.Done():
-			case <-d.wake:
-				notify(d.wake) // let other idle workers look too
-			case <-d.after(claimInterval):
-			}
+			d.sleep(ctx, claimInterval, woken)
 			continue
 		}
 		if err := d.executeClaimed(workCtx, run); err != nil {
 			d.logger.Error("recording a run", "run", run.ID, "err", err)
+		}
+		if run.State != landform.StateQueued { // not put back behind a lock
+			d.emit(Event{Kind: EventRunFinished, Repo: run.Repo, Run: run})
 		}
 		if ctx.Err() != nil && run.State == landform.StateInterrupted {
 			d.requeueInterrupted(run)
@@ -66,7 +66,11 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 			// queued: wait for it like a run queued behind it.
 			run.State, run.StartedAt = landform.StateQueued, time.Time{}
 			run.BlockedBy, run.Error = locked.Lock.Holder, blockedMessage(&locked.Lock)
-			return d.store.UpdateRun(ctx, run)
+			if err := d.store.UpdateRun(ctx, run); err != nil {
+				return err
+			}
+			d.emit(Event{Kind: EventRunQueued, Repo: run.Repo, Run: run})
+			return nil
 		}
 		if err != nil {
 			return d.finish(run, nil, err)
@@ -85,7 +89,10 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 		if err := d.store.ReleaseLock(ctx, run.Repo, run.Workspace, holder); err != nil {
 			return err
 		}
-		notify(d.wake)
+		if repo.LockPolicy == landform.LockStrict {
+			d.emit(Event{Kind: EventLocksReleased, Repo: run.Repo, Holder: holder, Count: 1})
+		}
+		d.wake.Notify()
 	}
 	if repo.Ledger {
 		if err := d.store.EnqueueLedger(context.WithoutCancel(ctx), run.Repo, run.ID); err != nil {
@@ -113,6 +120,7 @@ func (d *Daemon) requeueInterrupted(run *landform.Run) {
 		return
 	}
 	d.logger.Info("interrupted by shutdown; queued again for the next start", "run", run.ID, "new_run", again.ID)
+	d.emit(Event{Kind: EventRunQueued, Repo: again.Repo, Run: again})
 }
 
 func (d *Daemon) repo(name string) (WatchedRepo, bool) {

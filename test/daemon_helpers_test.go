@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,6 +198,58 @@ func gitOutput(dir string, args ...string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	return string(out), err
+}
+
+// healthRepo is one repository of what /healthz answers.
+type healthRepo struct {
+	Repo      string `json:"repo"`
+	LastError string `json:"last_error"`
+	Polls     int    `json:"polls"`
+}
+
+// health is what the daemon's /healthz answers.
+type health struct {
+	Status string       `json:"status"`
+	Repos  []healthRepo `json:"repos"`
+}
+
+// health asks the daemon's /healthz.
+func (d *daemon) health() (health, error) {
+	var h health
+	resp, err := http.Get("http://" + d.listenAddr() + "/healthz")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&h)
+	return h, err
+}
+
+// polls returns how many poll rounds of repo the daemon has ended.
+func (d *daemon) polls(repo string) int {
+	d.t.Helper()
+	h, err := d.health()
+	if err != nil {
+		d.t.Fatalf("/healthz: %v", err)
+	}
+	for _, r := range h.Repos {
+		if r.Repo == repo {
+			return r.Polls
+		}
+	}
+	d.t.Fatalf("/healthz has no repo %s: %+v", repo, h)
+	return 0
+}
+
+// waitPolls waits until the daemon has ended n more poll rounds of repo
+// (counted on /healthz): with n ≥ 2, at least one round started and ended
+// after the call, so it saw whatever the remote held then.
+func (d *daemon) waitPolls(repo string, n int) {
+	d.t.Helper()
+	want := d.polls(repo) + n
+	waitFor(d.t, time.Duration(n)*pollInterval+30*time.Second, fmt.Sprintf("%d more poll rounds of %s", n, repo), func() bool {
+		return d.polls(repo) >= want
+	})
 }
 
 var listenLine = regexp.MustCompile(`msg="landform serving".* listen=(\S+)`)

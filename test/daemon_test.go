@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -118,12 +117,12 @@ func TestDaemonPlansPushedCommitsAndIdlesCheaply(t *testing.T) {
 
 	// An unchanged repo costs one ref listing per poll and no fetch.
 	fetches, listings := srv.Fetches(), srv.RefListings()
-	time.Sleep(4 * pollInterval)
+	d.waitPolls("infra", 4)
 	if got := srv.Fetches(); got != fetches {
 		t.Errorf("%d fetches while nothing changed", got-fetches)
 	}
 	if got := srv.RefListings() - listings; got < 2 || got > 6 {
-		t.Errorf("%d ref listings in 4 poll intervals, want about 4", got)
+		t.Errorf("%d ref listings in 4 poll rounds, want about 4", got)
 	}
 	if n := len(d.runs()); n != 1 {
 		t.Errorf("%d runs after idling, want 1", n)
@@ -184,7 +183,7 @@ func TestDaemonStrictLocksBetweenPullRequests(t *testing.T) {
 	work.Checkout(base).Branch("pr-b")
 	work.change("refs/pull/2/head", map[string]string{"envs/a/main.tf": `resource "terraform_data" "a" { input = "pr-b" }` + "\n"})
 	runs := d.waitRuns(30*time.Second, "pull request B's run", func(rs []daemonRun) bool { return len(rs) == 2 })
-	time.Sleep(2 * pollInterval) // B must stay blocked, not get planned
+	d.waitPolls("infra", 2) // B must stay blocked, not get planned
 	runs = d.runs()
 	b := runsOf(runs, func(r daemonRun) bool { return r.Ref == "refs/pull/2/head" })
 	if len(b) != 1 || b[0].State != "queued" || !strings.Contains(b[0].Error, "locked by pr/1") {
@@ -386,19 +385,7 @@ func TestDaemonUnreachableRepoDoesNotStopOthers(t *testing.T) {
 	d.waitLog(30*time.Second, "poll failed", "gone")
 
 	// /healthz names the failing repository and keeps answering.
-	var health struct {
-		Status string `json:"status"`
-		Repos  []struct {
-			Repo      string `json:"repo"`
-			LastError string `json:"last_error"`
-		} `json:"repos"`
-	}
-	resp, err := http.Get("http://" + d.listenAddr() + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&health)
-	resp.Body.Close()
+	health, err := d.health()
 	if err != nil || health.Status != "degraded" || len(health.Repos) != 2 || health.Repos[0].LastError == "" || health.Repos[1].LastError != "" {
 		t.Errorf("/healthz = %+v (%v), want gone failing and infra healthy", health, err)
 	}
@@ -422,7 +409,7 @@ func TestDaemonReportsABrokenCommitAndGoesOn(t *testing.T) {
 		t.Fatalf("runs = %s, want one errored run naming .landform.yaml:3:5", toJSON(runs))
 	}
 	// Reported once, not on every poll; a fixed commit plans again.
-	time.Sleep(2 * pollInterval)
+	d.waitPolls("infra", 2)
 	if n := len(d.runs()); n != 1 {
 		t.Errorf("%d runs after more polls, want the one report", n)
 	}

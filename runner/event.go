@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// EventKind names what the daemon did.
+type EventKind string
+
+// The events a daemon reports to the function given WithEvents.
+const (
+	// EventPolled: a poll round of Repo ended. Err is its error, if any;
+	// Wait is how long until the next round, whose timer is already
+	// armed when the event is reported; Count is the failures in a row.
+	EventPolled EventKind = "polled"
+	// EventRunQueued: Run entered the queue — queued by a poll round
+	// (with BlockedBy set when it waits for a lock), re-queued at start
+	// after a crash, or put back blocked because another pull request
+	// took its workspace's lock first.
+	EventRunQueued EventKind = "run_queued"
+	// EventRunFinished: a worker is done with Run, whose State is final:
+	// planned, no_changes, errored, interrupted or superseded (a newer
+	// commit was queued while it ran). A commit whose configuration cannot
+	// be read is reported as one finished errored run too.
+	EventRunFinished EventKind = "run_finished"
+	// EventLocksReleased: Count workspace locks of Holder in Repo were
+	// released because its pull request closed or its newest plan changes
+	// nothing.
+	EventLocksReleased EventKind = "locks_released"
+	// EventLedgerWritten: one ledger commit recorded Count runs of Repo,
+	// or, with Err set, failed to (the runs stay in the outbox).
+	EventLedgerWritten EventKind = "ledger_written"
+)
+
+// Event is one thing the daemon did: what tests, and whatever watches the
+// daemon, wait on instead of time. Fields other than Kind and Repo are set
+// as each kind says.
+type Event struct {
+	Kind EventKind
+	Repo string
+	// Run is a copy of the run as recorded.
+	Run    *landform.Run
+	Err    error
+	Wait   time.Duration
+	Holder string
+	Count  int
+}
+
+// WithEvents makes the daemon call f for each event, synchronously, from
+// whichever of its goroutines did the thing (so possibly concurrently).
+// f must return quickly and must not call the daemon.
+func WithEvents(f func(Event)) DaemonOption {
+	return func(dm *Daemon) {
+		if f != nil {
+			dm.event = f
+		}
+	}
+}
+
+// emit reports e.
+func (d *Daemon) emit(e Event) {
+	if e.Run != nil {
+		run := *e.Run
+		e.Run = &run
+	}
+	d.event(e)
+}
