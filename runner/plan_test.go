@@ -170,6 +170,10 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 		mu            sync.Mutex
 		roots         = map[string]bool{}
 		sharedRoot    atomic.Bool
+		// full closes when three plans run at once: the first three wait
+		// for it, so the peak is reached whatever the scheduling.
+		full      = make(chan struct{})
+		closeFull sync.Once
 	)
 	planner := planFunc(func(_ context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
 		n := running.Add(1)
@@ -180,13 +184,20 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 				break
 			}
 		}
+		if n >= 3 {
+			closeFull.Do(func() { close(full) })
+		}
 		mu.Lock()
 		if roots[job.Root] {
 			sharedRoot.Store(true)
 		}
 		roots[job.Root] = true
 		mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-full:
+		case <-time.After(10 * time.Second):
+			return nil, errors.New("three plans never ran at once")
+		}
 		return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte(job.ScratchDir)}}, nil
 	})
 	r, _, _ := newRunner(t, planner, runner.WithParallel(3))
@@ -203,8 +214,13 @@ func TestPlanBatchBoundsParallelism(t *testing.T) {
 	if len(runs) != 10 {
 		t.Fatalf("%d runs", len(runs))
 	}
-	if p := peak.Load(); p > 3 || p < 2 {
-		t.Errorf("peak concurrency %d, want 2..3", p)
+	for _, run := range runs {
+		if run.State != landform.StateNoChanges {
+			t.Errorf("%s: %s %s", run.Workspace, run.State, run.Error)
+		}
+	}
+	if p := peak.Load(); p != 3 {
+		t.Errorf("peak concurrency %d, want 3", p)
 	}
 	if sharedRoot.Load() {
 		t.Error("two runs shared an exported tree")
