@@ -125,11 +125,19 @@ func (l *Ledger) Branch() string { return l.ref.Short() }
 // When the files are already in the tip with the same content (a retried
 // write that had succeeded), no commit is made and the tip's SHA returned.
 //
-// Errors: EINVALID for no entries, an entry without files, a path that is
-// not relative and clean or that has a .git element, or a bad signature;
-// ECONFLICT when a path needs a directory where the ledger has a file (or
-// the reverse), when the ledger branch is checked out in a local
-// repository, or when every attempt lost a race; for the remote, a
+// A clone's own ref of the branch is only a guess of the remote's tip: a
+// write that cannot be built or pushed on it fetches the remote's tip
+// (resetting the clone's ref to it, or removing it when the remote has no
+// such branch) and builds again on that, so a branch someone force-pushed
+// or deleted never blocks later writes.
+//
+// Errors: EINVALID for no entries or a bad signature; an *EntryError
+// (EINVALID) naming the entry for an entry without files or with a path
+// that is not relative and clean, that has a .git element, or that is a
+// file in one entry and a directory in another; ECONFLICT when a path
+// needs a directory where the remote's ledger has a file (or the
+// reverse), when the ledger branch is checked out in a local repository,
+// or when every attempt lost a race; for the remote, a
 // *RemoteError or ENOTFOUND or EUNAUTHORIZED, as Watcher's methods return
 // them; the context's error when it ends during a wait.
 func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEntry) (string, error) {
@@ -139,7 +147,7 @@ func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEn
 	}
 	root, err := ledgerTree(entries)
 	if err != nil {
-		return "", err
+		return "", entryFault(entries, err)
 	}
 	w := &ledgerWrite{l: l, r: l.r, ref: l.ref, sig: sig, msg: ledgerMessage(entries), root: root}
 
@@ -152,6 +160,32 @@ func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEn
 		return w.local(ctx)
 	}
 	return w.remote(ctx)
+}
+
+// EntryError is Write's error for an entry that cannot be written whatever
+// the branch holds: a path the ledger refuses, no files, or a path that is
+// a file in an earlier entry of the same call and a directory in this one
+// (or the reverse). Index is the entry's position in the entries given to
+// Write; without that entry the others may be written. It unwraps to the
+// EINVALID error.
+type EntryError struct {
+	Index int
+	Err   error
+}
+
+func (e *EntryError) Error() string { return e.Err.Error() }
+
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// entryFault names the entry at fault for err, ledgerTree's error on
+// entries: the first whose addition to the ones before makes it fail.
+func entryFault(entries []LedgerEntry, err error) error {
+	for i := range entries {
+		if _, perr := ledgerTree(entries[:i+1]); perr != nil {
+			return &EntryError{Index: i, Err: perr}
+		}
+	}
+	return err
 }
 
 func (s Signature) orDefault() (Signature, error) {
@@ -181,13 +215,26 @@ type ledgerWrite struct {
 // branch moved under it.
 func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 	// The clone's ref is where the branch was at the last fetch or push: a
-	// guess that saves a round trip when no one else wrote since. A wrong
-	// guess fails the push, and the tip is fetched.
+	// guess that saves a round trip when no one else wrote since. It is
+	// trusted only until it fails: a push it makes rejected, or a commit
+	// that cannot be built on it (a person force-pushed another layout, the
+	// commit is gone), and the remote's tip is fetched, which resets the
+	// clone's ref to it (or removes it when the remote has no such branch)
+	// before the next attempt. Otherwise a stale ref would fail every write
+	// of every later process on this clone.
 	parent := w.localTip()
 	fresh := false
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		commit, changed, err := w.commit(parent)
+		if err != nil && !fresh {
+			w.r.log.Debug("ledger: cannot build on the clone's ref; fetching the remote's", "repo", w.r.src, "branch", w.ref.Short(), "err", err)
+			if parent, err = w.fetchTip(ctx); err != nil {
+				return "", err
+			}
+			fresh = true
+			commit, changed, err = w.commit(parent)
+		}
 		if err != nil {
 			return "", err
 		}
