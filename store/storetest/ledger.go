@@ -3,8 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -21,6 +23,17 @@ type LedgerStore interface {
 	// MarkLedgerDone removes runs PendingLedger returned, except those
 	// enqueued again since; other IDs are ignored.
 	MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error
+	// SetAsideLedger keeps a run PendingLedger returned in the outbox with
+	// a reason but out of PendingLedger until it is enqueued again, except
+	// one enqueued again since; other IDs are ignored; EINVALID for an
+	// empty reason.
+	SetAsideLedger(ctx context.Context, repo, runID, reason string) error
+	// ListSetAsideLedger returns run ID → reason of the runs set aside,
+	// never nil.
+	ListSetAsideLedger(ctx context.Context, repo string) (map[string]string, error)
+	// OldestPendingLedger returns when the oldest pending run (not set
+	// aside) was first enqueued, zero when none is.
+	OldestPendingLedger(ctx context.Context, repo string) (time.Time, error)
 }
 
 func enqueue(t *testing.T, s Store, repo string, runs ...*landform.Run) {
@@ -96,6 +109,104 @@ func testLedger(t *testing.T, s Store) {
 	_, err := s.PendingLedger(ctx, "infra", -1)
 	wantCode(t, "PendingLedger with limit -1", err, landform.EINVALID)
 	wantPending(t, s, "infra", 0)
+
+	t.Run("SetAside", func(t *testing.T) { testLedgerSetAside(t, s) })
+}
+
+// wantSetAside fails the test unless ListSetAsideLedger(repo) is want.
+func wantSetAside(t *testing.T, s Store, repo string, want map[string]string) {
+	t.Helper()
+	got, err := s.ListSetAsideLedger(t.Context(), repo)
+	if err != nil {
+		t.Fatalf("ListSetAsideLedger(%s): %v", repo, err)
+	}
+	if got == nil {
+		t.Errorf("ListSetAsideLedger(%s) = nil, want a map", repo)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("ListSetAsideLedger(%s) = %v, want %v", repo, got, want)
+	}
+}
+
+// wantOldest fails the test unless OldestPendingLedger(repo) is zero (when
+// from is zero) or within [from, to] (from to the second: a store may keep
+// less than nanoseconds).
+func wantOldest(t *testing.T, s Store, repo string, from, to time.Time) {
+	t.Helper()
+	got, err := s.OldestPendingLedger(t.Context(), repo)
+	if err != nil {
+		t.Fatalf("OldestPendingLedger(%s): %v", repo, err)
+	}
+	switch {
+	case from.IsZero() && !got.IsZero():
+		t.Errorf("OldestPendingLedger(%s) = %s, want zero: nothing pending", repo, got)
+	case !from.IsZero() && (got.Before(from.Truncate(time.Second)) || got.After(to)):
+		t.Errorf("OldestPendingLedger(%s) = %s, want between %s and %s", repo, got, from, to)
+	}
+}
+
+// testLedgerSetAside checks that a record set aside blocks no other, is
+// listed with its reason, and is pending again once enqueued again.
+func testLedgerSetAside(t *testing.T, s Store) {
+	ctx := t.Context()
+	const repo = "aside"
+	var r [3]*landform.Run
+	for i := range r {
+		r[i] = create(t, s, NewRun(repo, fmt.Sprint("ws", i)))
+	}
+	wantSetAside(t, s, repo, map[string]string{})
+	wantOldest(t, s, repo, time.Time{}, time.Time{})
+	before := time.Now()
+	enqueue(t, s, repo, r[0])
+	between := time.Now()
+	enqueue(t, s, repo, r[1], r[2])
+	wantOldest(t, s, repo, before, between)
+	wantPending(t, s, repo, 0, r[0], r[1], r[2])
+
+	// The first record cannot be written: set aside, the others go on.
+	if err := s.SetAsideLedger(ctx, repo, r[0].ID, "ledger: .git is reserved"); err != nil {
+		t.Fatalf("SetAsideLedger: %v", err)
+	}
+	wantPending(t, s, repo, 0, r[1], r[2])
+	wantSetAside(t, s, repo, map[string]string{r[0].ID: "ledger: .git is reserved"})
+	wantOldest(t, s, repo, between, time.Now())
+	wantSetAside(t, s, "infra", map[string]string{})
+
+	// Written, the others leave; the one set aside stays.
+	markDone(t, s, repo, r[0].ID, r[1].ID, r[2].ID)
+	wantPending(t, s, repo, 0)
+	wantOldest(t, s, repo, time.Time{}, time.Time{})
+	wantSetAside(t, s, repo, map[string]string{r[0].ID: "ledger: .git is reserved"})
+
+	// A run enqueued again while its record was being written is not set
+	// aside: the newer record is tried.
+	enqueue(t, s, repo, r[1])
+	wantPending(t, s, repo, 0, r[1])
+	enqueue(t, s, repo, r[1])
+	if err := s.SetAsideLedger(ctx, repo, r[1].ID, "bad"); err != nil {
+		t.Fatalf("SetAsideLedger: %v", err)
+	}
+	wantPending(t, s, repo, 0, r[1])
+	markDone(t, s, repo, r[1].ID)
+
+	// Enqueued again (fixed, or changed), a record set aside is pending.
+	enqueue(t, s, repo, r[0])
+	wantSetAside(t, s, repo, map[string]string{})
+	wantPending(t, s, repo, 0, r[0])
+	markDone(t, s, repo, r[0].ID)
+	wantPending(t, s, repo, 0)
+
+	// Unknown and not pending runs are ignored; a reason is required.
+	for _, id := range []string{"999999", "abc", "", r[2].ID} {
+		if err := s.SetAsideLedger(ctx, repo, id, "x"); err != nil {
+			t.Errorf("SetAsideLedger(%q) of a run not pending: %v", id, err)
+		}
+	}
+	wantSetAside(t, s, repo, map[string]string{})
+	enqueue(t, s, repo, r[2])
+	wantPending(t, s, repo, 0, r[2])
+	wantCode(t, "SetAsideLedger without a reason", s.SetAsideLedger(ctx, repo, r[2].ID, ""), landform.EINVALID)
+	wantPending(t, s, repo, 0, r[2])
 }
 
 // testLedgerReenqueue checks that a change enqueued while the writer is
