@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/landform/landform"
@@ -11,25 +12,53 @@ import (
 
 // Record writes finished runs to the repository's ledger branch, one
 // commit for all of them (see gitrepo's ledger writer for the push-retry
-// guarantees).
+// guarantees). Each run is one entry of the commit.
+//
+// When one run's record cannot be written whatever the branch holds (a
+// path the ledger refuses), nothing is written and the error is a
+// *RecordError naming that run, so that the caller can set it aside and
+// write the others.
 func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) error {
 	g, err := r.Git(ctx)
 	if err != nil {
 		return err
 	}
-	var files []gitrepo.LedgerFile
-	for _, run := range runs {
+	entries := make([]gitrepo.LedgerEntry, len(runs))
+	for i, run := range runs {
+		entries[i].Message = report.LedgerMessage(runs[i : i+1])
 		for _, f := range report.LedgerFiles(run) {
-			files = append(files, gitrepo.LedgerFile{Path: f.Path, Data: f.Data})
+			entries[i].Files = append(entries[i].Files, gitrepo.LedgerFile{Path: f.Path, Data: f.Data})
 		}
 	}
-	entry := gitrepo.LedgerEntry{Message: report.LedgerMessage(runs), Files: files}
 	l, err := gitrepo.NewLedger(g, branch)
 	if err != nil {
 		return err
 	}
-	if _, err := l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry}); err != nil {
+	_, err = l.Write(ctx, gitrepo.Signature{}, entries)
+	var bad *gitrepo.EntryError
+	if errors.As(err, &bad) && bad.Index < len(runs) {
+		return &RecordError{RunID: runs[bad.Index].ID, Err: err}
+	}
+	if err != nil {
 		return fmt.Errorf("writing %d runs to ledger branch %s: %w", len(runs), branch, err)
 	}
 	return nil
 }
+
+// RecordError is Record's error when the record of one run cannot be
+// written whatever the ledger branch holds: its own fault, not the
+// branch's nor the remote's. It unwraps to the writer's EINVALID error.
+type RecordError struct {
+	RunID string
+	Err   error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("the ledger record of run %s cannot be written: %v", e.RunID, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// FaultyRun names the run at fault (what the daemon asks of a record
+// error, to set that run aside).
+func (e *RecordError) FaultyRun() string { return e.RunID }
