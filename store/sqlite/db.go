@@ -18,7 +18,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,8 +61,10 @@ func withMigrations(ms []migration) Option {
 	return func(db *DB) { db.migrations = ms }
 }
 
-// Open opens the SQLite database at path, creating it and its parent
-// directory (0700) when missing, and migrates it to the current schema.
+// Open opens the SQLite database at path, creating it (0600: it, and its
+// -wal and -shm files, are readable by the owner only) and its parent
+// directory (0700) when missing, and migrates it to the current schema. An
+// existing database file readable by others is made 0600.
 //
 // Returns EINVALID for an empty path or ":memory:", and for a database whose
 // schema is newer than this Landform knows.
@@ -73,6 +77,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", path, err)
+	}
+	if err := private(abs); err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	db := &DB{now: time.Now}
@@ -101,6 +108,35 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("opening database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// private creates the database file at path readable and writable by its
+// owner only (0600), or takes group and other permissions away from one
+// that has them (made by an older Landform). SQLite gives the -wal and
+// -shm files the database file's mode; existing ones are set too.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (db *DB) init(ctx context.Context) error {

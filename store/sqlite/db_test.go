@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,5 +140,70 @@ func TestTwoHandles(t *testing.T) {
 	}
 	if len(runs) != 16*8 {
 		t.Errorf("%d running runs, want %d", len(runs), 16*8)
+	}
+}
+
+// TestDatabaseFilesArePrivate: the database holds run records and error
+// texts, so it and its -wal and -shm files are the owner's only, whatever
+// the umask; a file an older Landform left readable by others is made
+// private when opened.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "landform.db")
+	db := open(t, path)
+	if err := db.CreateRun(t.Context(), storetest.NewRun("infra", "net")); err != nil {
+		t.Fatal(err)
+	}
+	wantMode(t, dir, 0o700)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		wantMode(t, p, 0o600)
+	}
+	db.Close()
+
+	legacy := filepath.Join(t.TempDir(), "landform.db")
+	if err := os.WriteFile(legacy, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(legacy, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, legacy)
+	if err := db.CreateRun(t.Context(), storetest.NewRun("infra", "net")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{legacy, legacy + "-wal", legacy + "-shm"} {
+		wantMode(t, p, 0o600)
+	}
+}
+
+func wantMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s is %#o, want %#o", filepath.Base(path), got, want)
+	}
+}
+
+// TestRunIDFloorSurvivesReopen: the raised sequence is in the file, not in
+// the handle.
+func TestRunIDFloorSurvivesReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "landform.db")
+	db := open(t, path)
+	if err := db.EnsureNextRunID(t.Context(), 500); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = open(t, path)
+	r := storetest.NewRun("infra", "net")
+	if err := db.CreateRun(t.Context(), r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != "500" {
+		t.Errorf("first run ID after EnsureNextRunID(500) and a reopen: %s, want 500", r.ID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -30,16 +31,71 @@ func (db *DB) SetLastProcessed(ctx context.Context, repo, ref, sha string) error
 	if repo == "" || ref == "" {
 		return landform.Errorf(landform.EINVALID, "poll state needs a repo and a ref")
 	}
-	var err error
-	if sha == "" {
-		_, err = db.db.ExecContext(ctx, "DELETE FROM poll_state WHERE repo = ? AND ref = ?", repo, ref)
-	} else {
-		_, err = db.db.ExecContext(ctx, `INSERT INTO poll_state (repo, ref, commit_sha, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (repo, ref) DO UPDATE SET commit_sha = excluded.commit_sha, updated_at = excluded.updated_at`,
-			repo, ref, sha, formatTime(db.now()))
-	}
-	if err != nil {
+	if err := setLastProcessed(ctx, db.db, repo, ref, sha, db.now()); err != nil {
 		return fmt.Errorf("recording the last commit processed on %s of %s: %w", ref, repo, err)
 	}
 	return nil
+}
+
+// setLastProcessed is SetLastProcessed through e, stamped now.
+func setLastProcessed(ctx context.Context, e execer, repo, ref, sha string, now time.Time) error {
+	var err error
+	if sha == "" {
+		_, err = e.ExecContext(ctx, "DELETE FROM poll_state WHERE repo = ? AND ref = ?", repo, ref)
+	} else {
+		_, err = e.ExecContext(ctx, `INSERT INTO poll_state (repo, ref, commit_sha, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (repo, ref) DO UPDATE SET commit_sha = excluded.commit_sha, updated_at = excluded.updated_at`,
+			repo, ref, sha, formatTime(now))
+	}
+	return err
+}
+
+// QueueRuns records what one poll made of commit on ref of repo, in one
+// transaction: it creates runs (assigning each its ID, and its CreatedAt
+// when zero, as CreateRun does), supersedes for each of them the older
+// unapplied plan runs of its workspace and ref (as SupersedeRuns does),
+// and records commit as the last one processed on ref (as
+// SetLastProcessed does). Either all of it is stored or none of it: on
+// error no run is created or superseded, the poll state is as it was, and
+// runs are left as given. runs may be empty: a branch's baseline.
+//
+// It returns the runs it superseded, in ID order, never nil. Returns
+// EINVALID for an empty repo, ref or commit, and for a run that CreateRun
+// refuses or whose Repo or Ref is not repo or ref.
+func (db *DB) QueueRuns(ctx context.Context, repo, ref, commit string, runs []*landform.Run) ([]*landform.Run, error) {
+	if repo == "" || ref == "" || commit == "" {
+		return nil, landform.Errorf(landform.EINVALID, "queueing runs needs a repo, a ref and a commit")
+	}
+	ids := make([]int64, len(runs))
+	created := make([]time.Time, len(runs))
+	var superseded []*landform.Run
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		superseded = []*landform.Run{}
+		for i, r := range runs {
+			if r.Repo != repo || r.Ref != ref {
+				return landform.Errorf(landform.EINVALID, "a run of %s on %s queued by the poll of %s on %s", r.Repo, r.Ref, repo, ref)
+			}
+			var err error
+			if created[i], err = db.checkNew(r); err != nil {
+				return err
+			}
+			if ids[i], err = insertRun(ctx, tx, r, created[i]); err != nil {
+				return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
+			}
+			older, err := db.supersede(ctx, tx, repo, r.Workspace, ref, ids[i])
+			if err != nil {
+				return fmt.Errorf("superseding runs of %s: %w", r.Workspace, err)
+			}
+			superseded = append(superseded, older...)
+		}
+		return setLastProcessed(ctx, tx, repo, ref, commit, db.now())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queueing %d runs of %s at %s: %w", len(runs), ref, landform.ShortSHA(commit), err)
+	}
+	for i, r := range runs {
+		r.ID, r.CreatedAt = formatID(ids[i]), created[i]
+	}
+	sortByID(superseded)
+	return superseded, nil
 }

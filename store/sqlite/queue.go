@@ -83,24 +83,8 @@ func (db *DB) SupersedeRuns(ctx context.Context, repo, workspace, ref, keepID st
 	}
 	var superseded []*landform.Run
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var keepCreated string
-		err := tx.QueryRowContext(ctx, "SELECT created_at FROM runs WHERE id = ?", keep).Scan(&keepCreated)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(keepID)
-		}
-		if err != nil {
-			return err
-		}
-		superseded, err = queryRuns(ctx, tx, `UPDATE runs
-			SET state = ?, finished_at = coalesce(finished_at, ?)
-			WHERE repo = ? AND workspace = ? AND ref = ? AND kind = ?
-				AND state IN (?, ?, ?, ?)
-				AND (created_at < ? OR (created_at = ? AND id < ?))
-			RETURNING `+runColumns,
-			landform.StateSuperseded, formatTime(db.now()),
-			repo, workspace, ref, landform.RunPlan,
-			landform.StateQueued, landform.StatePlanned, landform.StateAwaitingApproval, landform.StateApproved,
-			keepCreated, keepCreated, keep)
+		var err error
+		superseded, err = db.supersede(ctx, tx, repo, workspace, ref, keep)
 		return err
 	})
 	if err != nil {
@@ -108,6 +92,28 @@ func (db *DB) SupersedeRuns(ctx context.Context, repo, workspace, ref, keepID st
 	}
 	sortByID(superseded)
 	return superseded, nil
+}
+
+// supersede is SupersedeRuns in tx; the runs it returns are in no order.
+func (db *DB) supersede(ctx context.Context, tx *sql.Tx, repo, workspace, ref string, keep int64) ([]*landform.Run, error) {
+	var keepCreated string
+	err := tx.QueryRowContext(ctx, "SELECT created_at FROM runs WHERE id = ?", keep).Scan(&keepCreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(formatID(keep))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return queryRuns(ctx, tx, `UPDATE runs
+		SET state = ?, finished_at = coalesce(finished_at, ?)
+		WHERE repo = ? AND workspace = ? AND ref = ? AND kind = ?
+			AND state IN (?, ?, ?, ?)
+			AND (created_at < ? OR (created_at = ? AND id < ?))
+		RETURNING `+runColumns,
+		landform.StateSuperseded, formatTime(db.now()),
+		repo, workspace, ref, landform.RunPlan,
+		landform.StateQueued, landform.StatePlanned, landform.StateAwaitingApproval, landform.StateApproved,
+		keepCreated, keepCreated, keep)
 }
 
 // RecoverRuns puts right, at daemon start, the runs a stop or a crash cut

@@ -60,20 +60,46 @@ func notFound(id string) error {
 // Returns EINVALID when r already has an ID or lacks a repo, workspace, kind
 // or state.
 func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
-	if r.ID != "" {
-		return landform.Errorf(landform.EINVALID, "run %s already has an ID", r.ID)
-	}
-	if r.Repo == "" || r.Workspace == "" || r.Kind == "" || r.State == "" {
-		return landform.Errorf(landform.EINVALID, "run needs a repo, a workspace, a kind and a state")
-	}
-	if err := checkTimes(r.CreatedAt, r.StartedAt, r.FinishedAt); err != nil {
+	created, err := db.checkNew(r)
+	if err != nil {
 		return err
 	}
-	created := r.CreatedAt
-	if created.IsZero() {
-		created = db.now().UTC()
+	id, err := insertRun(ctx, db.db, r, created)
+	if err != nil {
+		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
 	}
-	res, err := db.db.ExecContext(ctx, `INSERT INTO runs (
+	r.ID = formatID(id)
+	r.CreatedAt = created
+	return nil
+}
+
+// checkNew validates a run to create and returns its CreatedAt: r's, or
+// the DB's clock when it is zero.
+func (db *DB) checkNew(r *landform.Run) (time.Time, error) {
+	if r.ID != "" {
+		return time.Time{}, landform.Errorf(landform.EINVALID, "run %s already has an ID", r.ID)
+	}
+	if r.Repo == "" || r.Workspace == "" || r.Kind == "" || r.State == "" {
+		return time.Time{}, landform.Errorf(landform.EINVALID, "run needs a repo, a workspace, a kind and a state")
+	}
+	if err := checkTimes(r.CreatedAt, r.StartedAt, r.FinishedAt); err != nil {
+		return time.Time{}, err
+	}
+	if r.CreatedAt.IsZero() {
+		return db.now().UTC(), nil
+	}
+	return r.CreatedAt, nil
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertRun inserts r, created at created, and returns its row ID; r is
+// not changed.
+func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time) (int64, error) {
+	res, err := e.ExecContext(ctx, `INSERT INTO runs (
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
 		error, plan_sha256, created_at, started_at, finished_at, blocked_by
@@ -82,15 +108,9 @@ func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy)
 	if err != nil {
-		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
+		return 0, err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("creating run of %s: %w", r.Workspace, err)
-	}
-	r.ID = strconv.FormatInt(id, 10)
-	r.CreatedAt = created
-	return nil
+	return res.LastInsertId()
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
@@ -235,4 +255,38 @@ func (db *DB) ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.R
 		return nil, fmt.Errorf("listing runs: %w", err)
 	}
 	return runs, nil
+}
+
+// EnsureNextRunID makes every run ID assigned from now on at least next,
+// whatever the database holds: Landform calls it at start with one more
+// than the highest run ID its plan store and ledgers hold, so that a lost
+// or restored database never hands out an ID that names another run's
+// plan artifact or ledger record. It never lowers the sequence: a next at
+// or below the IDs already assigned changes nothing. Returns EINVALID for
+// a negative next.
+func (db *DB) EnsureNextRunID(ctx context.Context, next int64) error {
+	if next < 0 {
+		return landform.Errorf(landform.EINVALID, "negative run ID %d", next)
+	}
+	if next <= 1 {
+		return nil
+	}
+	// AUTOINCREMENT assigns one more than the larger of sqlite_sequence's
+	// entry for the table and the largest ID in it; the entry is there
+	// once a run was ever inserted.
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'runs'", next-1)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO sqlite_sequence (name, seq) VALUES ('runs', ?)", next-1)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("raising the next run ID to %d: %w", next, err)
+	}
+	return nil
 }

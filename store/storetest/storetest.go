@@ -10,11 +10,13 @@
 //   - ListRuns returns runs newest first (CreatedAt, then ID) filtered by
 //     repo, workspace, kind and states, capped by limit, never nil;
 //   - concurrent CreateRuns all succeed;
+//   - EnsureNextRunID raises the IDs assigned afterwards, never lowers them;
 //   - the queue (queue.go): ClaimRun takes the oldest claimable queued run,
 //     never the same run twice nor two running runs of one workspace;
 //     SupersedeRuns, RecoverRuns, ListAttention, ClearAttention;
-//   - workspace locks (lock.go), poll state (poll.go) and the ledger outbox
-//     (ledger.go).
+//   - workspace locks (lock.go), poll state and QueueRuns, which queues a
+//     poll's runs and moves its poll state all or nothing (poll.go), and
+//     the ledger outbox (ledger.go).
 package storetest
 
 import (
@@ -46,6 +48,9 @@ type RunStore interface {
 	UpdateRun(ctx context.Context, r *landform.Run) error
 	GetRun(ctx context.Context, id string) (*landform.Run, error)
 	ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.Run, error)
+	// EnsureNextRunID makes the run IDs assigned afterwards at least next,
+	// never lowering them; EINVALID for a negative next.
+	EnsureNextRunID(ctx context.Context, next int64) error
 }
 
 // Run runs the suite. newStore returns a new, empty store for each subtest
@@ -58,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Missing", func(t *testing.T) { testMissing(t, newStore(t)) })
 	t.Run("List", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { testConcurrentCreates(t, newStore(t)) })
+	t.Run("EnsureNextRunID", func(t *testing.T) { testEnsureNextRunID(t, newStore(t)) })
 
 	t.Run("ClaimOrder", func(t *testing.T) { testClaimOrder(t, newStore(t)) })
 	t.Run("ClaimInvalid", func(t *testing.T) { testClaimInvalid(t, newStore(t)) })
@@ -71,6 +77,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ConcurrentLocks", func(t *testing.T) { testConcurrentLocks(t, newStore(t)) })
 
 	t.Run("PollState", func(t *testing.T) { testPollState(t, newStore(t)) })
+	t.Run("QueueRuns", func(t *testing.T) { testQueueRuns(t, newStore(t)) })
+	t.Run("QueueRunsAllOrNothing", func(t *testing.T) { testQueueRunsAllOrNothing(t, newStore(t)) })
 
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
 	t.Run("LedgerReenqueue", func(t *testing.T) { testLedgerReenqueue(t, newStore(t)) })
@@ -389,4 +397,57 @@ func testConcurrentCreates(t *testing.T, s Store) {
 	if len(listed) != goroutines*each {
 		t.Errorf("ListRuns found %d runs, want %d", len(listed), goroutines*each)
 	}
+}
+
+// idNumber returns run r's ID as a number, failing the test unless it is
+// a decimal one.
+func idNumber(t *testing.T, r *landform.Run) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(r.ID, 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != r.ID {
+		t.Fatalf("run ID %q is not a decimal number", r.ID)
+	}
+	return n
+}
+
+// testEnsureNextRunID: after a database was lost, run IDs continue above
+// the floor Landform found elsewhere (plan store, ledgers), and the floor
+// never takes IDs back.
+func testEnsureNextRunID(t *testing.T, s Store) {
+	ctx := t.Context()
+	ensure := func(next int64) {
+		t.Helper()
+		if err := s.EnsureNextRunID(ctx, next); err != nil {
+			t.Fatalf("EnsureNextRunID(%d): %v", next, err)
+		}
+	}
+	ensure(0)
+	ensure(1)
+	first := idNumber(t, create(t, s, NewRun("infra", "net")))
+
+	// An empty store, as after the database was lost: 100 and up.
+	ensure(first + 100)
+	raised := idNumber(t, create(t, s, NewRun("infra", "net")))
+	if raised < first+100 {
+		t.Errorf("run ID %d after EnsureNextRunID(%d), want at least that", raised, first+100)
+	}
+	// A lower floor does not lower the IDs, nor does one already reached.
+	for _, next := range []int64{first + 50, raised} {
+		ensure(next)
+		if n := idNumber(t, create(t, s, NewRun("infra", "net"))); n <= raised {
+			t.Errorf("run ID %d after EnsureNextRunID(%d), want above %d", n, next, raised)
+		} else {
+			raised = n
+		}
+	}
+	// Queued and recovered runs draw from the same sequence.
+	ensure(raised + 1000)
+	queued := NewRun("infra", "app")
+	if _, err := s.QueueRuns(ctx, "infra", queued.Ref, queued.Commit, []*landform.Run{queued}); err != nil {
+		t.Fatalf("QueueRuns: %v", err)
+	}
+	if n := idNumber(t, queued); n < raised+1000 {
+		t.Errorf("queued run ID %d after EnsureNextRunID(%d)", n, raised+1000)
+	}
+	wantCode(t, "EnsureNextRunID(-1)", s.EnsureNextRunID(ctx, -1), landform.EINVALID)
 }
