@@ -31,6 +31,8 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/planstore"
@@ -289,6 +291,45 @@ func (s *Store) Delete(ctx context.Context, runID string) error {
 		return fmt.Errorf("deleting plan artifact of run %s: %w", runID, err)
 	}
 	return nil
+}
+
+// HighestRunID returns the highest run ID that is a decimal number (as
+// the store's run IDs are) among the artifacts in the directory, 0 when
+// there is none: Landform's run IDs continue above it when the database
+// was lost. The temporary directories a crash left behind count too, as
+// their run IDs were handed out. Other IDs are ignored.
+func (s *Store) HighestRunID(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("listing plan artifacts: %w", err)
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return 0, fmt.Errorf("listing plan artifacts: %w", err)
+	}
+	var highest int64
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		// .put-<runID>-<random> and .del-<runID>-<random>
+		for _, prefix := range []string{".put-", ".del-"} {
+			if rest, ok := strings.CutPrefix(name, prefix); ok {
+				name, _, _ = strings.Cut(rest, "-")
+			}
+		}
+		if n, ok := decimalID(name); ok {
+			highest = max(highest, n)
+		}
+	}
+	return highest, nil
+}
+
+// decimalID returns the number a run ID names when it is a canonical
+// positive decimal number.
+func decimalID(id string) (int64, bool) {
+	n, err := strconv.ParseInt(id, 10, 64)
+	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == id
 }
 
 // checkRunID accepts IDs that are safe as one path segment (and as part of

@@ -196,3 +196,22 @@ func TestNewCreatesDir(t *testing.T) {
 		t.Errorf("store directory has mode %v, want 0700", fi.Mode().Perm())
 	}
 }
+
+// TestHighestRunIDCountsCrashLeftovers: a Put or Delete cut off by a crash
+// leaves a dot-named directory; its run ID was handed out, so it counts.
+func TestHighestRunIDCountsCrashLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	for _, name := range []string{"12", ".put-2000-Q2X7", ".del-3000-ZZ9", ".put-x-1", "notes"} {
+		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "4000"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.HighestRunID(t.Context())
+	if err != nil || got != 3000 {
+		t.Errorf("HighestRunID = %d, %v; want 3000 (a delete cut off; a file is no artifact)", got, err)
+	}
+}

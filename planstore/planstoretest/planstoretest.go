@@ -6,7 +6,8 @@
 //   - Get returns exactly what was put, or ENOTFOUND;
 //   - Delete removes an artifact, succeeds when there is none, and frees the
 //     run ID;
-//   - an invalid run ID (empty, "..", a path separator) is EINVALID.
+//   - an invalid run ID (empty, "..", a path separator) is EINVALID;
+//   - HighestRunID returns the highest decimal run ID stored, 0 for none.
 //
 // Tests of corruption are backend-specific: each backend damages its own
 // storage and checks that Get returns planstore.ErrCorrupt.
@@ -30,6 +31,9 @@ type Store interface {
 	Put(ctx context.Context, runID string, a *landform.PlanArtifact) (string, error)
 	Get(ctx context.Context, runID string) (*landform.PlanArtifact, error)
 	Delete(ctx context.Context, runID string) error
+	// HighestRunID returns the highest run ID stored that is a decimal
+	// number, 0 when there is none; other IDs are ignored.
+	HighestRunID(ctx context.Context) (int64, error)
 }
 
 // Run runs the suite. newStore returns a new, empty store for each subtest
@@ -45,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("LargePlan", func(t *testing.T) { testLargePlan(t, newStore(t)) })
 	t.Run("InvalidRunID", func(t *testing.T) { testInvalidRunID(t, newStore(t)) })
 	t.Run("CancelledPut", func(t *testing.T) { testCancelledPut(t, newStore(t)) })
+	t.Run("HighestRunID", func(t *testing.T) { testHighestRunID(t, newStore(t)) })
 }
 
 // Artifact returns a small artifact whose parts all depend on seed. Backends'
@@ -224,4 +229,33 @@ func testCancelledPut(t *testing.T, s Store) {
 	}
 	_, err := s.Get(t.Context(), "3")
 	wantCode(t, "Get after a cancelled Put", err, landform.ENOTFOUND)
+}
+
+// testHighestRunID: what the run IDs of a new database continue above.
+func testHighestRunID(t *testing.T, s Store) {
+	highest := func(want int64) {
+		t.Helper()
+		got, err := s.HighestRunID(t.Context())
+		if err != nil {
+			t.Fatalf("HighestRunID: %v", err)
+		}
+		if got != want {
+			t.Errorf("HighestRunID = %d, want %d", got, want)
+		}
+	}
+	highest(0)
+	// Numbers, not text: 9 < 10 < 1000.
+	for _, id := range []string{"9", "1000", "10"} {
+		put(t, s, id, Artifact(id))
+	}
+	highest(1000)
+	// Not a store's run ID: ignored.
+	for _, id := range []string{"run-5000", "05000", "99999999999999999999", "abc"} {
+		put(t, s, id, Artifact(id))
+	}
+	highest(1000)
+	if err := s.Delete(t.Context(), "1000"); err != nil {
+		t.Fatal(err)
+	}
+	highest(10)
 }
