@@ -36,6 +36,12 @@ type LedgerFile struct {
 type LedgerEntry struct {
 	Message string
 	Files   []LedgerFile
+	// Replaces says whether the entry may overwrite what the ledger
+	// branch holds at its paths with other content (a record of the same
+	// run, updated), given the content the branch holds at each of the
+	// entry's paths it has. Without it, or when it returns false, the
+	// entry is refused: Write never overwrites a ledger file otherwise.
+	Replaces func(existing map[string][]byte) bool
 }
 
 // Signature is the author and committer of ledger commits. The zero value
@@ -125,6 +131,12 @@ func (l *Ledger) Branch() string { return l.ref.Short() }
 // When the files are already in the tip with the same content (a retried
 // write that had succeeded), no commit is made and the tip's SHA returned.
 //
+// A file the branch already holds with other content is overwritten only
+// when its entry's Replaces allows it; otherwise the entry is refused, an
+// *EntryError (ECONFLICT) naming it and the file, and nothing is written:
+// a lost database that hands out a run ID again cannot overwrite the
+// record of the run that had it.
+//
 // A clone's own ref of the branch is only a guess of the remote's tip: a
 // write that cannot be built or pushed on it fetches the remote's tip
 // (resetting the clone's ref to it, or removing it when the remote has no
@@ -134,10 +146,11 @@ func (l *Ledger) Branch() string { return l.ref.Short() }
 // Errors: EINVALID for no entries or a bad signature; an *EntryError
 // (EINVALID) naming the entry for an entry without files or with a path
 // that is not relative and clean, that has a .git element, or that is a
-// file in one entry and a directory in another; ECONFLICT when a path
-// needs a directory where the remote's ledger has a file (or the
-// reverse), when the ledger branch is checked out in a local repository,
-// or when every attempt lost a race; for the remote, a
+// file in one entry and a directory in another, and (ECONFLICT) for an
+// entry that would overwrite a file its Replaces does not allow; ECONFLICT
+// when a path needs a directory where the remote's ledger has a file (or
+// the reverse), when the ledger branch is checked out in a local
+// repository, or when every attempt lost a race; for the remote, a
 // *RemoteError or ENOTFOUND or EUNAUTHORIZED, as Watcher's methods return
 // them; the context's error when it ends during a wait.
 func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEntry) (string, error) {
@@ -149,7 +162,7 @@ func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEn
 	if err != nil {
 		return "", entryFault(entries, err)
 	}
-	w := &ledgerWrite{l: l, r: l.r, ref: l.ref, sig: sig, msg: ledgerMessage(entries), root: root}
+	w := &ledgerWrite{l: l, r: l.r, ref: l.ref, sig: sig, msg: ledgerMessage(entries), root: root, entries: entries}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -162,12 +175,14 @@ func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEn
 	return w.remote(ctx)
 }
 
-// EntryError is Write's error for an entry that cannot be written whatever
-// the branch holds: a path the ledger refuses, no files, or a path that is
-// a file in an earlier entry of the same call and a directory in this one
-// (or the reverse). Index is the entry's position in the entries given to
-// Write; without that entry the others may be written. It unwraps to the
-// EINVALID error.
+// EntryError is Write's error for an entry that cannot be written: one
+// that cannot be whatever the branch holds — a path the ledger refuses, no
+// files, or a path that is a file in an earlier entry of the same call and
+// a directory in this one (or the reverse): EINVALID — or one that would
+// overwrite a file the branch holds with other content, which its
+// Replaces does not allow: ECONFLICT. Index is the entry's position in the
+// entries given to Write; without that entry the others may be written.
+// It unwraps to the coded error.
 type EntryError struct {
 	Index int
 	Err   error
@@ -203,12 +218,13 @@ func (s Signature) orDefault() (Signature, error) {
 
 // ledgerWrite is one Write call.
 type ledgerWrite struct {
-	l    *Ledger
-	r    *Repo
-	ref  plumbing.ReferenceName
-	sig  Signature
-	msg  string
-	root *ledgerDir
+	l       *Ledger
+	r       *Repo
+	ref     plumbing.ReferenceName
+	sig     Signature
+	msg     string
+	root    *ledgerDir
+	entries []LedgerEntry
 }
 
 // remote commits on the remote branch's tip and pushes, retrying when the

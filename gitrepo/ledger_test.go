@@ -112,6 +112,10 @@ func TestWriteLedgerRemote(t *testing.T) {
 			// A second write adds a commit on top and keeps the earlier files.
 			e2 := entry("drift envs/prod", "drift/2026-03-04/envs-prod.md")
 			e2.Files = append(e2.Files, gitrepo.LedgerFile{Path: "runs/envs/prod/1.md", Data: []byte("# run 1, applied\n")})
+			// Run 1's record, updated: its entry says so.
+			e2.Replaces = func(existing map[string][]byte) bool {
+				return string(existing["runs/envs/prod/1.md"]) == "content of runs/envs/prod/1.md\n"
+			}
 			sha2 := writeLedger(t, l, gitrepo.Signature{Name: "Ops Bot", Email: "ops@example.com"}, e2)
 			if got := runGit(t, remote, "--git-dir", remote, "log", "-1", "--format=%P|%an <%ae>", ledger); got != sha1+"|Ops Bot <ops@example.com>" {
 				t.Errorf("second commit: %s", got)

@@ -160,6 +160,9 @@ func (w *ledgerWrite) commit(parent plumbing.Hash) (plumbing.Hash, bool, error) 
 		}
 		base = c.TreeHash
 	}
+	if err := w.refuseOverwrites(base); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
 	tree, err := w.tree(base, w.root, "")
 	if err != nil {
 		return plumbing.ZeroHash, false, err

@@ -15,9 +15,11 @@ import (
 // guarantees). Each run is one entry of the commit.
 //
 // When one run's record cannot be written whatever the branch holds (a
-// path the ledger refuses), nothing is written and the error is a
-// *RecordError naming that run, so that the caller can set it aside and
-// write the others.
+// path the ledger refuses), or would overwrite the record of another run
+// with the same ID (one recorded before the database was lost), nothing is
+// written and the error is a *RecordError naming that run, so that the
+// caller can set it aside and write the others. A run's own record, from
+// when it was in another state, is overwritten.
 func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) error {
 	g, err := r.Git(ctx)
 	if err != nil {
@@ -26,6 +28,7 @@ func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) 
 	entries := make([]gitrepo.LedgerEntry, len(runs))
 	for i, run := range runs {
 		entries[i].Message = report.LedgerMessage(runs[i : i+1])
+		entries[i].Replaces = replacesOwnRecord(run)
 		for _, f := range report.LedgerFiles(run) {
 			entries[i].Files = append(entries[i].Files, gitrepo.LedgerFile{Path: f.Path, Data: f.Data})
 		}
@@ -46,8 +49,10 @@ func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) 
 }
 
 // RecordError is Record's error when the record of one run cannot be
-// written whatever the ledger branch holds: its own fault, not the
-// branch's nor the remote's. It unwraps to the writer's EINVALID error.
+// written: whatever the ledger branch holds (its own fault, not the
+// branch's nor the remote's: the writer's EINVALID error), or because the
+// branch holds another run's record under its ID (ECONFLICT). It unwraps
+// to the writer's error.
 type RecordError struct {
 	RunID string
 	Err   error
