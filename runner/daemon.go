@@ -38,7 +38,13 @@ type DaemonStore interface {
 	ListLocks(ctx context.Context, repo string) ([]*landform.Lock, error)
 
 	LastProcessed(ctx context.Context, repo, ref string) (string, error)
-	SetLastProcessed(ctx context.Context, repo, ref, sha string) error
+	// QueueRuns creates runs (queued by one poll of ref at commit),
+	// supersedes the older unapplied plans of each one's workspace and
+	// ref, and records commit as processed on ref, all in one
+	// transaction; on error nothing of it is stored. It returns the runs
+	// superseded.
+	QueueRuns(ctx context.Context, repo, ref, commit string, runs []*landform.Run) (superseded []*landform.Run, err error)
+	RunIDStore
 
 	EnqueueLedger(ctx context.Context, repo, runID string) error
 	PendingLedger(ctx context.Context, repo string, limit int) ([]string, error)
@@ -61,6 +67,10 @@ type WatchedSource interface {
 	Targets(ctx context.Context, base, head string) (targets []landform.Target, deleted []string, err error)
 	// Record writes finished runs to the ledger branch.
 	Record(ctx context.Context, branch string, runs []*landform.Run) error
+	// HighestLedgerRunID returns the highest run ID recorded on the
+	// ledger branch, as the remote has it now; 0 when there is no such
+	// branch.
+	HighestLedgerRunID(ctx context.Context, branch string) (int64, error)
 }
 
 // WatchedRepo is a repository the daemon polls: its settings and its
@@ -79,8 +89,10 @@ type Daemon struct {
 	repos []WatchedRepo
 	grace time.Duration
 	owner string
-	after func(time.Duration) (<-chan time.Time, func() bool)
-	event func(Event)
+	// maxQueued caps the queued runs of one repository.
+	maxQueued int
+	after     func(time.Duration) (<-chan time.Time, func() bool)
+	event     func(Event)
 
 	wake   *broadcast // a run became claimable
 	ledger map[string]chan struct{}
@@ -140,16 +152,17 @@ func realTimer(d time.Duration) (<-chan time.Time, func() bool) {
 // directory; store must be the runner's store.
 func NewDaemon(r *Runner, store DaemonStore, repos []WatchedRepo, opts ...DaemonOption) *Daemon {
 	d := &Daemon{
-		Runner:   r,
-		store:    store,
-		repos:    repos,
-		grace:    30 * time.Second,
-		owner:    "landform",
-		after:    realTimer,
-		event:    func(Event) {},
-		wake:     newBroadcast(),
-		ledger:   map[string]chan struct{}{},
-		statuses: map[string]*RepoStatus{},
+		Runner:    r,
+		store:     store,
+		repos:     repos,
+		grace:     30 * time.Second,
+		owner:     "landform",
+		maxQueued: DefaultMaxQueuedPerRepo,
+		after:     realTimer,
+		event:     func(Event) {},
+		wake:      newBroadcast(),
+		ledger:    map[string]chan struct{}{},
+		statuses:  map[string]*RepoStatus{},
 	}
 	for _, o := range opts {
 		o(d)
@@ -178,13 +191,17 @@ func (d *Daemon) status(repo string, f func(*RepoStatus)) {
 	f(d.statuses[repo])
 }
 
-// Run runs the daemon until ctx is cancelled: it recovers what a crash
-// left behind, then polls, plans and records. On cancellation it stops
+// Run runs the daemon until ctx is cancelled: it makes new run IDs
+// continue above those of the plan store and the ledgers, recovers what a
+// crash left behind, then polls, plans and records. On cancellation it stops
 // polling and claiming, lets running terraform finish for the grace
 // period, then interrupts it (the engine sends SIGINT so terraform releases
 // its state lock) and records those runs interrupted; interrupted plans are
 // queued again for the next start. Run returns nil after a clean stop.
 func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.continueRunIDs(ctx); err != nil {
+		return err
+	}
 	if err := d.recover(ctx); err != nil {
 		return err
 	}

@@ -117,8 +117,12 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 // processRef queues plans for a ref that moved from one commit to another.
 // A branch seen for the first time becomes the baseline: nothing is
 // planned. A pull request head is planned against its merge base with the
-// default branch. The ref is marked processed even when the commit is
-// broken, so one bad commit is reported once, not on every poll.
+// default branch. The runs and the ref's new last processed commit are
+// stored in one transaction (QueueRuns), so a failure queues nothing and
+// the next poll tries the commit again, once. The ref is marked processed
+// even when the commit is broken, or would queue more runs than the
+// repository may have queued, so one bad commit is reported once, not on
+// every poll.
 func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to string, refs map[string]string, defaultBranch string, log *slog.Logger) error {
 	log = log.With("ref", ref, "commit", landform.ShortSHA(to))
 	holder, isPR := pullRequest(ref)
@@ -139,37 +143,57 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 		base = mb
 	} else if from == "" {
 		log.Info("watching branch", "baseline", landform.ShortSHA(to))
-		return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+		_, err := d.store.QueueRuns(ctx, repo.Name, ref, to, nil)
+		return err
 	}
 
 	targets, deleted, cerr := repo.Source.Targets(ctx, base, to)
+	if cerr == nil {
+		over, err := d.overQueueLimit(ctx, repo.Name, to, len(targets))
+		if err != nil {
+			return err
+		}
+		cerr = over
+	}
 	if cerr != nil {
 		// The commit's own fault (e.g. a broken .landform.yaml): record
 		// it where people look, as an errored run of the commit.
-		if err := d.recordBrokenCommit(ctx, repo, ref, to, cerr); err != nil {
-			return err
-		}
-		log.Error("cannot read the commit's configuration", "err", cerr)
-		return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+		log.Error("cannot queue the commit's plans", "err", cerr)
+		return d.recordBrokenCommit(ctx, repo, ref, to, cerr)
 	}
 	for _, name := range deleted {
 		log.Warn("workspace deleted by this change: not planned", "workspace", name)
 	}
-	for _, t := range targets {
-		if err := d.enqueue(ctx, repo, ref, holder, to, t); err != nil {
-			return err
+	runs := make([]*landform.Run, len(targets))
+	for i, t := range targets {
+		runs[i] = d.planRun(ctx, repo, ref, holder, to, t)
+	}
+	superseded, err := d.store.QueueRuns(ctx, repo.Name, ref, to, runs)
+	if err != nil {
+		return err
+	}
+	d.status(repo.Name, func(s *RepoStatus) { s.RunsQueued += len(runs) })
+	for _, run := range runs {
+		d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
+	}
+	for _, old := range superseded {
+		log.Info("superseded", "workspace", old.Workspace, "run", old.ID)
+		if repo.Ledger {
+			if err := d.store.EnqueueLedger(ctx, repo.Name, old.ID); err != nil {
+				return err
+			}
 		}
 	}
-	if len(targets) > 0 {
-		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(targets))
+	if len(runs) > 0 {
+		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(runs))
 		d.wake.Notify()
 	}
-	return d.store.SetLastProcessed(ctx, repo.Name, ref, to)
+	return nil
 }
 
-// enqueue records a queued plan run of t at commit and supersedes the
-// older unapplied runs of the same workspace and ref.
-func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, commit string, t landform.Target) error {
+// planRun returns a queued plan run of t at commit, waiting (BlockedBy)
+// when another holder has its workspace's lock under a strict policy.
+func (d *Daemon) planRun(ctx context.Context, repo WatchedRepo, ref, holder, commit string, t landform.Target) *landform.Run {
 	run := &landform.Run{
 		Repo: repo.Name, Workspace: t.Workspace.Name, Dir: t.Workspace.Dir,
 		Commit: commit, Ref: ref, Kind: landform.RunPlan, State: landform.StateQueued,
@@ -181,27 +205,55 @@ func (d *Daemon) enqueue(ctx context.Context, repo WatchedRepo, ref, holder, com
 			run.Error = blockedMessage(l)
 		}
 	}
-	if err := d.store.CreateRun(ctx, run); err != nil {
-		return err
-	}
-	d.status(repo.Name, func(s *RepoStatus) { s.RunsQueued++ })
-	d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
-	superseded, err := d.store.SupersedeRuns(ctx, repo.Name, t.Workspace.Name, ref, run.ID)
-	if err != nil {
-		return err
-	}
-	for _, old := range superseded {
-		d.logger.Info("superseded", "repo", repo.Name, "workspace", old.Workspace, "run", old.ID, "by", run.ID)
-		if repo.Ledger {
-			if err := d.store.EnqueueLedger(ctx, repo.Name, old.ID); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return run
 }
 
-// recordBrokenCommit stores an errored run naming the commit's problem.
+// DefaultMaxQueuedPerRepo is how many runs of one repository may be
+// queued at once unless WithMaxQueuedPerRepo says otherwise.
+const DefaultMaxQueuedPerRepo = 5000
+
+// WithMaxQueuedPerRepo caps the runs of one repository queued at once
+// (default DefaultMaxQueuedPerRepo; n ≤ 0 keeps the default). A commit
+// whose plans would take its repository over the cap queues none of them
+// and is recorded as one errored run saying so, as a broken commit is:
+// one huge change (a generated configuration with tens of thousands of
+// workspaces) cannot fill the queue, the database and the memory.
+func WithMaxQueuedPerRepo(n int) DaemonOption {
+	return func(dm *Daemon) {
+		if n > 0 {
+			dm.maxQueued = n
+		}
+	}
+}
+
+// overQueueLimit returns an error saying so when queueing n more runs of
+// repo would take it over the cap on queued runs; nil otherwise. Only the
+// query's own failure is returned as err.
+func (d *Daemon) overQueueLimit(ctx context.Context, repo, commit string, n int) (over, err error) {
+	if n == 0 {
+		return nil, nil
+	}
+	limit := d.maxQueued
+	if n > limit {
+		return landform.Errorf(landform.EINVALID,
+			"commit %s would queue %d plans, over the limit of %d queued runs per repository: none of them was queued",
+			landform.ShortSHA(commit), n, limit), nil
+	}
+	room := limit - n
+	queued, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo, States: []landform.RunState{landform.StateQueued}, Limit: room + 1})
+	if err != nil {
+		return nil, fmt.Errorf("counting queued runs: %w", err)
+	}
+	if len(queued) > room {
+		return landform.Errorf(landform.EINVALID,
+			"commit %s would queue %d plans while more than %d runs of this repository are queued, over the limit of %d queued runs per repository: none of them was queued",
+			landform.ShortSHA(commit), n, room, limit), nil
+	}
+	return nil, nil
+}
+
+// recordBrokenCommit stores an errored run naming the commit's problem and
+// marks the commit processed, in one transaction.
 func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, commit string, cause error) error {
 	now := d.now().UTC()
 	run := &landform.Run{
@@ -209,7 +261,7 @@ func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, 
 		Kind: landform.RunPlan, State: landform.StateErrored, Error: cause.Error(),
 		CreatedAt: now, StartedAt: now, FinishedAt: now,
 	}
-	if err := d.store.CreateRun(ctx, run); err != nil {
+	if _, err := d.store.QueueRuns(ctx, repo.Name, ref, commit, []*landform.Run{run}); err != nil {
 		return err
 	}
 	d.emit(Event{Kind: EventRunFinished, Repo: repo.Name, Run: run})

@@ -33,6 +33,9 @@ type Store interface {
 type PlanStore interface {
 	// Put stores a, sets a.SHA256 and returns it.
 	Put(ctx context.Context, runID string, a *landform.PlanArtifact) (string, error)
+	// HighestRunID returns the highest decimal run ID stored, 0 when
+	// there is none.
+	HighestRunID(ctx context.Context) (int64, error)
 }
 
 // Source is what the executor needs of a repository to prepare a run.

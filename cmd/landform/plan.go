@@ -8,8 +8,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/report"
 	"github.com/landform/landform/runner"
+	"github.com/landform/landform/source"
+	"github.com/landform/landform/store/sqlite"
 )
 
 func newPlanCmd(a *app) *cobra.Command {
@@ -108,6 +111,13 @@ func (r *planResult) failed() int {
 // plan selects workspaces, plans them and stores the runs, printing one
 // progress line per finished workspace to stderr.
 func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
+	// Its in-process queue must not mix with a daemon's (whose workers
+	// would claim its runs), nor with another one-shot plan's.
+	lock, err := datadir.Acquire(a.dataDir, "landform plan")
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	repo, done, err := a.openSource(ctx, o.repo)
 	if err != nil {
 		return nil, err
@@ -134,6 +144,9 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.continueRunIDs(ctx, db, repo); err != nil {
+		return nil, err
+	}
 	if len(change.Targets) == 0 {
 		fmt.Fprintln(a.stderr, "nothing to plan")
 	}
@@ -141,6 +154,23 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		Repo: repo.Name(), Commit: change.Head.Commit, Ref: o.head, Targets: change.Targets,
 	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, report.ProgressLine(p.Done, p.Total, p.Run)) })
 	return &res, err
+}
+
+// continueRunIDs makes the runs of a one-shot plan get IDs above every
+// run ID of the plan store and of the repository's ledger branch, so that
+// a lost database does not hand one out again. A ledger that cannot be
+// read is a warning.
+func (a *app) continueRunIDs(ctx context.Context, db *sqlite.DB, repo *source.Repo) error {
+	plans, err := a.openPlans()
+	if err != nil {
+		return err
+	}
+	ledger, err := repo.HighestLedgerRunID(ctx, landform.DefaultLedgerBranch)
+	if err != nil {
+		a.logger.Warn("cannot read the ledger branch: run IDs continue above the plan store's only", "repo", repo.Name(), "err", err)
+	}
+	_, err = runner.ContinueRunIDs(ctx, db, plans, ledger)
+	return err
 }
 
 func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {

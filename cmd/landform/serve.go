@@ -13,6 +13,7 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
+	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
@@ -51,6 +52,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		a.dataDir = cfg.DataDir
 	}
 	log := a.logger
+	// One daemon per data directory, and no one-shot plan beside it:
+	// before crash recovery touches anything.
+	lock, err := datadir.Acquire(a.dataDir, "landform serve")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	// The daemon's own context: stores and the ledger outlive a signal
 	// until the daemon has finished stopping.
 	bg := context.WithoutCancel(ctx)

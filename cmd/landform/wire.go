@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/landform/landform/gitrepo"
+	"github.com/landform/landform/internal/datadir"
 	planfs "github.com/landform/landform/planstore/fs"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
@@ -23,6 +24,9 @@ func (a *app) engineDir() string { return filepath.Join(a.dataDir, "terraform") 
 
 // openStore opens the run database in the data directory.
 func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
+	if err := datadir.Ensure(a.dataDir); err != nil {
+		return nil, err
+	}
 	return sqlite.Open(ctx, a.dbPath())
 }
 
@@ -31,6 +35,9 @@ func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
 // keep in the data directory. Call done when finished: it saves the parse
 // cache and closes the repository.
 func (a *app) openSource(ctx context.Context, src string) (repo *source.Repo, done func(), err error) {
+	if err := datadir.Ensure(a.dataDir); err != nil {
+		return nil, nil, err
+	}
 	cache, save := source.CacheFile(filepath.Join(a.dataDir, "cache"), src, a.logger)
 	repo, err = source.Open(ctx, src, cache, gitrepo.WithDataDir(a.dataDir), gitrepo.WithLogger(a.logger))
 	if err != nil {
