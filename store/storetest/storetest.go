@@ -425,7 +425,8 @@ func testEnsureNextRunID(t *testing.T, s Store) {
 	ensure(1)
 	first := idNumber(t, create(t, s, NewRun("infra", "net")))
 
-	// An empty store, as after the database was lost: 100 and up.
+	// As after the database was lost: IDs continue above what the plan
+	// store and the ledgers hold.
 	ensure(first + 100)
 	raised := idNumber(t, create(t, s, NewRun("infra", "net")))
 	if raised < first+100 {
