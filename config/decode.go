@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -40,46 +41,134 @@ func newFieldError(file string, n *yaml.Node, field, msg string) *FieldError {
 	return fe
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
 // parseDocument parses data, which must hold at most one YAML document, and
 // returns the document's root node: nil for an empty document (no bytes,
-// only comments, or null). A syntax error comes back as a FieldError with
-// the line yaml.v3 reports, when it reports one.
+// only comments, or null). A syntax error comes back as a FieldError on
+// the line at fault (see syntaxError); a document that aliases so much
+// that it expands to more than maxExpandedNodes nodes is refused.
 func (d *decoder) parseDocument(data []byte) (*yaml.Node, bool) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, true
-		}
-		d.syntaxError(err)
-		return nil, false
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case errors.Is(err, io.EOF):
+	doc, extra, err := decodeDocuments(data)
+	switch {
 	case err != nil:
-		d.syntaxError(err)
+		d.syntaxError(err, data)
 		return nil, false
-	case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-		d.errorf(&extra, "", "a second YAML document; the file must hold only one")
+	case doc == nil:
+		return nil, true
+	case extra != nil && len(extra.Content) > 0 && !isNull(extra.Content[0]):
+		d.errorf(extra, "", "a second YAML document; the file must hold only one")
 		return nil, false
 	}
 	if len(doc.Content) == 0 || isNull(deref(doc.Content[0])) {
 		return nil, true
 	}
-	return deref(doc.Content[0]), true
+	root := deref(doc.Content[0])
+	if expandedSize(root, maxExpandedNodes) > maxExpandedNodes {
+		d.errorf(root, "", "the document holds more than %d values once its aliases are expanded; write the values out instead of repeating aliases of long lists", maxExpandedNodes)
+		return nil, false
+	}
+	return root, true
 }
 
-func (d *decoder) syntaxError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	fe := &FieldError{File: d.file, Msg: msg}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		fe.Line, _ = strconv.Atoi(m[1])
-		fe.Msg = strings.TrimPrefix(err.Error(), m[0])
+// decodeDocuments decodes the first YAML document of data (nil when there
+// is none) and the start of a second one (nil when there is none), and
+// returns the first error of yaml.v3.
+func decodeDocuments(data []byte) (doc, extra *yaml.Node, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	doc = new(yaml.Node)
+	if err := dec.Decode(doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, nil
+		}
+		return nil, nil, err
 	}
-	d.errs = append(d.errs, fe)
+	extra = new(yaml.Node)
+	switch err := dec.Decode(extra); {
+	case errors.Is(err, io.EOF):
+		return doc, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	return doc, extra, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parserProblems start the messages of yaml.v3's parser errors (as opposed
+// to its scanner's). For those, the "line N" yaml.v3 writes counts from 0,
+// and names where the enclosing mapping or list starts rather than the
+// fault: a key indented one space too little on line 4 of a list that
+// starts on line 2 is reported on "line 1".
+var parserProblems = []string{
+	"did not find expected",
+	"found duplicate %YAML directive",
+	"found incompatible YAML document",
+	"found duplicate %TAG directive",
+	"found undefined tag handle",
+}
+
+// syntaxError records err, an error of yaml.v3 decoding data, on the line
+// at fault. yaml.v3's scanner errors carry that line (the fault's, or that
+// of the token it is in, such as an unclosed string); for its parser
+// errors and the errors that carry no line (control characters, unknown
+// anchors), the line is the first one at which data, cut after that line,
+// fails with the same message, found by bisection from the earliest line
+// the fault can be on.
+func (d *decoder) syntaxError(err error, data []byte) {
+	text := err.Error()
+	msg := strings.TrimPrefix(text, "yaml: ")
+	line := 0
+	if m := yamlLine.FindStringSubmatch(text); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimPrefix(text, m[0])
+	}
+	parserError := slices.ContainsFunc(parserProblems, func(p string) bool { return strings.HasPrefix(msg, p) })
+	switch {
+	case line > 0 && !parserError:
+	case parserError:
+		line = faultLine(data, msg, line+1, line+1)
+	default:
+		line = faultLine(data, msg, 1, 0)
+	}
+	d.errs = append(d.errs, &FieldError{File: d.file, Line: line, Msg: msg})
+}
+
+// faultLine returns the first line k, from lo on, such that the lines of
+// data up to k fail to decode with the message msg; fallback when none does.
+// It assumes that once a prefix fails so, longer ones do too, and bisects.
+func faultLine(data []byte, msg string, lo, fallback int) int {
+	var ends []int // ends[k-1] is the end of line k, its newline included
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	fails := func(k int) bool {
+		_, _, err := decodeDocuments(data[:ends[k-1]])
+		if err == nil {
+			return false
+		}
+		m := strings.TrimPrefix(err.Error(), "yaml: ")
+		if l := yamlLine.FindString(err.Error()); l != "" {
+			m = strings.TrimPrefix(err.Error(), l)
+		}
+		return m == msg
+	}
+	lo, hi := max(lo, 1), len(ends)
+	if lo > hi || !fails(hi) {
+		return fallback
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 // object decodes the mapping n at path p. For each key of known present in n
@@ -274,7 +363,11 @@ func describe(n *yaml.Node) string {
 	}
 	v := n.Value
 	if len(v) > 40 {
-		v = v[:37] + "..."
+		cut := 37
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut-- // not in the middle of a character
+		}
+		v = v[:cut] + "..."
 	}
 	switch n.ShortTag() {
 	case "!!null":

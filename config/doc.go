@@ -13,6 +13,12 @@
 //	.landform.yaml:7:10: workspaces[1].dir: "../x" escapes the repository
 //	landform.yaml:12:20: repos[1].poll_interval: invalid duration "5 minutes" (want e.g. "30s", "1m" or "1h30m")
 //
+// The repo config is repository content, which anyone who can open a pull
+// request writes: RepoOptions carry what the server allows it (the
+// environment variables its workspaces may set beyond TF_VAR_*) and its
+// limits (file size, workspaces listed), and every workspace name must pass
+// landform.CheckWorkspaceName, the rule the ledger is written with.
+//
 // The server config holds no secrets, only the names of the environment
 // variables and files that hold them (Auth.Token reads them); a token,
 // password or key written inline, in a key or in a repository URL, is a

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"unicode"
 )
 
 // cleanRepoPath checks p, a path relative to the repository root, and
@@ -85,26 +84,4 @@ func cleanGlob(g string) (string, string) {
 		}
 	}
 	return c, ""
-}
-
-// checkName checks an explicit workspace name. Names are typed in chat
-// commands and become path elements (the ledger's runs/<workspace>/), so
-// they must not be empty, hold white space or control characters, be
-// absolute or contain a ".." element.
-func checkName(n string) string {
-	if n == "" {
-		return "must not be empty"
-	}
-	if strings.IndexFunc(n, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return fmt.Sprintf("%q contains white space or control characters", n)
-	}
-	if strings.HasPrefix(n, "/") || strings.Contains(n, `\`) {
-		return fmt.Sprintf(`%q must not start with "/" or contain "\"`, n)
-	}
-	for _, el := range strings.Split(n, "/") {
-		if el == ".." {
-			return fmt.Sprintf(`%q must not contain a ".." path element`, n)
-		}
-	}
-	return ""
 }

@@ -68,29 +68,79 @@ func DefaultRepo() *Repo {
 	return &Repo{Version: RepoVersion, Autodiscover: true}
 }
 
+// Defaults of RepoOptions.
+const (
+	// DefaultMaxRepoFileSize is the largest repo config read, in bytes.
+	DefaultMaxRepoFileSize = 1 << 20
+	// DefaultMaxWorkspaces is the most workspaces a repo config may list.
+	DefaultMaxWorkspaces = 10_000
+)
+
+// RepoOptions are what the repo config may hold beyond its own rules: the
+// repository's content is untrusted, so the server decides. The zero
+// RepoOptions means the defaults: env may set only TF_VAR_* variables, and
+// the limits are DefaultMaxRepoFileSize and DefaultMaxWorkspaces.
+type RepoOptions struct {
+	// AllowedEnv are the environment variables a workspace's env may set
+	// besides TF_VAR_* (the server config's terraform.allowed_env). Names
+	// that are not valid environment variable names never match.
+	AllowedEnv []string
+	// MaxFileSize is the largest repo config accepted, in bytes; 0 (or
+	// less) means DefaultMaxRepoFileSize. LoadRepo checks it before reading
+	// the file.
+	MaxFileSize int64
+	// MaxWorkspaces is the most workspaces the file may list; 0 (or less)
+	// means DefaultMaxWorkspaces.
+	MaxWorkspaces int
+}
+
+func (o RepoOptions) maxFileSize() int64 {
+	if o.MaxFileSize <= 0 {
+		return DefaultMaxRepoFileSize
+	}
+	return o.MaxFileSize
+}
+
+func (o RepoOptions) maxWorkspaces() int {
+	if o.MaxWorkspaces <= 0 {
+		return DefaultMaxWorkspaces
+	}
+	return o.MaxWorkspaces
+}
+
 // ParseRepo decodes data, the contents of a repo config named filename
-// (used in messages). An empty file (or one holding only comments or null)
-// gives DefaultRepo.
+// (used in messages), with the limits and allowed environment of opts. An
+// empty file (or one holding only comments or null) gives DefaultRepo.
 //
 // ParseRepo checks the file on its own: it does not look at the tree the
 // paths point into; LoadRepo and CheckPaths do. Every problem is reported,
 // each with file:line:column and the field; the error has code
-// landform.EINVALID and wraps a *ValidationError.
-func ParseRepo(filename string, data []byte) (*Repo, error) {
-	r, errs := parseRepo(filename, data)
+// landform.EINVALID and wraps a *ValidationError. Data larger than
+// opts.MaxFileSize is refused without being parsed.
+func ParseRepo(filename string, data []byte, opts RepoOptions) (*Repo, error) {
+	if limit := opts.maxFileSize(); int64(len(data)) > limit {
+		return nil, invalid([]*FieldError{tooLarge(filename, int64(len(data)), limit)})
+	}
+	r, errs := parseRepo(filename, data, opts)
 	if err := invalid(errs); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
+func tooLarge(file string, size, limit int64) *FieldError {
+	return &FieldError{File: file, Msg: fmt.Sprintf("the file is %d bytes; at most %d are allowed", size, limit)}
+}
+
 // LoadRepo reads RepoFile at the root of fsys, the tree of one commit, and
 // checks it with ParseRepo and CheckPaths, all problems reported together.
 // A missing RepoFile gives DefaultRepo. A RepoFile that is a symbolic link is
 // followed when it stays inside the tree; one that leaves the tree or
-// points to nothing is EINVALID. Reading errors are returned wrapped, with
-// no code (EINTERNAL).
-func LoadRepo(fsys fs.FS) (*Repo, error) {
+// points to nothing is EINVALID, and so is one larger than
+// opts.MaxFileSize, found from its size before it is read (and read no
+// further than that limit whatever fsys says its size is). Reading errors
+// are returned wrapped, with no code (EINTERNAL).
+func LoadRepo(fsys fs.FS, opts RepoOptions) (*Repo, error) {
 	res, err := resolve(fsys, RepoFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", RepoFile, err)
@@ -103,14 +153,18 @@ func LoadRepo(fsys fs.FS) (*Repo, error) {
 	case res.missing:
 		return DefaultRepo(), nil
 	}
-	data, err := fs.ReadFile(fsys, res.path)
+	data, err := readLimited(fsys, res.path, opts.maxFileSize())
 	if errors.Is(err, fs.ErrNotExist) {
 		return DefaultRepo(), nil
+	}
+	var big *fileTooLarge
+	if errors.As(err, &big) {
+		return nil, invalid([]*FieldError{tooLarge(RepoFile, big.size, big.limit)})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", RepoFile, err)
 	}
-	r, errs := parseRepo(RepoFile, data)
+	r, errs := parseRepo(RepoFile, data, opts)
 	perrs, err := checkPaths(fsys, r)
 	if err != nil {
 		return nil, err
@@ -130,7 +184,7 @@ var (
 // parseRepo decodes data as far as it can. The Repo is complete when no
 // problem is returned; otherwise it holds what could be read (an invalid
 // dir left ""), which LoadRepo still checks against the tree.
-func parseRepo(file string, data []byte) (*Repo, []*FieldError) {
+func parseRepo(file string, data []byte, opts RepoOptions) (*Repo, []*FieldError) {
 	d := &decoder{file: file}
 	r := DefaultRepo()
 	r.file = file
@@ -157,8 +211,12 @@ func parseRepo(file string, data []byte) (*Repo, []*FieldError) {
 				}
 			}
 		case "workspaces":
+			if limit := opts.maxWorkspaces(); v.Kind == yaml.SequenceNode && len(v.Content) > limit {
+				d.errorf(v, p, "%d workspaces listed; at most %d are allowed", len(v.Content), limit)
+				return
+			}
 			d.list(v, p, func(_ int, ip string, item *yaml.Node) {
-				if w := decodeWorkspace(d, ip, item); w != nil {
+				if w := decodeWorkspace(d, ip, item, opts); w != nil {
 					decls = append(decls, w)
 				}
 			})
@@ -188,15 +246,19 @@ type workspaceDecl struct {
 
 // decodeWorkspace decodes the entry item at path p; nil when it is not a
 // mapping.
-func decodeWorkspace(d *decoder, p string, item *yaml.Node) *workspaceDecl {
+func decodeWorkspace(d *decoder, p string, item *yaml.Node, opts RepoOptions) *workspaceDecl {
 	w := &workspaceDecl{path: p, item: item}
-	var varFiles []string
+	var (
+		varFiles  []string
+		nameGiven bool
+	)
 	ok := d.object(item, p, workspaceFields, func(name, fp string, _, v *yaml.Node) {
 		switch name {
 		case "name":
+			nameGiven = true
 			if s, ok := d.str(v, fp); ok {
-				if msg := checkName(s); msg != "" {
-					d.errorf(v, fp, "%s", msg)
+				if err := landform.CheckWorkspaceName(s); err != nil {
+					d.errorf(v, fp, "%s", err)
 				} else {
 					w.ws.Name, w.name = s, v
 				}
@@ -249,6 +311,10 @@ func decodeWorkspace(d *decoder, p string, item *yaml.Node) *workspaceDecl {
 					d.errorf(k, ep, "%q is not a valid environment variable name", key)
 					return
 				}
+				if !opts.EnvAllowed(key) {
+					d.errorf(k, ep, "%s", envRefused(key, opts.AllowedEnv))
+					return
+				}
 				if w.ws.Env == nil {
 					w.ws.Env = make(map[string]string)
 				}
@@ -271,8 +337,13 @@ func decodeWorkspace(d *decoder, p string, item *yaml.Node) *workspaceDecl {
 		}
 		w.ws.VarFiles = append(w.ws.VarFiles, c)
 	}
-	if w.ws.Name == "" && w.ws.Dir != "" {
-		w.ws.Name = landform.WorkspaceName(w.ws.Dir, w.ws.TFWorkspace)
+	if !nameGiven && w.ws.Dir != "" {
+		name := landform.WorkspaceName(w.ws.Dir, w.ws.TFWorkspace)
+		if err := landform.CheckWorkspaceName(name); err != nil {
+			d.errorf(item, p, "%s (the default from dir and workspace); set name", err)
+		} else {
+			w.ws.Name = name
+		}
 	}
 	return w
 }

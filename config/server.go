@@ -52,6 +52,7 @@ var lockPolicies = func() []string {
 //	  binaries: [/usr/local/bin/terraform]    # besides the ones on PATH
 //	  plugin_cache_dir: /var/cache/terraform-plugins
 //	  env: {TESTCLOUD_ROOT: /srv/cloud}       # extra environment of every terraform run
+//	  allowed_env: [AWS_PROFILE]              # what a repo config's env may set besides TF_VAR_*
 //	repos:                         # at least one
 //	  - name: infra                # unique, [A-Za-z0-9._-]+
 //	    url: https://git.example.com/org/infra.git   # or ssh://, git@host:path, git://, file://, a local path
@@ -107,6 +108,10 @@ type TerraformSettings struct {
 	PluginCacheDir string
 	// Env is extra environment for every terraform process.
 	Env map[string]string
+	// AllowedEnv are the environment variables a repo config's workspaces
+	// may set in env besides TF_VAR_* ones (RepoOptions.AllowedEnv); valid
+	// names, each once, none of them TF_VAR_* or one Landform sets itself.
+	AllowedEnv []string
 }
 
 // RepoSettings is one watched repository: the domain's landform.Repo and
@@ -163,7 +168,7 @@ func LoadServer(path string) (*Server, error) {
 
 var (
 	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "terraform", "repos"}
-	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env"}
+	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
@@ -325,6 +330,8 @@ func (sp *serverParser) decodeTerraform(p string, n *yaml.Node, t *TerraformSett
 				}
 				t.Env[key] = value
 			})
+		case "allowed_env":
+			t.AllowedEnv = decodeAllowedEnv(d, fp, v)
 		}
 	})
 }
@@ -443,6 +450,7 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 			d.errorf(b.node, b.path, "%q is the ledger branch; set ledger_branch to another branch to watch this one", r.rs.LedgerBranch)
 		}
 	}
+	checkLedgerRefConflicts(d, p, r.rs, ledgerBranch, branches)
 	return r
 }
 

@@ -33,6 +33,7 @@ terraform:
   binaries: [/usr/local/bin/terraform, bin/tofu]
   plugin_cache_dir: cache/plugins
   env: {TESTCLOUD_ROOT: /x, TF_LOG: 5}
+  allowed_env: [AWS_PROFILE, AWS_REGION]
 repos:
   - name: infra
     url: https://git.example.com/org/infra.git
@@ -78,6 +79,7 @@ repos:
 			Binaries:       []string{"/usr/local/bin/terraform", "/etc/landform/bin/tofu"},
 			PluginCacheDir: "/etc/landform/cache/plugins",
 			Env:            map[string]string{"TESTCLOUD_ROOT": "/x", "TF_LOG": "5"},
+			AllowedEnv:     []string{"AWS_PROFILE", "AWS_REGION"},
 		},
 		Repos: []config.RepoSettings{{
 			Repo: landform.Repo{
@@ -414,6 +416,15 @@ func TestParseServerErrors(t *testing.T) {
 		{name: "default ledger branch watched", file: repo0 + "    branches: [landform/ledger]\n", want: []string{
 			`landform.yaml:4:16: repos[0].branches[0]: "landform/ledger" is the ledger branch; set ledger_branch to another branch to watch this one`,
 		}},
+		{name: "ledger branch under a watched branch", file: repo0 + "    branches: [main, release]\n    ledger_branch: main/ledger\n", want: []string{
+			`landform.yaml:5:20: repos[0].ledger_branch: "main/ledger" cannot be created next to the watched branch "main" (git refs cannot be both a branch and a directory of branches); choose a ledger branch outside it`,
+		}},
+		{name: "watched branch under the ledger branch", file: repo0 + "    branches: [main, landform/ledger/x, landform/ledgers]\n", want: []string{
+			`landform.yaml:4:22: repos[0].branches[1]: "landform/ledger/x" cannot exist next to the ledger branch "landform/ledger" (git refs cannot be both a branch and a directory of branches); set ledger_branch to another branch`,
+		}},
+		{name: "ledger branch as a full ref", file: repo0 + "    ledger_branch: refs/heads/ledger\n", want: []string{
+			`landform.yaml:4:20: repos[0].ledger_branch: invalid branch name "refs/heads/ledger": starts with "refs/"; write the branch's short name (main, not refs/heads/main)`,
+		}},
 		{name: "bad lock policies", file: repo0 + "    lock_policy: strikt\n  - name: b\n    url: /b\n    lock_policy: yolo\n", want: []string{
 			`landform.yaml:4:18: repos[0].lock_policy: unknown lock policy "strikt", did you mean "strict"? (want strict, apply or none)`,
 			`landform.yaml:7:18: repos[1].lock_policy: unknown lock policy "yolo" (want strict, apply or none)`,
@@ -425,6 +436,16 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:3:5: terraform.env.TF_CLI_CONFIG_FILE: set terraform.cli_config instead: Landform passes terraform a CLI config of its own that includes it`,
 			`landform.yaml:4:5: terraform.env["TF PLUGINS"]: "TF PLUGINS" is not a valid environment variable name`,
 		}},
+		{name: "terraform allowed_env", file: "terraform:\n  allowed_env: [AWS_PROFILE, 'A B', TF_VAR_x, TF_PLUGIN_CACHE_DIR, AWS_PROFILE, [x]]\n" + repo0, want: []string{
+			`landform.yaml:2:30: terraform.allowed_env[1]: "A B" is not a valid environment variable name`,
+			`landform.yaml:2:37: terraform.allowed_env[2]: "TF_VAR_x": TF_VAR_* variables are always allowed; list only other names`,
+			`landform.yaml:2:47: terraform.allowed_env[3]: "TF_PLUGIN_CACHE_DIR" is set by Landform itself; a repo config may not set it`,
+			`landform.yaml:2:68: terraform.allowed_env[4]: "AWS_PROFILE" listed twice`,
+			`landform.yaml:2:81: terraform.allowed_env[5]: expected a string, got a list`,
+		}},
+		{name: "terraform allowed_env not a list", file: "terraform:\n  allowed_env: AWS_PROFILE\n" + repo0, want: []string{
+			`landform.yaml:2:16: terraform.allowed_env: expected a list, got string "AWS_PROFILE"`,
+		}},
 		{name: "bad paths", file: "data_dir: ''\nterraform:\n  binaries: [~bob/tf, [x]]\n" + repo0, want: []string{
 			`landform.yaml:1:11: data_dir: must not be empty`,
 			`landform.yaml:3:14: terraform.binaries[0]: cannot expand "~bob/tf": only "~/" is expanded; write the path out`,
@@ -434,6 +455,13 @@ func TestParseServerErrors(t *testing.T) {
 		// YAML itself.
 		{name: "syntax error", file: "repos:\n  - name: a: b\n", want: []string{
 			`landform.yaml:2: mapping values are not allowed in this context`,
+		}},
+		// yaml.v3 says "line 1": the list's first line, counted from 0.
+		{name: "key indented one space too little", file: "repos:\n  - name: a\n    url: /a\n   branches: [main]\n", want: []string{
+			`landform.yaml:4: did not find expected '-' indicator`,
+		}},
+		{name: "control character", file: repo0 + "    branches: [\"main\x7f\"]\n", want: []string{
+			`landform.yaml:4: control characters are not allowed`,
 		}},
 		{name: "document is a list", file: "- name: a\n", want: []string{
 			`landform.yaml:1:1: expected a mapping, got a list`,
@@ -494,6 +522,7 @@ func TestParseServerBranchNames(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, reason string }{
 		{"", "empty"},
+		{"refs/heads/ledger", `starts with "refs/"; write the branch's short name (main, not refs/heads/main)`},
 		{"HEAD", "reserved by git"},
 		{"@", "reserved by git"},
 		{"-main", `starts with "-"`},

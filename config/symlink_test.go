@@ -109,7 +109,7 @@ func TestLoadRepo(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := config.LoadRepo(tc.fsys)
+			r, err := config.LoadRepo(tc.fsys, config.RepoOptions{})
 			if tc.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -128,7 +128,7 @@ func TestLoadRepo(t *testing.T) {
 }
 
 func TestLoadRepoContents(t *testing.T) {
-	r, err := config.LoadRepo(fstest.MapFS{})
+	r, err := config.LoadRepo(fstest.MapFS{}, config.RepoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestLoadRepoContents(t *testing.T) {
 	r, err = config.LoadRepo(fstest.MapFS{
 		config.RepoFile:    symlink("ci/landform.yaml"),
 		"ci/landform.yaml": file("parallel: 2\n" + prodRepo),
-	})
+	}, config.RepoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestLoadRepoDirFS(t *testing.T) {
 	link("../../outside", "envs/escape")
 	link(filepath.Join(root, "outside"), "envs/abs")
 
-	_, err := config.LoadRepo(os.DirFS(repo))
+	_, err := config.LoadRepo(os.DirFS(repo), config.RepoOptions{})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -193,7 +193,7 @@ func TestCheckPathsWithoutReadLink(t *testing.T) {
 		config.RepoFile: file(prodRepo),
 		"envs/prod":     symlink("/abs"),
 	}
-	r, err := config.ParseRepo(config.RepoFile, []byte(prodRepo))
+	r, err := config.ParseRepo(config.RepoFile, []byte(prodRepo), config.RepoOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func (failingFS) Lstat(name string) (fs.FileInfo, error) {
 }
 
 func TestLoadRepoReadError(t *testing.T) {
-	_, err := config.LoadRepo(failingFS{fstest.MapFS{config.RepoFile: file(prodRepo)}})
+	_, err := config.LoadRepo(failingFS{fstest.MapFS{config.RepoFile: file(prodRepo)}}, config.RepoOptions{})
 	if !errors.Is(err, errBroken) {
 		t.Fatalf("error %v does not wrap the cause", err)
 	}

@@ -3,7 +3,6 @@ package gitrepo
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"sort"
 	"strings"
 
@@ -90,16 +89,15 @@ func ledgerTree(entries []LedgerEntry) (*ledgerDir, error) {
 	return root, nil
 }
 
-// validLedgerPath accepts relative, clean, '/'-separated paths without a
-// .git element (in any case) or characters a tree entry cannot hold.
+// validLedgerPath accepts the paths landform.CheckTreePath accepts:
+// relative, clean, '/'-separated, without a .git element in any spelling
+// a checkout or git fsck would take for one, a backslash or a control
+// character. It is the same rule landform.CheckWorkspaceName builds on, so
+// the ledger files of a run (runs/<workspace>/<run-id>.md) of any valid
+// workspace pass.
 func validLedgerPath(p string) error {
-	if !fs.ValidPath(p) || p == "." || strings.ContainsAny(p, "\\\x00") {
-		return landform.Errorf(landform.EINVALID, "invalid ledger path %q: want a clean relative path", p)
-	}
-	for elem := range strings.SplitSeq(p, "/") {
-		if strings.EqualFold(elem, ".git") {
-			return landform.Errorf(landform.EINVALID, "invalid ledger path %q: .git is reserved", p)
-		}
+	if err := landform.CheckTreePath(p); err != nil {
+		return landform.Errorf(landform.EINVALID, "ledger: %w", err)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ type Affected struct {
 // configuration files, is reported with the reason "deleted" alone.
 func AffectedBy(base, head *Index, changed []string) []Affected {
 	if head == nil {
-		head = buildIndex(nil, nil, false)
+		head = buildIndex(nil, nil)
 	}
 	reasons := make([]map[string]bool, len(head.workspaces))
 	add := func(i int, r string) {

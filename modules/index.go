@@ -71,7 +71,9 @@ func (ix *Index) eachWorkspace(t target, f func(int)) {
 	}
 }
 
-func buildIndex(infos []*dirInfo, declared []landform.Workspace, autodiscover bool) *Index {
+// buildIndex indexes infos, the parsed directories, with the workspaces
+// wss (see discover).
+func buildIndex(infos []*dirInfo, wss []landform.Workspace) *Index {
 	ix := &Index{
 		byName: map[string]int{},
 		dirs:   make(map[string]*dirInfo, len(infos)),
@@ -85,30 +87,7 @@ func buildIndex(infos []*dirInfo, declared []landform.Workspace, autodiscover bo
 	}
 	ix.reach = reachability(ix.dirs)
 
-	// Workspaces: declared first, then discovered.
-	wss := slices.Clone(declared)
-	if autodiscover {
-		declaredDirs := map[string]bool{}
-		names := map[string]bool{}
-		for _, w := range declared {
-			declaredDirs[w.Dir], names[w.Name] = true, true
-		}
-		called := map[string]bool{}
-		for _, in := range infos {
-			for _, m := range in.modules {
-				if m != in.dir {
-					called[m] = true
-				}
-			}
-		}
-		for _, in := range infos {
-			d := in.dir
-			if called[d] || declaredDirs[d] || hasModulesSegment(d) || names[d] {
-				continue
-			}
-			wss = append(wss, landform.Workspace{Name: landform.WorkspaceName(d, ""), Dir: d})
-		}
-	}
+	wss = slices.Clone(wss)
 	slices.SortFunc(wss, func(a, b landform.Workspace) int { return cmp.Compare(a.Name, b.Name) })
 	ix.workspaces = wss
 
@@ -182,6 +161,46 @@ func buildIndex(infos []*dirInfo, declared []landform.Workspace, autodiscover bo
 		}
 	}
 	return ix
+}
+
+// discover returns the declared workspaces followed by the discovered
+// ones: every directory of infos not called as a local module by another,
+// with no "modules" segment, and neither the Dir nor the name of a declared
+// workspace. It fails with EINVALID when a discovered directory's name is
+// one landform.CheckWorkspaceName refuses, or when there would be more
+// than limit workspaces.
+func discover(infos []*dirInfo, declared []landform.Workspace, limit int) ([]landform.Workspace, error) {
+	wss := slices.Clone(declared)
+	declaredDirs := map[string]bool{}
+	names := map[string]bool{}
+	for _, w := range declared {
+		declaredDirs[w.Dir], names[w.Name] = true, true
+	}
+	called := map[string]bool{}
+	for _, in := range infos {
+		for _, m := range in.modules {
+			if m != in.dir {
+				called[m] = true
+			}
+		}
+	}
+	for _, in := range infos {
+		d := in.dir
+		if called[d] || declaredDirs[d] || hasModulesSegment(d) || names[d] {
+			continue
+		}
+		name := landform.WorkspaceName(d, "")
+		if err := landform.CheckWorkspaceName(name); err != nil {
+			return nil, landform.Errorf(landform.EINVALID,
+				"directory %q has Terraform files but cannot be a workspace: %w; rename it, or turn autodiscover off and list the workspaces in .landform.yaml", d, err)
+		}
+		if len(wss) == limit {
+			return nil, landform.Errorf(landform.EINVALID,
+				"more than %d workspaces (%d declared, the rest discovered); at most %d are allowed", limit, len(declared), limit)
+		}
+		wss = append(wss, landform.Workspace{Name: name, Dir: d})
+	}
+	return wss, nil
 }
 
 func (ix *Index) unitFor(dir string) *unit {

@@ -29,7 +29,17 @@ type Options struct {
 	// Parallelism bounds the directories parsed at once; 0 means
 	// GOMAXPROCS. The fs.FS must be safe for concurrent use unless it is 1.
 	Parallelism int
+	// MaxWorkspaces caps the workspaces of the index, declared and
+	// discovered together; 0 (or less) means DefaultMaxWorkspaces. A
+	// repository's content is untrusted: it must not be able to make the
+	// daemon queue an unbounded number of runs.
+	MaxWorkspaces int
 }
+
+// DefaultMaxWorkspaces is the most workspaces an index may have unless
+// Options say otherwise; the same as the most a repo config may list
+// (config.DefaultMaxWorkspaces).
+const DefaultMaxWorkspaces = 10_000
 
 // skipDirs are never searched for configuration.
 var skipDirs = map[string]bool{".git": true, ".terraform": true}
@@ -44,13 +54,23 @@ var skipDirs = map[string]bool{".git": true, ".terraform": true}
 //
 // Invalid configuration does not fail Load; it is kept per directory (see
 // Index.Err). Load returns an EINVALID error for invalid options (a declared
-// workspace outside the repo, two workspaces with one name, a malformed
-// when_modified glob), the error of fsys when a directory or file cannot be
+// workspace outside the repo, two workspaces with one name, a name
+// landform.CheckWorkspaceName refuses, a malformed when_modified glob), for
+// a discovered directory whose name CheckWorkspaceName refuses (the ledger
+// could not record its runs), and for more workspaces than
+// opts.MaxWorkspaces; the error of fsys when a directory or file cannot be
 // read, and ctx.Err() when ctx is done.
 func Load(ctx context.Context, fsys fs.FS, opts Options) (*Index, error) {
 	declared, err := normalizeDeclared(opts.Declared)
 	if err != nil {
 		return nil, err
+	}
+	maxWorkspaces := opts.MaxWorkspaces
+	if maxWorkspaces <= 0 {
+		maxWorkspaces = DefaultMaxWorkspaces
+	}
+	if len(declared) > maxWorkspaces {
+		return nil, landform.Errorf(landform.EINVALID, "%d workspaces declared; at most %d are allowed", len(declared), maxWorkspaces)
 	}
 	l := &loader{fsys: fsys, cache: opts.Cache}
 	l.hasher, _ = fsys.(DirHasher)
@@ -62,7 +82,13 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Index, error) {
 		return nil, err
 	}
 	infos := l.collect(root)
-	return buildIndex(infos, declared, opts.Autodiscover), nil
+	wss := declared
+	if opts.Autodiscover {
+		if wss, err = discover(infos, declared, maxWorkspaces); err != nil {
+			return nil, err
+		}
+	}
+	return buildIndex(infos, wss), nil
 }
 
 func normalizeDeclared(decl []landform.Workspace) ([]landform.Workspace, error) {
@@ -79,6 +105,9 @@ func normalizeDeclared(decl []landform.Workspace) ([]landform.Workspace, error) 
 		w.Dir = dir
 		if w.Name == "" {
 			w.Name = landform.WorkspaceName(dir, w.TFWorkspace)
+		}
+		if err := landform.CheckWorkspaceName(w.Name); err != nil {
+			return nil, landform.Errorf(landform.EINVALID, "workspace in %s: %w", w.Dir, err)
 		}
 		if names[w.Name] {
 			return nil, landform.Errorf(landform.EINVALID, "workspace %q is declared twice", w.Name)

@@ -199,6 +199,8 @@ func TestLoadInvalidOptions(t *testing.T) {
 		{"absolute", []landform.Workspace{{Dir: "/envs/prod"}}},
 		{"duplicate name", []landform.Workspace{{Dir: "envs/prod"}, {Dir: "./envs/prod"}}},
 		{"bad glob", []landform.Workspace{{Dir: "envs/prod", WhenModified: []string{"ci/[x"}}}},
+		{"name the ledger cannot hold", []landform.Workspace{{Name: ".git/hooks", Dir: "envs/prod"}}},
+		{"default name the ledger cannot hold", []landform.Workspace{{Dir: "a/.GIT/b"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := modules.Load(context.Background(), newMemFS(monorepo()), modules.Options{Declared: tc.decl})
@@ -206,6 +208,64 @@ func TestLoadInvalidOptions(t *testing.T) {
 				t.Errorf("Load error = %v, want code %s", err, landform.EINVALID)
 			}
 		})
+	}
+}
+
+func TestLoadMaxWorkspaces(t *testing.T) {
+	f := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	files := fstest.MapFS{}
+	for i := range 5 {
+		files[fmt.Sprintf("envs/w%d/main.tf", i)] = f("")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts modules.Options
+		err  string // "" for none
+	}{
+		{"discovered, under the limit", modules.Options{Autodiscover: true, MaxWorkspaces: 5}, ""},
+		{"discovered, over the limit", modules.Options{Autodiscover: true, MaxWorkspaces: 4}, "more than 4 workspaces (0 declared, the rest discovered); at most 4 are allowed"},
+		{"declared and discovered, over the limit", modules.Options{Autodiscover: true, MaxWorkspaces: 5, Declared: []landform.Workspace{{Dir: "elsewhere"}}},
+			"more than 5 workspaces (1 declared, the rest discovered); at most 5 are allowed"},
+		{"declared, over the limit", modules.Options{MaxWorkspaces: 1, Declared: []landform.Workspace{{Dir: "envs/w0"}, {Dir: "envs/w1"}}},
+			"2 workspaces declared; at most 1 are allowed"},
+		{"default limit", modules.Options{Autodiscover: true}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := modules.Load(ctx, newMemFS(files), tc.opts)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.err != "" && (err == nil || err.Error() != tc.err || landform.ErrorCode(err) != landform.EINVALID):
+				t.Fatalf("Load error = %v, want EINVALID %q", err, tc.err)
+			}
+		})
+	}
+
+	big := fstest.MapFS{}
+	for i := range modules.DefaultMaxWorkspaces + 1 {
+		big[fmt.Sprintf("w%d/main.tf", i)] = f("")
+	}
+	_, err := modules.Load(ctx, newMemFS(big), modules.Options{Autodiscover: true})
+	if landform.ErrorCode(err) != landform.EINVALID || !strings.Contains(err.Error(), "at most 10000") {
+		t.Errorf("Load of %d discovered workspaces: %v", len(big), err)
+	}
+}
+
+// TestDiscoveredNames: a directory whose name the ledger cannot hold is
+// not silently a workspace whose runs cannot be recorded.
+func TestDiscoveredNames(t *testing.T) {
+	f := func(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+	for _, dir := range []string{".GIT/hooks", "a/.Git/b", "-rf", "x\ny", "envs/12.md", "my app"} {
+		files := fstest.MapFS{"envs/prod/main.tf": f(""), dir + "/main.tf": f("")}
+		_, err := modules.Load(context.Background(), newMemFS(files), modules.Options{Autodiscover: true})
+		if landform.ErrorCode(err) != landform.EINVALID || !strings.Contains(err.Error(), fmt.Sprintf("directory %q has Terraform files but cannot be a workspace", dir)) {
+			t.Errorf("Load with %q: %v", dir, err)
+		}
+		// Listed with a valid name, or not discovered, it is fine.
+		if _, err := modules.Load(context.Background(), newMemFS(files), modules.Options{Declared: []landform.Workspace{{Name: "ok", Dir: dir}}}); err != nil {
+			t.Errorf("Load with %q declared as ok: %v", dir, err)
+		}
 	}
 }
 

@@ -5,9 +5,10 @@ package report
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path"
+	"regexp"
 	"strings"
 	"time"
 
@@ -40,14 +41,35 @@ func LedgerFiles(run *landform.Run) []File {
 	}
 }
 
-// LedgerPath is the ledger path of a run's files, without extension.
+// LedgerPath is the ledger path of a run's files, without extension:
+// runs/<workspace>/<run-id>, with the repository root's workspace (".")
+// under runs/_/.
+//
+// The workspace name is used as it is when landform.CheckWorkspaceName
+// accepts it, which the repo config and the workspace index make sure of.
+// A run whose name it refuses (one recorded before that check, or made by
+// hand) is filed under runs/-invalid/ instead, a directory no valid name
+// has (names do not start with "-"), so that the ledger writer never
+// refuses its files; its record still names the workspace. A run ID that
+// is not a plain file name (the store's are decimal numbers) is written
+// hex-encoded, prefixed with "id-".
 func LedgerPath(run *landform.Run) string {
-	ws := strings.Trim(path.Clean("/"+run.Workspace), "/")
-	if ws == "" {
+	ws := run.Workspace
+	switch {
+	case ws == landform.RootWorkspaceName:
 		ws = "_"
+	case landform.CheckWorkspaceName(ws) != nil:
+		ws = "-invalid"
 	}
-	return path.Join("runs", ws, run.ID)
+	id := run.ID
+	if !plainID.MatchString(id) {
+		id = "id-" + hex.EncodeToString([]byte(id))
+	}
+	return "runs/" + ws + "/" + id
 }
+
+// plainID matches the run IDs LedgerPath writes as they are.
+var plainID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // LedgerMessage is the commit message for a batch of runs.
 func LedgerMessage(runs []*landform.Run) string {

@@ -40,15 +40,55 @@ func TestLedgerFiles(t *testing.T) {
 }
 
 func TestLedgerPathStaysInRuns(t *testing.T) {
-	for ws, want := range map[string]string{
-		"../../etc": "runs/etc/1",
-		"/abs/x":    "runs/abs/x/1",
-		"":          "runs/_/1",
+	for _, tc := range []struct{ ws, id, want string }{
+		{"envs/prod", "1", "runs/envs/prod/1"},
+		{"envs/prod@blue", "7", "runs/envs/prod@blue/7"},
+		{".", "1", "runs/_/1"},
+		{".@blue", "1", "runs/.@blue/1"},
+		// Names CheckWorkspaceName refuses are never used as they are,
+		// nor rewritten into another workspace's directory.
+		{"../../etc", "1", "runs/-invalid/1"},
+		{"/abs/x", "1", "runs/-invalid/1"},
+		{"", "1", "runs/-invalid/1"},
+		{".git/hooks", "1", "runs/-invalid/1"},
+		{"a/.GIT/b", "1", "runs/-invalid/1"},
+		{"x\ny", "1", "runs/-invalid/1"},
+		{"-rf", "1", "runs/-invalid/1"},
+		{"a/3.md", "1", "runs/-invalid/1"},
+		// Run IDs that are not plain names are hex-encoded.
+		{"app", "../x", "runs/app/id-2e2e2f78"},
+		{"app", "", "runs/app/id-"},
 	} {
-		if got := report.LedgerPath(&landform.Run{ID: "1", Workspace: ws}); got != want {
-			t.Errorf("LedgerPath(%q) = %q, want %q", ws, got, want)
+		got := report.LedgerPath(&landform.Run{ID: tc.id, Workspace: tc.ws})
+		if got != tc.want {
+			t.Errorf("LedgerPath(%q, %q) = %q, want %q", tc.ws, tc.id, got, tc.want)
+		}
+		for _, ext := range []string{".md", ".json"} {
+			if err := landform.CheckTreePath(got + ext); err != nil {
+				t.Errorf("LedgerPath(%q, %q): %v", tc.ws, tc.id, err)
+			}
 		}
 	}
+}
+
+// FuzzLedgerPath checks that a run's ledger files always have paths the
+// ledger writer accepts, and that a valid workspace name is used as it is.
+func FuzzLedgerPath(f *testing.F) {
+	for _, ws := range []string{"envs/prod", "envs/prod@blue", ".", "../../etc", ".git/hooks", "a/.GIT/b", "-rf", "x\ny", "a/1.md"} {
+		f.Add(ws, "1")
+	}
+	f.Fuzz(func(t *testing.T, ws, id string) {
+		run := &landform.Run{ID: id, Workspace: ws}
+		p := report.LedgerPath(run)
+		for _, file := range report.LedgerFiles(run) {
+			if err := landform.CheckTreePath(file.Path); err != nil {
+				t.Fatalf("LedgerPath(%q, %q): %v", ws, id, err)
+			}
+		}
+		if landform.CheckWorkspaceName(ws) == nil && ws != "." && !strings.HasPrefix(p, "runs/"+ws+"/") {
+			t.Fatalf("LedgerPath(%q, %q) = %q: the valid name was rewritten", ws, id, p)
+		}
+	})
 }
 
 func TestLedgerMessage(t *testing.T) {

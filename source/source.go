@@ -158,7 +158,7 @@ func load(ctx context.Context, g *gitrepo.Repo, commit string, cache *modules.Ca
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadRepo(fsys)
+	cfg, err := config.LoadRepo(fsys, config.RepoOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -401,7 +401,7 @@ func BenchmarkAffectedPhases(b *testing.B) {
 				if fsys, err = repo.FS(sha); err != nil {
 					return err
 				}
-				cfg, err = config.LoadRepo(fsys)
+				cfg, err = config.LoadRepo(fsys, config.RepoOptions{})
 				return err
 			})
 			step(prefix+"-load", func() (err error) {
