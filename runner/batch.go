@@ -74,5 +74,5 @@ func (r *Runner) claimAndExecute(ctx context.Context, src Source, run *landform.
 	if err := r.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("marking run %s running: %w", run.ID, err)
 	}
-	return r.execute(ctx, src, run)
+	return r.execute(ctx, src, run, r.oneShot())
 }

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,6 +50,14 @@ type DaemonStore interface {
 	EnqueueLedger(ctx context.Context, repo, runID string) error
 	PendingLedger(ctx context.Context, repo string, limit int) ([]string, error)
 	MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error
+	// SetAsideLedger keeps a pending record that cannot be written in the
+	// outbox with reason, out of PendingLedger until it is enqueued again.
+	SetAsideLedger(ctx context.Context, repo, runID, reason string) error
+	// ListSetAsideLedger returns the records set aside: run ID → reason.
+	ListSetAsideLedger(ctx context.Context, repo string) (map[string]string, error)
+	// OldestPendingLedger returns when the oldest pending record was
+	// enqueued, zero when none is.
+	OldestPendingLedger(ctx context.Context, repo string) (time.Time, error)
 }
 
 // WatchedSource is one watched repository as the daemon sees it.
@@ -65,7 +74,11 @@ type WatchedSource interface {
 	// names of the workspaces it deleted. An error is the commit's own
 	// fault (a broken .landform.yaml) or the cache's.
 	Targets(ctx context.Context, base, head string) (targets []landform.Target, deleted []string, err error)
-	// Record writes finished runs to the ledger branch.
+	// Record writes finished runs to the ledger branch, in one commit.
+	// When one run's record cannot be written whatever the branch holds
+	// (its own fault, such as a path the ledger refuses), it writes
+	// nothing and returns an error that is (or wraps) a RecordFault
+	// naming that run: the daemon sets it aside and writes the others.
 	Record(ctx context.Context, branch string, runs []*landform.Run) error
 	// HighestLedgerRunID returns the highest run ID recorded on the
 	// ledger branch, as the remote has it now; 0 when there is no such
@@ -99,6 +112,7 @@ type Daemon struct {
 
 	mu       sync.Mutex
 	statuses map[string]*RepoStatus
+	health   healthState // guarded by mu; see health.go
 
 	locks lockView
 }
@@ -119,6 +133,17 @@ type RepoStatus struct {
 	Polls      int `json:"polls"`
 	Fetches    int `json:"fetches"`
 	RunsQueued int `json:"runs_queued"`
+	// DefaultBranch is the remote's default branch at the last listing
+	// of its refs.
+	DefaultBranch string `json:"default_branch,omitempty"`
+	// MissingBranches are the configured branches the remote did not
+	// have at the last listing: not polled until they come back.
+	MissingBranches []string `json:"missing_branches,omitempty"`
+	// LedgerError is the error of the last ledger write, while writes
+	// fail (the runs stay in the outbox); LedgerFailures counts the
+	// failed writes in a row.
+	LedgerError    string `json:"ledger_error,omitempty"`
+	LedgerFailures int    `json:"ledger_failures,omitempty"`
 }
 
 // DaemonOption configures a Daemon.
@@ -180,7 +205,9 @@ func (d *Daemon) Statuses() []RepoStatus {
 	defer d.mu.Unlock()
 	out := make([]RepoStatus, 0, len(d.repos))
 	for _, repo := range d.repos {
-		out = append(out, *d.statuses[repo.Name])
+		s := *d.statuses[repo.Name]
+		s.MissingBranches = slices.Clone(s.MissingBranches)
+		out = append(out, s)
 	}
 	return out
 }

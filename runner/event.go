@@ -32,6 +32,21 @@ const (
 	// EventLedgerWritten: one ledger commit recorded Count runs of Repo,
 	// or, with Err set, failed to (the runs stay in the outbox).
 	EventLedgerWritten EventKind = "ledger_written"
+	// EventLedgerSetAside: the ledger record of Run cannot be written
+	// through its own fault (Err, such as a path the ledger refuses): it
+	// is set aside in the outbox, reported by Health, and the others are
+	// written without it.
+	EventLedgerSetAside EventKind = "ledger_set_aside"
+	// EventRunRetrying: preparing Run failed for an environment fault
+	// (Err: the work directory, the export; not the commit's fault) in
+	// attempt Count; it is tried again after Wait, whose timer is armed
+	// when the event is reported.
+	EventRunRetrying EventKind = "run_retrying"
+	// EventRecordFailed: recording the end of Run in the store (or its
+	// ledger entry) failed (Err) for the Count-th time in a row; it is
+	// tried again after Wait, whose timer is armed when the event is
+	// reported. Health is degraded until it is recorded.
+	EventRecordFailed EventKind = "record_failed"
 )
 
 // Event is one thing the daemon did: what tests, and whatever watches the

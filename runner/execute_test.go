@@ -58,7 +58,7 @@ func TestUnknownRunKindErrorsWithoutRunningTerraform(t *testing.T) {
 		t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	src := &countingSource{}
-	if err := r.execute(ctx, src, claimed); err != nil {
+	if err := r.execute(ctx, src, claimed, r.oneShot()); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := db.GetRun(ctx, run.ID)

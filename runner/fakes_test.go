@@ -364,6 +364,20 @@ const (
 // started: the test may put runs in the store first.
 func newHarness(t *testing.T, repos ...WatchedRepo) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessConfig{}, repos...)
+}
+
+// harnessConfig changes what newHarnessWith makes.
+type harnessConfig struct {
+	// store, when set, wraps the store the daemon and its runner use.
+	store func(*sqlite.DB) DaemonStore
+	// opts are more runner options.
+	opts []Option
+}
+
+// newHarnessWith is newHarness with cfg.
+func newHarnessWith(t *testing.T, cfg harnessConfig, repos ...WatchedRepo) *harness {
+	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, clk: newFakeClock(), planner: newFakePlanner(), consumed: map[int]bool{}, more: make(chan struct{})}
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "landform.db"), sqlite.WithClock(h.clk.now))
@@ -381,8 +395,13 @@ func newHarness(t *testing.T, repos ...WatchedRepo) *harness {
 			repos[i].PollInterval = interval
 		}
 	}
-	r := New(db, plans, h.planner, WithClock(h.clk.now), WithParallel(workers), WithWorkDir(t.TempDir()))
-	h.d = NewDaemon(r, db, repos, WithTimer(h.clk.after), WithOwner("test"), WithEvents(h.record))
+	var store DaemonStore = db
+	if cfg.store != nil {
+		store = cfg.store(db)
+	}
+	opts := append([]Option{WithClock(h.clk.now), WithParallel(workers), WithWorkDir(t.TempDir())}, cfg.opts...)
+	r := New(store, plans, h.planner, opts...)
+	h.d = NewDaemon(r, store, repos, WithTimer(h.clk.after), WithOwner("test"), WithEvents(h.record))
 	return h
 }
 

@@ -71,6 +71,7 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("listing refs: %w", err)
 	}
+	d.observeRefs(repo, refs, defaultBranch, log) // health.go: gone branches, the default branch
 	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
 		return err
 	}
@@ -178,11 +179,9 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	}
 	for _, old := range superseded {
 		log.Info("superseded", "workspace", old.Workspace, "run", old.ID)
-		if repo.Ledger {
-			if err := d.store.EnqueueLedger(ctx, repo.Name, old.ID); err != nil {
-				return err
-			}
-		}
+	}
+	if err := d.ledgerRecord(ctx, repo, superseded...); err != nil {
+		return err
 	}
 	if len(runs) > 0 {
 		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(runs))
@@ -258,20 +257,14 @@ func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, 
 	now := d.now().UTC()
 	run := &landform.Run{
 		Repo: repo.Name, Workspace: ConfigWorkspace, Dir: ".", Commit: commit, Ref: ref,
-		Kind: landform.RunPlan, State: landform.StateErrored, Error: cause.Error(),
+		Kind: landform.RunPlan, State: landform.StateErrored, Error: errorText(d.redactor, cause),
 		CreatedAt: now, StartedAt: now, FinishedAt: now,
 	}
 	if _, err := d.store.QueueRuns(ctx, repo.Name, ref, commit, []*landform.Run{run}); err != nil {
 		return err
 	}
 	d.emit(Event{Kind: EventRunFinished, Repo: repo.Name, Run: run})
-	if repo.Ledger {
-		if err := d.store.EnqueueLedger(ctx, repo.Name, run.ID); err != nil {
-			return err
-		}
-		notify(d.ledger[repo.Name])
-	}
-	return nil
+	return d.ledgerRecord(ctx, repo, run)
 }
 
 // ConfigWorkspace names the pseudo-workspace of runs that record a commit

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/redact"
 )
 
 // Store keeps run records.
@@ -86,6 +87,7 @@ type Runner struct {
 	now      func() time.Time
 	parallel int
 	workDir  string
+	redactor *redact.Redactor
 }
 
 // Option configures a Runner.
@@ -110,6 +112,13 @@ func WithParallel(n int) Option {
 // WithWorkDir sets where exported trees and scratch directories are made
 // (default: the system temporary directory).
 func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir } }
+
+// WithRedactor sets the redaction of every text a run stores (its error,
+// its plan's text) and of what the runner logs of it: red masks the values
+// Landform hands to terraform (the server's terraform env, repository
+// tokens); each run adds its workspace's env values and the values its
+// plan marks sensitive. Default: mask nothing.
+func WithRedactor(red *redact.Redactor) Option { return func(r *Runner) { r.redactor = red } }
 
 // New returns a Runner.
 func New(store Store, plans PlanStore, planner Planner, opts ...Option) *Runner {

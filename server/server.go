@@ -4,33 +4,39 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/landform/landform/runner"
 )
 
-// Health is what /healthz answers.
-type Health struct {
-	// Status is "ok" when every repository's last poll succeeded, else
-	// "degraded". The daemon itself answering is what "alive" means, so
-	// the HTTP status is 200 either way.
-	Status string              `json:"status"`
-	Repos  []runner.RepoStatus `json:"repos"`
-}
+// healthTimeout bounds how long /healthz may take to ask the daemon (which
+// asks its store).
+const healthTimeout = 5 * time.Second
 
-// New returns the HTTP handler. status reports the repositories' health.
-func New(status func() []runner.RepoStatus, logger *slog.Logger) http.Handler {
+// New returns the HTTP handler. health reports the daemon's health
+// (runner.Daemon.Health).
+//
+// GET /healthz answers the JSON of runner.Health:
+//
+//	{"status": "ok" | "degraded", "reasons": ["infra: ledger writes fail …", …], "repos": [{…}, …]}
+//
+// with HTTP 200 either way: the daemon answering is what "alive" means,
+// and a liveness probe that restarts a daemon whose remote is down or
+// whose disk is full fixes nothing and drops the retries in progress.
+// Monitoring reads "status" and "reasons" (one line per problem, also
+// logged by the daemon when it happens).
+func New(health func(context.Context) runner.Health, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := Health{Status: "ok", Repos: status()}
-		for _, s := range h.Repos {
-			if s.LastError != "" {
-				h.Status = "degraded"
-			}
-		}
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		h := health(ctx)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		if err := json.NewEncoder(w).Encode(h); err != nil {
 			logger.Debug("writing /healthz", "err", err)
 		}

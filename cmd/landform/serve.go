@@ -112,7 +112,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return landform.Errorf(landform.EINVALID, "listen %s: %w", cfg.Listen, err)
 	}
-	httpSrv := &http.Server{Handler: server.New(d.Statuses, log), ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: server.New(d.Health, log), ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(l) }()
 	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir, "listen", l.Addr().String())
