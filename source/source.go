@@ -31,6 +31,9 @@ type Repo struct {
 	name  string
 	open  func(ctx context.Context) (*gitrepo.Repo, error)
 	cache *modules.Cache
+	// config is what the repo config of each commit may contain (the
+	// operator's allow-list and limits).
+	config config.RepoOptions
 
 	mu    sync.Mutex
 	git   *gitrepo.Repo
@@ -133,7 +136,7 @@ func (r *Repo) Snapshot(ctx context.Context, commit string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if snap, err = load(ctx, g, commit, r.cache); err != nil {
+	if snap, err = load(ctx, g, commit, r.cache, r.config); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
@@ -153,19 +156,28 @@ func (r *Repo) Snapshot(ctx context.Context, commit string) (*Snapshot, error) {
 	return snap, nil
 }
 
-func load(ctx context.Context, g *gitrepo.Repo, commit string, cache *modules.Cache) (*Snapshot, error) {
+// WithConfig sets what the repo config of each commit may contain: the
+// environment names the operator allows and the limits (the zero value
+// means the defaults). Call it before the first Snapshot.
+func (r *Repo) WithConfig(o config.RepoOptions) *Repo {
+	r.config = o
+	return r
+}
+
+func load(ctx context.Context, g *gitrepo.Repo, commit string, cache *modules.Cache, opts config.RepoOptions) (*Snapshot, error) {
 	fsys, err := g.FS(commit)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.LoadRepo(fsys, config.RepoOptions{})
+	cfg, err := config.LoadRepo(fsys, opts)
 	if err != nil {
 		return nil, err
 	}
 	ix, err := modules.Load(ctx, fsys, modules.Options{
-		Declared:     cfg.Workspaces,
-		Autodiscover: cfg.Autodiscover,
-		Cache:        cache,
+		Declared:      cfg.Workspaces,
+		Autodiscover:  cfg.Autodiscover,
+		Cache:         cache,
+		MaxWorkspaces: opts.MaxWorkspaces,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration at %s: %w", landform.ShortSHA(commit), err)
