@@ -40,7 +40,7 @@ func TestWriteLedgerRebuildsOnAForcePushedBranch(t *testing.T) {
 			// The ledger wants runs/db/ as a directory: a real conflict
 			// with the branch, reported as one.
 			_, err = l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry("db 2", "runs/db/2.md")})
-			wantCode(t, err, landform.ECONFLICT, "runs/db")
+			wantCode(t, err, landform.ECONFLICT, "ledger path runs/db is a file")
 
 			// The person repairs the branch: a history of its own, without
 			// the file.

@@ -161,7 +161,7 @@ func (w *ledgerWrite) commit(parent plumbing.Hash) (plumbing.Hash, bool, error) 
 	if err := w.refuseOverwrites(base); err != nil {
 		return plumbing.ZeroHash, false, err
 	}
-	tree, err := w.tree(base, w.root, "")
+	tree, err := w.tree(base, w.root, ".")
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
