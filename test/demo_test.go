@@ -54,4 +54,4 @@ func TestDemoServe(t *testing.T) {
 	}
 }
 
-var ledgerLine = regexp.MustCompile(`(?m)^  [0-9a-f]{7,} (\d+ runs|plan envs/\S+: planned)`)
+var ledgerLine = regexp.MustCompile(`(?m)^  [0-9a-f]{7,} (Record \d+ ledger entries|plan envs/\S+: planned)`)
