@@ -3,7 +3,7 @@
 GO ?= go
 SETUP_FLAGS ?=
 
-.PHONY: setup test build demo bench fmt
+.PHONY: setup test fuzz build demo bench fmt
 
 setup:
 	scripts/setup $(SETUP_FLAGS)
@@ -11,6 +11,14 @@ setup:
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(MAKE) --no-print-directory fuzz
+
+# A short run of each parser fuzzer (their seed corpora already run in
+# `go test`); FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRepo$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseServer$$' -fuzztime $(FUZZTIME) ./config/
 
 build:
 	$(GO) build -o bin/landform ./cmd/landform
