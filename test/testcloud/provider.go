@@ -4,7 +4,8 @@
 // so editing or deleting a file outside Terraform is real drift, and
 // creating an object whose name is taken fails until it is imported.
 // Reading the data source testcloud_hang blocks, for tests that interrupt
-// terraform while a provider is busy.
+// terraform while a provider is busy; testcloud_env returns a variable of
+// the provider's environment, for tests of what terraform is given.
 //
 // The binary is cmd/terraform-provider-testcloud.
 package testcloud
@@ -101,7 +102,7 @@ func (p *testcloudProvider) Resources(context.Context) []func() resource.Resourc
 }
 
 func (p *testcloudProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newHangDataSource}
+	return []func() datasource.DataSource{newHangDataSource, newEnvDataSource}
 }
 
 // storeClient is embedded in every resource: it receives the Store the
