@@ -47,11 +47,13 @@ var lockPolicies = func() []string {
 //	parallel: 4                    # worker pool size, default the number of CPUs
 //	shutdown_grace: 30s            # how long running terraform may finish on SIGTERM
 //	ledger: true                   # record finished runs on each repo's ledger branch
+//	sandbox: required              # run terraform in a bubblewrap sandbox (default), or off
 //	terraform:
 //	  cli_config: /etc/landform/terraformrc   # the operator's CLI config
 //	  binaries: [/usr/local/bin/terraform]    # besides the ones on PATH
 //	  plugin_cache_dir: /var/cache/terraform-plugins
 //	  env: {TESTCLOUD_ROOT: /srv/cloud}       # extra environment of every terraform run
+//	  pass_env: [AWS_PROFILE]                 # daemon environment variables terraform gets too
 //	  allowed_env: [AWS_PROFILE]              # what a repo config's env may set besides TF_VAR_*
 //	repos:                         # at least one
 //	  - name: infra                # unique, [A-Za-z0-9._-]+
@@ -85,7 +87,9 @@ type Server struct {
 	ShutdownGrace time.Duration
 	// Ledger is the global ledger switch, already folded into each
 	// RepoSettings.Ledger.
-	Ledger    bool
+	Ledger bool
+	// Sandbox is SandboxRequired (the default) or SandboxOff.
+	Sandbox   string
 	Terraform TerraformSettings
 	// Repos are the watched repositories, in file order, names unique.
 	Repos []RepoSettings
@@ -108,6 +112,11 @@ type TerraformSettings struct {
 	PluginCacheDir string
 	// Env is extra environment for every terraform process.
 	Env map[string]string
+	// PassEnv are variables of the daemon's own environment that every
+	// terraform process gets too (terraform gets none of the rest but
+	// PATH, LANG, LC_ALL, TZ, SSL_CERT_FILE, SSL_CERT_DIR); valid names,
+	// each once, none of them one Landform sets itself.
+	PassEnv []string
 	// AllowedEnv are the environment variables a repo config's workspaces
 	// may set in env besides TF_VAR_* ones (RepoOptions.AllowedEnv); valid
 	// names, each once, none of them TF_VAR_* or one Landform sets itself.
@@ -167,8 +176,8 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "terraform", "repos"}
-	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env"}
+	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "terraform", "repos"}
+	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
@@ -189,6 +198,7 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 		Listen:        DefaultListen,
 		Parallel:      runtime.NumCPU(),
 		ShutdownGrace: DefaultShutdownGrace,
+		Sandbox:       SandboxRequired,
 		Ledger:        true,
 		pos:           sp.pos,
 	}
@@ -232,6 +242,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			if b, ok := d.boolean(v, p); ok {
 				s.Ledger = b
 			}
+		case "sandbox":
+			s.Sandbox = decodeSandbox(d, p, v)
 		case "terraform":
 			sp.decodeTerraform(p, v, &s.Terraform)
 		case "repos":
@@ -332,6 +344,8 @@ func (sp *serverParser) decodeTerraform(p string, n *yaml.Node, t *TerraformSett
 			})
 		case "allowed_env":
 			t.AllowedEnv = decodeAllowedEnv(d, fp, v)
+		case "pass_env":
+			t.PassEnv = decodePassEnv(d, fp, v)
 		}
 	})
 }

@@ -28,12 +28,14 @@ listen: "[::1]:9090"
 parallel: 8
 shutdown_grace: 2m30s
 ledger: false
+sandbox: off
 terraform:
   cli_config: ~/.terraformrc
   binaries: [/usr/local/bin/terraform, bin/tofu]
   plugin_cache_dir: cache/plugins
   env: {TESTCLOUD_ROOT: /x, TF_LOG: 5}
   allowed_env: [AWS_PROFILE, AWS_REGION]
+  pass_env: [AWS_PROFILE, TF_TOKEN_app_terraform_io]
 repos:
   - name: infra
     url: https://git.example.com/org/infra.git
@@ -74,12 +76,14 @@ repos:
 		Parallel:      8,
 		ShutdownGrace: 150 * time.Second,
 		Ledger:        false,
+		Sandbox:       config.SandboxOff,
 		Terraform: config.TerraformSettings{
 			CLIConfig:      "/home/ops/.terraformrc",
 			Binaries:       []string{"/usr/local/bin/terraform", "/etc/landform/bin/tofu"},
 			PluginCacheDir: "/etc/landform/cache/plugins",
 			Env:            map[string]string{"TESTCLOUD_ROOT": "/x", "TF_LOG": "5"},
 			AllowedEnv:     []string{"AWS_PROFILE", "AWS_REGION"},
+			PassEnv:        []string{"AWS_PROFILE", "TF_TOKEN_app_terraform_io"},
 		},
 		Repos: []config.RepoSettings{{
 			Repo: landform.Repo{
@@ -151,6 +155,7 @@ func TestParseServerDefaults(t *testing.T) {
 		Parallel:      runtime.NumCPU(),
 		ShutdownGrace: 30 * time.Second,
 		Ledger:        true,
+		Sandbox:       config.SandboxRequired,
 		Repos: []config.RepoSettings{{
 			Repo: landform.Repo{
 				Name:         "infra",
@@ -231,7 +236,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, terraform, repos)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, terraform, repos)`,
 		}},
 
 		// Wrong types.
@@ -445,6 +450,19 @@ func TestParseServerErrors(t *testing.T) {
 		}},
 		{name: "terraform allowed_env not a list", file: "terraform:\n  allowed_env: AWS_PROFILE\n" + repo0, want: []string{
 			`landform.yaml:2:16: terraform.allowed_env: expected a list, got string "AWS_PROFILE"`,
+		}},
+		{name: "terraform pass_env", file: "terraform:\n  pass_env: [AWS_PROFILE, 'A B', TF_CLI_CONFIG_FILE, TF_DATA_DIR, TF_CLI_ARGS_plan, AWS_PROFILE]\n" + repo0, want: []string{
+			`landform.yaml:2:27: terraform.pass_env[1]: "A B" is not a valid environment variable name`,
+			`landform.yaml:2:34: terraform.pass_env[2]: "TF_CLI_CONFIG_FILE" cannot be passed through: set terraform.cli_config instead: Landform passes terraform a CLI config of its own that includes it`,
+			`landform.yaml:2:54: terraform.pass_env[3]: "TF_DATA_DIR" is set by Landform itself and cannot be passed through`,
+			`landform.yaml:2:67: terraform.pass_env[4]: "TF_CLI_ARGS_plan" is set by Landform itself and cannot be passed through`,
+			`landform.yaml:2:85: terraform.pass_env[5]: "AWS_PROFILE" listed twice`,
+		}},
+		{name: "sandbox", file: "sandbox: requird\n" + repo0, want: []string{
+			`landform.yaml:1:10: sandbox: unknown sandbox setting "requird", did you mean "required"? (want required or off)`,
+		}},
+		{name: "sandbox not a string", file: "sandbox: [off]\n" + repo0, want: []string{
+			`landform.yaml:1:10: sandbox: expected a string, got a list`,
 		}},
 		{name: "bad paths", file: "data_dir: ''\nterraform:\n  binaries: [~bob/tf, [x]]\n" + repo0, want: []string{
 			`landform.yaml:1:11: data_dir: must not be empty`,

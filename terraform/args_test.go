@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,15 +102,20 @@ func TestNoSuitableBinaryError(t *testing.T) {
 	}
 }
 
+// TestEnviron: children get a minimal environment, not Landform's: the
+// base variables, the names passed through, the engine's settings, and the
+// extra (configured and workspace) variables.
 func TestEnviron(t *testing.T) {
 	t.Parallel()
 	parent := []string{
-		"PATH=/usr/bin", "HOME=/root",
+		"PATH=/usr/bin", "HOME=/root", "LANG=C.UTF-8", "TZ=UTC", "SSL_CERT_FILE=/etc/certs.pem",
 		"TF_CLI_CONFIG_FILE=/root/.terraformrc", "TF_LOG=TRACE", "TF_LOG_PATH=/tmp/x", "TF_WORKSPACE=prod",
 		"TF_DATA_DIR=/elsewhere", "TF_CLI_ARGS_plan=-refresh=false", "TF_PLUGIN_CACHE_DIR=/c", "TF_INPUT=1",
 		"TF_TOKEN_app_terraform_io=secret", "TF_VAR_region=eu", "CHECKPOINT_DISABLE=",
+		"AWS_PROFILE=prod", "AWS_SECRET_ACCESS_KEY=daemon-secret", "INFRA_TOKEN=git-token",
 	}
-	e, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), withEnviron(func() []string { return parent }))
+	e, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithSandbox(SandboxOff),
+		WithPassEnv("AWS_PROFILE", "TF_TOKEN_app_terraform_io", "UNSET_VAR"), withEnviron(func() []string { return parent }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,9 +124,11 @@ func TestEnviron(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		"AWS_PROFILE=prod",
 		"CHECKPOINT_DISABLE=1",
-		"HOME=/root",
+		"LANG=C.UTF-8",
 		"PATH=/usr/bin",
+		"SSL_CERT_FILE=/etc/certs.pem",
 		"TESTCLOUD_ROOT=/cloud",
 		"TF_CLI_CONFIG_FILE=" + e.CLIConfigFile(),
 		"TF_INPUT=0",
@@ -129,14 +137,34 @@ func TestEnviron(t *testing.T) {
 		"TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true",
 		"TF_TOKEN_app_terraform_io=secret",
 		"TF_VAR_region=us",
+		"TZ=UTC",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Environ =\n%q\nwant\n%q", got, want)
 	}
-	for _, k := range []string{"TF_CLI_CONFIG_FILE", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_ARGS_plan", "TF_IN_AUTOMATION"} {
+	for _, k := range []string{"TF_CLI_CONFIG_FILE", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_ARGS_plan", "TF_IN_AUTOMATION", "LANDFORM_SANDBOX"} {
 		_, err := e.Environ(map[string]string{k: "x"})
 		if landform.ErrorCode(err) != landform.EINVALID {
 			t.Errorf("Environ accepted workspace env %s: %v", k, err)
+		}
+	}
+
+	// Without PATH in the parent, children get a default one.
+	e, err = New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithSandbox(SandboxOff), withEnviron(func() []string { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.Environ(nil); !slices.Contains(got, "PATH="+defaultPath) {
+		t.Errorf("Environ without a parent PATH = %q", got)
+	}
+}
+
+func TestWithPassEnvRefuses(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"TF_DATA_DIR", "TF_CLI_ARGS_plan", "LANDFORM_JOB", "A B", "", "1X"} {
+		_, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithSandbox(SandboxOff), WithPassEnv(name))
+		if landform.ErrorCode(err) != landform.EINVALID {
+			t.Errorf("WithPassEnv(%q): %v, want EINVALID", name, err)
 		}
 	}
 }
@@ -217,8 +245,11 @@ func TestJobCommands(t *testing.T) {
 	t.Parallel()
 	bin, log, envFile := fakeTerraform(t)
 	parent := []string{"PATH=/usr/bin:/bin", "HOME=/root", "TF_VAR_region=eu", "TF_LOG=TRACE", "TF_WORKSPACE=prod",
-		"TF_INPUT=1", "TF_CLI_ARGS=-lock=false"}
-	e, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithBinaries(bin), withEnviron(func() []string { return parent }))
+		"TF_INPUT=1", "TF_CLI_ARGS=-lock=false", "DAEMON_SECRET=x"}
+	// Off: the fake writes its logs next to itself, which a sandbox hides
+	// (TestSandboxJob covers the sandboxed command line).
+	e, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithBinaries(bin), WithSandbox(SandboxOff),
+		WithPassEnv("TF_VAR_region"), withEnviron(func() []string { return parent }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +257,16 @@ func TestJobCommands(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	var runLog syncBuffer
 	ctx := testContext(t)
+	scratch := t.TempDir()
 	j, err := e.NewJob(ctx, JobRequest{
 		Dir: dir, Name: "envs/fake", TFWorkspace: "blue", VarFiles: []string{"a.tfvars"},
 		Env: map[string]string{"TF_VAR_from_env": "x"}, Constraints: []string{">= 99"},
-		DataDir: dataDir, Log: &runLog,
+		DataDir: dataDir, Scratch: scratch, Log: &runLog,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer j.Close()
 	if j.Binary().Path != bin {
 		t.Fatalf("job runs %s, want the fake", j.Binary())
 	}
@@ -285,12 +318,13 @@ func TestJobCommands(t *testing.T) {
 	for k, v := range map[string]string{
 		"TF_VAR_region": "eu", "TF_VAR_from_env": "x", "TF_DATA_DIR": dataDir, "TF_INPUT": "0", "TF_IN_AUTOMATION": "1",
 		"TF_CLI_CONFIG_FILE": e.CLIConfigFile(), "CHECKPOINT_DISABLE": "1", "TF_LOG": "", jobMarkerEnv: j.marker,
+		"HOME": filepath.Join(scratch, "home"), "PATH": "/usr/bin:/bin",
 	} {
 		if got, ok := env[k]; !ok || got != v {
 			t.Errorf("init env %s = %q (set: %v), want %q", k, got, ok, v)
 		}
 	}
-	for _, k := range []string{"TF_WORKSPACE", "TF_CLI_ARGS"} {
+	for _, k := range []string{"TF_WORKSPACE", "TF_CLI_ARGS", "DAEMON_SECRET", sandboxEnv} {
 		if v, ok := env[k]; ok {
 			t.Errorf("init env has %s=%q", k, v)
 		}

@@ -4,6 +4,8 @@ package terraform
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -80,6 +82,98 @@ resource "time_static" "t" {}
 		}
 		b.ReportMetric(ms(median(wall)), "wall-ms")
 		b.ReportMetric(ms(median(cpu)), "cpu-ms")
+	})
+}
+
+// BenchmarkSandbox measures what the bubblewrap sandbox costs a plan: each
+// round plans a configuration once with the sandbox and once without, in
+// alternating order, each plan the way the runner makes them (a fresh
+// scratch directory with the plan file and terraform's data directory, so
+// init links the cached providers anew). "plan-2" is a small configuration
+// (terraform_data and time_static), "plan-200" has 199 terraform_data
+// resources more. Metrics are medians over the rounds: the plans' wall time
+// with and without the sandbox and their ratio; "bwrap-true" is one bwrap
+// start (`true` through the wrapper script, with the engine's mounts)
+// against `true` alone.
+//
+//	go test -run '^$' -bench Sandbox -benchtime 30x ./terraform/
+func BenchmarkSandbox(b *testing.B) {
+	tools := tftest.Load(b)
+	cliConfig := tools.MirrorConfig(b) // one plugin cache for both engines
+	engines := map[SandboxMode]*Engine{}
+	for _, m := range []SandboxMode{SandboxRequired, SandboxOff} {
+		e, err := New(WithWorkDir(b.TempDir()), WithCLIConfig(cliConfig), WithSandbox(m))
+		if err != nil {
+			b.Fatal(err)
+		}
+		engines[m] = e
+	}
+	ctx := context.Background()
+	plan := func(m SandboxMode, dir string) time.Duration {
+		scratch, err := os.MkdirTemp(b.TempDir(), "scratch-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := engines[m].Plan(ctx, PlanRequest{Dir: dir, Root: dir, Scratch: scratch,
+			PlanFile: filepath.Join(scratch, "plan.tfplan"), DataDir: filepath.Join(scratch, ".terraform")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res.Timings.Total
+	}
+
+	for _, n := range []int{2, 200} {
+		dir := filepath.Join(b.TempDir(), "ws")
+		main := timeProvider + "resource \"time_static\" \"t\" {}\n"
+		for i := range n - 1 {
+			main += fmt.Sprintf("resource \"terraform_data\" \"r%d\" { input = \"%d\" }\n", i, i)
+		}
+		tftest.WriteFiles(b, dir, map[string]string{"main.tf": main})
+		// The first plans fill the plugin cache and the version cache.
+		plan(SandboxOff, dir)
+		plan(SandboxRequired, dir)
+
+		b.Run(fmt.Sprintf("plan-%d", n), func(b *testing.B) {
+			times := map[SandboxMode][]time.Duration{}
+			round := 0
+			for b.Loop() {
+				order := []SandboxMode{SandboxRequired, SandboxOff}
+				if round%2 == 1 {
+					order[0], order[1] = order[1], order[0]
+				}
+				round++
+				for _, m := range order {
+					times[m] = append(times[m], plan(m, dir))
+				}
+			}
+			on, off := median(times[SandboxRequired]), median(times[SandboxOff])
+			b.ReportMetric(ms(on), "sandbox-ms")
+			b.ReportMetric(ms(off), "nosandbox-ms")
+			b.ReportMetric(float64(on)/float64(off), "ratio")
+		})
+	}
+
+	b.Run("bwrap-true", func(b *testing.B) {
+		e := engines[SandboxRequired]
+		dir := b.TempDir()
+		args := slices.Concat(sandboxFlags, mountArgs(e.sandboxMounts), []string{"--", "true"})
+		env := []string{"PATH=/usr/bin:/bin", sandboxEnv + "=" + shellWords(args)}
+		var sandboxed, plain []time.Duration
+		for b.Loop() {
+			for _, c := range []struct {
+				cmd *exec.Cmd
+				d   *[]time.Duration
+			}{{exec.Command(e.sandboxScript), &sandboxed}, {exec.Command("true"), &plain}} {
+				c.cmd.Env, c.cmd.Dir = env, dir
+				start := time.Now()
+				if out, err := c.cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				*c.d = append(*c.d, time.Since(start))
+			}
+		}
+		b.ReportMetric(ms(median(sandboxed)), "sandboxed-ms")
+		b.ReportMetric(ms(median(plain)), "plain-ms")
 	})
 }
 

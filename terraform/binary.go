@@ -254,7 +254,7 @@ func (e *Engine) loadVersionCache() {
 func (e *Engine) saveVersionCacheLocked() {
 	data, err := json.MarshalIndent(e.versions, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(filepath.Join(e.workDir, versionCacheFile), data)
+		err = writeFileAtomic(filepath.Join(e.workDir, versionCacheFile), data, 0o644)
 	}
 	if err != nil {
 		e.logger.Warn("writing terraform version cache", "err", err)

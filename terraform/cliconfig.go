@@ -56,6 +56,7 @@ func (e *Engine) setupCLIConfig() error {
 		return landform.Errorf(landform.EINVALID, "terraform CLI config %s: %w", opPath, err)
 	}
 	e.cacheDir = cache
+	e.providerPaths = providerPaths(src)
 	if filepath.IsAbs(cache) {
 		if err := os.MkdirAll(cache, 0o755); err != nil {
 			return fmt.Errorf("creating plugin cache: %w", err)
@@ -73,7 +74,7 @@ func (e *Engine) setupCLIConfig() error {
 	if old, err := os.ReadFile(e.cliConfigFile); err == nil && bytes.Equal(old, out) {
 		return nil
 	}
-	if err := writeFileAtomic(e.cliConfigFile, out); err != nil {
+	if err := writeFileAtomic(e.cliConfigFile, out, 0o644); err != nil {
 		return fmt.Errorf("writing terraform CLI config: %w", err)
 	}
 	e.logger.Debug("terraform CLI config", "operator", opPath, "generated", e.cliConfigFile, "plugin_cache_dir", cache)
@@ -138,9 +139,10 @@ func hclString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so that a concurrent reader never sees a partial file.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic writes data to path, with permissions perm, through a
+// temporary file and a rename, so that a concurrent reader never sees a
+// partial file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(f.Name())
 		return err
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Chmod(f.Name(), perm); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		os.Remove(f.Name())
 		return err
 	}

@@ -14,7 +14,10 @@
 //   - honours the operator's CLI configuration (provider mirrors,
 //     credentials) and adds only its own plugin_cache_dir, in a generated
 //     file passed to every child process through TF_CLI_CONFIG_FILE;
-//   - gives child processes a controlled environment (see [Engine.Environ]);
+//   - gives child processes an environment built from nothing, not from
+//     Landform's own (see [Engine.Environ], [WithPassEnv]);
+//   - runs every terraform process in a bubblewrap sandbox that sees only
+//     its job's files (see "The sandbox" below, [WithSandbox]);
 //   - makes the shared plugin cache safe for parallel runs
 //     (hashicorp/terraform#31964): `init` is serialized per cache directory,
 //     inside the process and across processes (flock), and children run
@@ -58,8 +61,9 @@
 // or were reparented, and only then cancels tfexec's context. After an
 // interrupted step it kills whatever marked process is left and waits until
 // none is. Without /proc (not Linux) a job falls back on tfexec's own
-// cancellation. What nobody covers: when Landform itself dies, Pdeathsig
-// kills terraform but not its providers.
+// cancellation. When Landform itself dies, Pdeathsig kills terraform (or,
+// sandboxed, bwrap) but not terraform's providers: only the sandbox's PID
+// namespace covers that (see below).
 //
 // Output. tfexec reads terraform's stdout and stderr until they close
 // before it waits for the process. A background process that a provisioner
@@ -81,6 +85,69 @@
 // the probe first, outside the plugin cache lock, and records its duration
 // in [Timings].Version: 35–50 ms, 7–8 % of a small plan (docs/benchmarks.md,
 // "terraform-exec's version probe").
+//
+// # The sandbox
+//
+// A plan runs code of whoever wrote the configuration: providers, external
+// data sources, file() and templatefile() reading the disk. For a pull
+// request that is its author. With [SandboxRequired] (the default) every
+// terraform process runs in a bubblewrap (bwrap) sandbox, and every
+// provider it starts with it. The sandbox sees, at their own paths:
+//
+//   - the job's tree (JobRequest.Root, default Dir) and scratch directory
+//     (JobRequest.Scratch: HOME is Scratch/home), the data directory and
+//     the plan file's directory, read-write;
+//   - the binary, the generated CLI config, the plugin cache, the
+//     operator's filesystem mirrors and dev_overrides, and the targets of
+//     the symbolic links in the cache and the mirrors (a cached provider
+//     links to its mirror directory, a mirror's binary to where it was
+//     built; they are resolved when the engine is made), read-only; the
+//     plugin cache is writable during `init`, which installs providers but
+//     starts none; Apply of a plan file from elsewhere sees its directory,
+//     read-only;
+//   - system directories, read-only when they exist (/usr, /bin, /sbin,
+//     /lib*, CA certificates in /etc/ssl, /etc/pki, /etc/ca-certificates,
+//     name resolution in /etc/resolv.conf, /etc/hosts, /etc/nsswitch.conf,
+//     users in /etc/passwd and /etc/group, /etc/localtime, and
+//     SSL_CERT_FILE and SSL_CERT_DIR), a private /tmp, a /proc of its own,
+//     a minimal /dev;
+//   - the network, which providers need.
+//
+// Nothing else: no other job's files, nor Landform's database, plans or
+// clones (callers keep the jobs' trees out of the data directory, so that
+// no bind reaches it), nor the engine's work directory. A path the
+// configuration expects elsewhere on the machine (a local backend's state
+// file) is missing, or an empty directory of the sandbox's own.
+//
+// Terraform runs in a PID namespace of its own as its first process
+// (--as-pid-1): it cannot see or signal Landform's processes nor read
+// their environment in /proc, and when it exits, whatever it started dies
+// with it, before bwrap, and so the step, returns. It is in a session of
+// its own (--new-session: no terminal to push input into), with IPC
+// namespaced, and dies with bwrap (--die-with-parent), which dies with
+// Landform (terraform-exec's Pdeathsig, which an exec of a setuid bwrap
+// would clear; distributions' bwrap is no longer setuid): `kill -9` of
+// Landform leaves no terraform or provider process behind
+// (test/sandbox_test.go). bwrap drops all capabilities, also when Landform
+// runs as root. The one terraform process outside a sandbox is the
+// engine's own `terraform version`, run once per binary (and cached) in
+// the engine's work directory, which reads no configuration.
+//
+// How. terraform-exec runs an executable path with arguments it builds, so
+// a job gives it a wrapper script instead of the binary: the engine writes
+// the script once, in its work directory (which no sandbox sees, so a step
+// cannot change how the next one runs), and each command passes bwrap's
+// arguments to it in LANDFORM_SANDBOX, quoted for the shell; the script runs
+// `bwrap ARGS -- TERRAFORM "$@"`, and bwrap removes LANDFORM_SANDBOX from
+// terraform's environment. terraform-exec's version probe goes through it
+// too. LANDFORM_JOB is set inside the sandbox only (--setenv), so the
+// interrupt (above) signals terraform's process group, never bwrap's: a
+// SIGINT would kill bwrap, and with it terraform at once, its state lock
+// held. New checks once, by running `true` in a sandbox, that bubblewrap
+// works, so a machine without it fails at start with a message saying to
+// install bubblewrap or turn the sandbox off. The sandbox costs about one
+// bwrap start per terraform command (docs/benchmarks.md, "Sandbox
+// overhead").
 //
 // Exit codes. tfexec always passes -detailed-exitcode to plan. Its answer is
 // ignored: changes and drift are read from the plan JSON (terraform 1.11

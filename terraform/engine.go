@@ -30,10 +30,16 @@ type Engine struct {
 	install       bool
 	grace         time.Duration
 	environ       func() []string // the parent environment; os.Environ
+	passEnv       []string        // parent variables children get (WithPassEnv)
+	sandbox       SandboxMode
 
 	// Set up by New.
-	cliConfigFile string // the generated CLI config every child gets
-	cacheDir      string // the plugin cache in effect, "" for none
+	cliConfigFile string   // the generated CLI config every child gets
+	cacheDir      string   // the plugin cache in effect, "" for none
+	providerPaths []string // the operator's provider mirrors and dev overrides
+	bwrap         string   // the bwrap binary, sandboxed
+	sandboxScript string   // the wrapper terraform-exec runs, sandboxed
+	sandboxMounts []mount  // what every sandbox sees besides its job's own
 
 	mu       sync.Mutex
 	versions map[string]versionEntry  // binary path → probed version
@@ -163,13 +169,17 @@ func withEnviron(f func() []string) Option {
 }
 
 // New returns an Engine. It reads the operator's CLI config and writes the
-// generated one. Returns EINVALID when an option is invalid, a configured
-// binary or CLI config file does not exist, or the operator's CLI config does
-// not parse.
+// generated one and, sandboxed (the default, see WithSandbox), the sandbox
+// wrapper, and checks that the sandbox works. Returns EINVALID when an
+// option is invalid, a configured binary or CLI config file does not
+// exist, the operator's CLI config does not parse, or the sandbox is
+// required and bubblewrap is missing or does not work (the message says to
+// install bubblewrap or turn the sandbox off).
 func New(opts ...Option) (*Engine, error) {
 	e := &Engine{
 		logger:   slog.New(slog.DiscardHandler),
 		grace:    DefaultInterruptGrace,
+		sandbox:  SandboxRequired,
 		environ:  os.Environ,
 		versions: map[string]versionEntry{},
 		initSems: map[string]chan struct{}{},
@@ -205,6 +215,9 @@ func New(opts ...Option) (*Engine, error) {
 		}
 	}
 	if err := e.setupCLIConfig(); err != nil {
+		return nil, err
+	}
+	if err := e.setupSandbox(e.providerPaths); err != nil {
 		return nil, err
 	}
 	e.loadVersionCache()

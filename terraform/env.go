@@ -1,15 +1,17 @@
 package terraform
 
 import (
+	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/landform/landform"
 )
 
-// Environment variables the engine owns: taken out of the parent environment
-// and refused in a workspace's env map.
+// Environment variables the engine owns: refused in a workspace's env map
+// and in the names passed through (WithPassEnv).
 var ownedEnv = []string{
 	"TF_CLI_CONFIG_FILE",
 	"TF_CLI_ARGS",
@@ -22,16 +24,23 @@ var ownedEnv = []string{
 	"TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
 	"CHECKPOINT_DISABLE",
 	jobMarkerEnv,
+	sandboxEnv,
 }
 
 // Prefixes of owned variables.
 var ownedEnvPrefixes = []string{"TF_CLI_ARGS_"}
 
-// Parent variables dropped but allowed in a workspace's env map: logging
-// would flood stderr, which Landform keeps for error messages. (Jobs run
-// terraform through terraform-exec, which empties TF_LOG* whatever the
-// environment says; see NewJob.)
-var droppedEnvPrefixes = []string{"TF_LOG"}
+// baseEnv are the variables of the parent environment every child process
+// gets when they are set: what programs need to run (PATH), to format text
+// and times (LANG, LC_ALL, TZ), and to find the CA certificates when the
+// machine keeps them in an unusual place (SSL_CERT_FILE, SSL_CERT_DIR).
+// HOME is the job's own (see NewJob).
+var baseEnv = []string{"PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+
+// defaultPath is PATH when the parent environment has none.
+const defaultPath = "/usr/local/bin:/usr/bin:/bin"
+
+var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func isOwnedEnv(k string) bool {
 	if slices.Contains(ownedEnv, k) {
@@ -45,19 +54,53 @@ func isOwnedEnv(k string) bool {
 	return false
 }
 
+// WithPassEnv names variables of Landform's own environment that terraform
+// and its providers get too (e.g. AWS_PROFILE, TF_TOKEN_app_terraform_io):
+// nothing else of it is passed but the base set (see Engine.Environ). A
+// name that is not a valid variable name or that the engine sets itself
+// (TF_CLI_CONFIG_FILE, TF_DATA_DIR, ...) makes New fail with EINVALID.
+func WithPassEnv(names ...string) Option {
+	return func(e *Engine) error {
+		for _, n := range names {
+			switch {
+			case !envNameRe.MatchString(n):
+				return fmt.Errorf("pass_env: %q is not a valid environment variable name", n)
+			case isOwnedEnv(n):
+				return fmt.Errorf("pass_env: %s is set by Landform and cannot be passed through", n)
+			}
+			if !slices.Contains(e.passEnv, n) {
+				e.passEnv = append(e.passEnv, n)
+			}
+		}
+		return nil
+	}
+}
+
 // Environ returns the environment of terraform child processes for a
-// workspace: the parent's environment less the variables the engine owns
+// workspace, built from nothing rather than from Landform's own
+// environment, which holds the daemon's secrets (repository tokens, cloud
+// credentials meant for other workspaces):
+//
+//   - of the parent environment, only PATH (default /usr/local/bin:/usr/bin:/bin),
+//     LANG, LC_ALL, TZ, SSL_CERT_FILE and SSL_CERT_DIR when set, and the
+//     variables named with WithPassEnv when set;
+//   - the engine's settings: TF_IN_AUTOMATION=1, TF_INPUT=0,
+//     CHECKPOINT_DISABLE=1, TF_CLI_CONFIG_FILE=the generated config, and
+//     with a plugin cache TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true;
+//   - extra last (the server config's terraform.env and the workspace's
+//     env): credentials for providers come through WithPassEnv or extra.
+//
+// Returns EINVALID when extra sets a variable the engine owns
 // (TF_CLI_CONFIG_FILE, TF_CLI_ARGS*, TF_DATA_DIR, TF_WORKSPACE, TF_INPUT,
 // TF_IN_AUTOMATION, TF_REATTACH_PROVIDERS, TF_PLUGIN_CACHE_DIR,
 // TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, CHECKPOINT_DISABLE,
-// LANDFORM_JOB) and TF_LOG*, plus TF_IN_AUTOMATION=1, TF_INPUT=0,
-// CHECKPOINT_DISABLE=1, TF_CLI_CONFIG_FILE=the generated config, and extra
-// last. Credentials (TF_TOKEN_*) and variables (TF_VAR_*) pass through.
-// Returns EINVALID when extra sets a variable the engine owns. A job adds
-// TF_DATA_DIR and LANDFORM_JOB (see NewJob).
+// LANDFORM_JOB, LANDFORM_SANDBOX). A job adds HOME (a directory in its
+// scratch directory, unless extra or the passed names set HOME),
+// TF_DATA_DIR, and LANDFORM_JOB or, sandboxed, LANDFORM_SANDBOX (see
+// NewJob).
 //
-// With a plugin cache, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true
-// too: without it, terraform (1.4+) re-installs a cached provider into the
+// With a plugin cache, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true:
+// without it, terraform (1.4+) re-installs a cached provider into the
 // cache whenever the workspace's lock file does not list it — deleting the
 // directory that concurrent plans of other workspaces are running the
 // provider from. With it, init only ever adds new provider versions to the
@@ -70,12 +113,12 @@ func (e *Engine) Environ(extra map[string]string) ([]string, error) {
 			return nil, landform.Errorf(landform.EINVALID, "workspace env: %s is set by Landform and cannot be overridden", k)
 		}
 	}
-	env := map[string]string{}
-	for k, v := range envMap(e.environ()) {
-		if isOwnedEnv(k) || hasAnyPrefix(k, droppedEnvPrefixes) {
-			continue
+	parent := envMap(e.environ())
+	env := map[string]string{"PATH": defaultPath}
+	for _, k := range append(slices.Clone(baseEnv), e.passEnv...) {
+		if v, ok := parent[k]; ok {
+			env[k] = v
 		}
-		env[k] = v
 	}
 	env["TF_IN_AUTOMATION"] = "1"
 	env["TF_INPUT"] = "0"
@@ -90,15 +133,6 @@ func (e *Engine) Environ(extra map[string]string) ([]string, error) {
 		out = append(out, k+"="+env[k])
 	}
 	return out, nil
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // envMap turns KEY=value pairs into a map; later pairs win.

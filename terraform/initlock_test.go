@@ -48,7 +48,9 @@ func TestParallelInitsShareOneCache(t *testing.T) {
 	const n = 16
 	_, tools := newTestEngine(t)
 	wrapper, log := initRecorder(t, tools.Terraform)
-	e, _ := newTestEngine(t, WithBinaries(wrapper))
+	// Off: the recorder writes its log next to itself, which a sandbox
+	// hides.
+	e, _ := newTestEngine(t, WithBinaries(wrapper), WithSandbox(SandboxOff))
 
 	providers := `    time = {
       source  = "hashicorp/time"

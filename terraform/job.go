@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,16 @@ type JobRequest struct {
 	// DataDir, when set, is terraform's data directory (TF_DATA_DIR)
 	// instead of Dir/.terraform.
 	DataDir string
+	// Root is the tree Dir belongs to, e.g. the exported commit: the
+	// sandbox lets terraform read and write it (a configuration may read
+	// files of its repository outside Dir, ../modules). Default Dir.
+	Root string
+	// Scratch is a directory of the job's own, outside Root, for what
+	// terraform writes besides the tree: HOME of the child processes is
+	// Scratch/home, and the sandbox lets terraform read and write it. A
+	// caller puts the plan file and DataDir there. Default: a new temporary
+	// directory, removed by Job.Close.
+	Scratch string
 	// Log, when set, receives the run log: what init, workspace
 	// selection, plan and apply print on stdout and stderr, line by line
 	// as terraform writes them (show's JSON is left out).
@@ -70,14 +81,22 @@ type Job struct {
 	marker   string
 	log      io.Writer
 	timings  Timings
+
+	root       string            // see JobRequest.Root
+	scratch    string            // see JobRequest.Scratch
+	ownScratch bool              // scratch was made by NewJob: Close removes it
+	dataDir    string            // TF_DATA_DIR, "" for Dir/.terraform
+	binReal    string            // the binary with symlinks resolved: what the sandbox runs
+	env        map[string]string // the environment terraform-exec gives every command
 }
 
 // NewJob chooses the binary for req and prepares the job; it runs no
 // terraform command besides the binary's version probe (see Binary), which
-// is cached. Returns EINVALID for an invalid request (no directory, an
-// owned variable in Env, an invalid constraint) and an error matching
-// ErrNoSuitableBinary when no binary fits.
-func (e *Engine) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
+// is cached. Call Close when done with the job. Returns EINVALID for an
+// invalid request (no directory, Dir outside Root, an owned variable in
+// Env, an invalid constraint) and an error matching ErrNoSuitableBinary
+// when no binary fits.
+func (e *Engine) NewJob(ctx context.Context, req JobRequest) (_ *Job, err error) {
 	if req.Dir == "" {
 		return nil, landform.Errorf(landform.EINVALID, "terraform job: no directory")
 	}
@@ -89,9 +108,22 @@ func (e *Engine) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
 		return nil, landform.Errorf(landform.EINVALID, "terraform job: %s is not a directory", req.Dir)
 	}
 	j := &Job{engine: e, dir: dir, name: req.Name, tfws: req.TFWorkspace, varFiles: req.VarFiles,
-		planFile: req.PlanFile, marker: rand.Text(), log: &lockedWriter{w: io.Discard}}
+		planFile: req.PlanFile, marker: rand.Text(), log: &lockedWriter{w: io.Discard}, root: dir}
 	if j.name == "" {
 		j.name = req.Dir
+	}
+	if req.Root != "" {
+		if j.root, err = filepath.Abs(req.Root); err != nil {
+			return nil, err
+		}
+		if !within(dir, j.root) {
+			return nil, landform.Errorf(landform.EINVALID, "terraform job: %s is not inside its root %s", req.Dir, req.Root)
+		}
+	}
+	if req.DataDir != "" {
+		if j.dataDir, err = filepath.Abs(req.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	if j.tfws == landform.DefaultTFWorkspace {
 		j.tfws = ""
@@ -109,11 +141,36 @@ func (e *Engine) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := envMap(environ)
-	if req.DataDir != "" {
-		env["TF_DATA_DIR"] = req.DataDir
+	if req.Scratch != "" {
+		if j.scratch, err = filepath.Abs(req.Scratch); err != nil {
+			return nil, err
+		}
+	} else {
+		if j.scratch, err = os.MkdirTemp("", "landform-job-"); err != nil {
+			return nil, fmt.Errorf("terraform job of %s: making a scratch directory: %w", j.name, err)
+		}
+		j.ownScratch = true
 	}
-	env[jobMarkerEnv] = j.marker
+	defer func() {
+		if err != nil {
+			j.Close()
+		}
+	}()
+	home := filepath.Join(j.scratch, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
+	}
+	env := envMap(environ)
+	if _, ok := env["HOME"]; !ok {
+		env["HOME"] = home
+	}
+	if j.dataDir != "" {
+		env["TF_DATA_DIR"] = j.dataDir
+	}
+	if e.sandbox == SandboxOff {
+		env[jobMarkerEnv] = j.marker
+	}
+	j.env = env
 	for k := range req.Env {
 		if strings.HasPrefix(k, "TF_LOG") {
 			e.logger.Warn("ignoring workspace env: terraform-exec empties TF_LOG*", "workspace", j.name, "var", k)
@@ -123,11 +180,26 @@ func (e *Engine) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
 	if j.bin, err = e.Binary(ctx, req.Constraints...); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
 	}
-	if j.tf, err = tfexec.NewTerraform(dir, j.bin.Path); err != nil {
+	exe := j.bin.Path
+	if e.sandbox != SandboxOff {
+		// terraform-exec runs the wrapper, the wrapper bwrap, bwrap
+		// terraform (see useSandbox).
+		if j.binReal, err = filepath.EvalSymlinks(j.bin.Path); err != nil {
+			return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
+		}
+		if err := j.prepareSandboxDirs(); err != nil {
+			return nil, err
+		}
+		exe = e.sandboxScript
+	}
+	if j.tf, err = tfexec.NewTerraform(dir, exe); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
 	}
 	if err := setTFEnv(j.tf, env); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
+	}
+	if err := j.useSandbox(); err != nil {
+		return nil, err
 	}
 	if err := j.tf.SetWaitDelay(e.grace); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
@@ -161,6 +233,16 @@ type tfexecLogger struct {
 
 func (l tfexecLogger) Printf(format string, v ...any) {
 	l.e.logger.Debug(fmt.Sprintf(format, v...), "workspace", l.name)
+}
+
+// Close removes the scratch directory NewJob made when the request named
+// none. The job must not be used afterwards.
+func (j *Job) Close() error {
+	if !j.ownScratch {
+		return nil
+	}
+	j.ownScratch = false
+	return os.RemoveAll(j.scratch)
 }
 
 // Binary is the binary the job runs.
@@ -197,9 +279,16 @@ func (j *Job) Init(ctx context.Context) error {
 	}
 	j.timings.InitWait = time.Since(t)
 	t = time.Now()
-	_, err = j.run(ctx, "init", toLog, func(ctx context.Context) error {
-		return j.tf.Init(ctx, initOptions()...)
-	})
+	// init, which installs providers but starts none, is the one step
+	// that may write to the plugin cache.
+	if err = j.useSandbox(j.cacheMount()...); err == nil {
+		_, err = j.run(ctx, "init", toLog, func(ctx context.Context) error {
+			return j.tf.Init(ctx, initOptions()...)
+		})
+		if serr := j.useSandbox(); err == nil {
+			err = serr
+		}
+	}
 	unlock()
 	j.timings.Init = time.Since(t)
 	if err != nil {
@@ -285,6 +374,13 @@ func (j *Job) Apply(ctx context.Context, planFile string) (string, error) {
 	}
 	if !filepath.IsAbs(planFile) {
 		planFile = filepath.Join(j.dir, planFile)
+	}
+	if j.engine.sandbox != SandboxOff && !covered(slices.Concat(j.engine.sandboxMounts, j.jobMounts()), planFile) {
+		// A plan file from elsewhere is visible to this command only.
+		if err := j.useSandbox(mount{path: filepath.Dir(planFile), kind: mountRO}); err != nil {
+			return "", err
+		}
+		defer j.useSandbox()
 	}
 	t := time.Now()
 	out, err := j.run(ctx, "apply", toLog, func(ctx context.Context) error {

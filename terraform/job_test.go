@@ -39,15 +39,16 @@ func TestJobApply(t *testing.T) {
 	t.Parallel()
 	e, _ := newTestEngine(t)
 	needTestcloud(t)
-	cloud := t.TempDir()
 	dir := workspaceDir(t, map[string]string{
 		"main.tf": testcloudProvider + `resource "testcloud_instance" "web" { name = "web" }` + "\n",
 	})
+	cloud := filepath.Join(dir, "cloud") // where the sandbox lets the provider write
 	ctx := testContext(t)
 	j, err := e.NewJob(ctx, JobRequest{Dir: dir, Name: "envs/apply", Env: map[string]string{"TESTCLOUD_ROOT": cloud}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer j.Close()
 	if err := j.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,6 @@ func TestPlanInterruptStopsProviders(t *testing.T) {
 			t.Parallel()
 			e, _ := newTestEngine(t, WithInterruptGrace(grace))
 			needTestcloud(t)
-			cloud := t.TempDir()
 			dir := workspaceDir(t, map[string]string{
 				"main.tf": testcloudProvider + fmt.Sprintf(`
 data "testcloud_hang" "h" {
@@ -116,6 +116,7 @@ data "testcloud_hang" "h" {
 }
 `, ignoreCancel),
 			})
+			cloud := filepath.Join(dir, "cloud") // where the sandbox lets the provider write
 			ctx, cancel := context.WithCancel(testContext(t))
 			defer cancel()
 			done := make(chan error, 1)
@@ -125,13 +126,17 @@ data "testcloud_hang" "h" {
 			}()
 
 			// Wait until the provider is blocked in the read, and both
-			// processes are visible to the check below.
+			// processes are visible to the check below. (The marker's PID
+			// is the provider's in the sandbox's PID namespace: the
+			// processes are found by their working directory instead.)
 			marker := filepath.Join(cloud, testcloud.HangKind, "stuck.json")
 			var hang testcloud.HangMarker
+			var before []int
 			deadline := time.Now().Add(time.Minute)
 			for {
 				if data, err := os.ReadFile(marker); err == nil && json.Unmarshal(data, &hang) == nil {
-					if names := processNames(processesIn(dir)); slices.Contains(names, "terraform") &&
+					before = processesIn(dir)
+					if names := processNames(before); slices.Contains(names, "terraform") &&
 						slices.Contains(names, "terraform-provider-testcloud") {
 						t.Logf("before cancel: %v", names)
 						break
@@ -174,8 +179,10 @@ data "testcloud_hang" "h" {
 			if pids := processesIn(dir); len(pids) > 0 {
 				t.Errorf("processes left running in %s: %v", dir, processNames(pids))
 			}
-			if alive(hang.PID) {
-				t.Errorf("provider process %d is still alive", hang.PID)
+			for _, pid := range before {
+				if alive(pid) {
+					t.Errorf("process %d (%v) is still alive", pid, processNames([]int{pid}))
+				}
 			}
 		})
 	}

@@ -43,13 +43,16 @@ type PlanRequest struct {
 	// instead of Dir/.terraform, so that plans of one directory in
 	// different Terraform workspaces never share it.
 	DataDir string
+	// Root and Scratch are the job's tree and scratch directory (see
+	// JobRequest).
+	Root, Scratch string
 	// Log, when set, receives the run log (see JobRequest.Log).
 	Log io.Writer
 }
 
 func (r PlanRequest) job() JobRequest {
 	return JobRequest{Dir: r.Dir, Name: r.Name, TFWorkspace: r.TFWorkspace, VarFiles: r.VarFiles, Env: r.Env,
-		Constraints: r.Constraints, PlanFile: r.PlanFile, DataDir: r.DataDir, Log: r.Log}
+		Constraints: r.Constraints, PlanFile: r.PlanFile, DataDir: r.DataDir, Root: r.Root, Scratch: r.Scratch, Log: r.Log}
 }
 
 // Timings are the durations of a job's steps.
@@ -104,6 +107,7 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 	if err != nil {
 		return nil, err
 	}
+	defer j.Close()
 	if err := j.Init(ctx); err != nil {
 		return nil, err
 	}

@@ -160,7 +160,6 @@ func TestPlanDrift(t *testing.T) {
 	if !hasProvider(tools, "landform/testcloud") {
 		t.Fatal("landform/testcloud is not in the mirror; run scripts/setup")
 	}
-	cloud := t.TempDir()
 	dir := workspaceDir(t, map[string]string{
 		"main.tf": `
 terraform {
@@ -173,6 +172,7 @@ resource "testcloud_instance" "db" { name = "db" }
 resource "testcloud_instance" "cache" { name = "cache" }
 `,
 	})
+	cloud := filepath.Join(dir, "cloud") // where the sandbox lets the provider read
 	tf := tools.NewTF(t, tools.Terraform, dir, "TESTCLOUD_ROOT="+cloud)
 	tf.Run("init", "-no-color")
 	tf.Run("apply", "-auto-approve", "-no-color")

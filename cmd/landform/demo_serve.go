@@ -40,8 +40,8 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 	}
 	cfg := &config.Server{
 		Path: "(demo)", DataDir: a.dataDir, Listen: "127.0.0.1:0", Parallel: runtime.NumCPU(),
-		ShutdownGrace: 10 * time.Second, Ledger: true,
-		Terraform: config.TerraformSettings{CLIConfig: ef.cliConfig, Binaries: ef.binaries, Env: ef.env},
+		ShutdownGrace: 10 * time.Second, Ledger: true, Sandbox: ef.sandbox,
+		Terraform: config.TerraformSettings{CLIConfig: ef.cliConfig, Binaries: ef.binaries, Env: ef.env, PassEnv: ef.passEnv},
 		Repos: []config.RepoSettings{{Repo: landform.Repo{
 			Name: "infra", URL: url, PollInterval: time.Second, LedgerBranch: landform.DefaultLedgerBranch,
 			Ledger: true, LockPolicy: landform.LockStrict,

@@ -13,6 +13,7 @@ import (
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
 	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/terraform"
 )
 
 func newPlanCmd(a *app) *cobra.Command {
@@ -178,4 +179,6 @@ func addEngineFlags(cmd *cobra.Command, ef *engineFlags) {
 	f.StringVar(&ef.cliConfig, "terraform-cli-config", "", "the Terraform CLI config to honour (default: TF_CLI_CONFIG_FILE when it exists, else ~/.terraformrc)")
 	f.StringArrayVar(&ef.binaries, "terraform-binary", nil, "an extra terraform or tofu binary to choose from (repeatable)")
 	f.StringToStringVar(&ef.env, "env", nil, "extra environment for terraform, KEY=VALUE (repeatable)")
+	f.StringArrayVar(&ef.passEnv, "pass-env", nil, "pass this variable of Landform's environment to terraform (repeatable; nothing else of it is passed but PATH, LANG, LC_ALL, TZ, SSL_CERT_FILE, SSL_CERT_DIR)")
+	f.StringVar(&ef.sandbox, "sandbox", string(terraform.SandboxRequired), "run terraform in a bubblewrap sandbox that sees only its run's files: required or off")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -87,6 +88,13 @@ func newRootCmd(a *app) *cobra.Command {
 				return err
 			}
 			a.logger = logger
+			// Every path derived from the data directory (plan files,
+			// terraform's data directory, the work root's name) is
+			// absolute from the start: terraform resolves relative ones
+			// against the workspace directory.
+			if a.dataDir, err = filepath.Abs(a.dataDir); err != nil {
+				return fmt.Errorf("--data-dir: %w", err)
+			}
 			return nil
 		},
 	}

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +51,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if a.dataDir != cfg.DataDir { // the config's data_dir wins over --data-dir
 		a.dataDir = cfg.DataDir
 	}
+	// Every path derived from the data directory is absolute from here
+	// on: terraform resolves relative ones against its workspace.
+	dataDir, err := filepath.Abs(a.dataDir)
+	if err != nil {
+		return err
+	}
+	a.dataDir = dataDir
 	log := a.logger
 	// One daemon per data directory, and no one-shot plan beside it:
 	// before crash recovery touches anything.
@@ -71,10 +78,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
+	sandbox, err := terraform.ParseSandboxMode(cfg.Sandbox)
+	if err != nil {
+		return err
+	}
 	engineOpts := []terraform.Option{
 		terraform.WithWorkDir(a.engineDir()),
 		terraform.WithLogger(log),
 		terraform.WithBinaries(cfg.Terraform.Binaries...),
+		terraform.WithSandbox(sandbox),
+		terraform.WithPassEnv(cfg.Terraform.PassEnv...),
 	}
 	if cfg.Terraform.CLIConfig != "" {
 		engineOpts = append(engineOpts, terraform.WithCLIConfig(cfg.Terraform.CLIConfig))
@@ -86,11 +99,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	workDir := a.workDir()
-	if err := os.RemoveAll(workDir); err != nil { // left by a crash
-		return fmt.Errorf("cleaning work directory: %w", err)
-	}
-	if err := os.MkdirAll(workDir, 0o755); err != nil {
+	workDir, err := a.makeWorkRoot(true) // cleaned of what a crash left
+	if err != nil {
 		return err
 	}
 	r := runner.New(db, plans, &tfPlanner{engine: engine, env: cfg.Terraform.Env},

@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/landform/landform"
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	planfs "github.com/landform/landform/planstore/fs"
@@ -19,8 +24,47 @@ import (
 func (a *app) dbPath() string    { return filepath.Join(a.dataDir, "landform.db") }
 func (a *app) plansDir() string  { return filepath.Join(a.dataDir, "plans") }
 func (a *app) reposDir() string  { return filepath.Join(a.dataDir, "repos") }
-func (a *app) workDir() string   { return filepath.Join(a.dataDir, "work") }
 func (a *app) engineDir() string { return filepath.Join(a.dataDir, "terraform") }
+
+// workRoot is where the runs' work directories go (each run's exported
+// tree and scratch directory, see runner): not in the data directory, so
+// that no path terraform is given leads to the database, the plans or the
+// clones, even through a sandbox bind of a work directory's parent. It is
+// os.TempDir()/landform-<uid>-<hash of the data directory>, one per data
+// directory. The data directory must be absolute.
+func (a *app) workRoot() string {
+	sum := sha256.Sum256([]byte(a.dataDir))
+	return filepath.Join(os.TempDir(), fmt.Sprintf("landform-%d-%s", os.Getuid(), hex.EncodeToString(sum[:8])))
+}
+
+// makeWorkRoot creates the work root, readable by its owner only (0700),
+// and returns it. An existing one must be a directory of this user's (not
+// a symlink, not another user's: the temporary directory is shared); it is
+// made 0700. With clean, what a crash left in it is removed first.
+func (a *app) makeWorkRoot(clean bool) (string, error) {
+	dir := a.workRoot()
+	if clean {
+		if err := os.RemoveAll(dir); err != nil {
+			return "", fmt.Errorf("cleaning work directory: %w", err)
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("making work directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("making work directory: %w", err)
+	}
+	if !fi.IsDir() || !ownedByMe(fi) {
+		return "", landform.Errorf(landform.EINVALID, "work directory %s exists and is not a directory of this user's; remove it", dir)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return "", fmt.Errorf("making work directory: %w", err)
+		}
+	}
+	return dir, nil
+}
 
 // openStore opens the run database in the data directory.
 func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
@@ -51,14 +95,22 @@ type engineFlags struct {
 	cliConfig string
 	binaries  []string
 	env       map[string]string
+	passEnv   []string
+	sandbox   string
 }
 
 // newEngine builds the terraform engine from the flags.
 func (a *app) newEngine(f engineFlags) (*terraform.Engine, error) {
+	sandbox, err := terraform.ParseSandboxMode(f.sandbox)
+	if err != nil {
+		return nil, landform.Errorf(landform.EINVALID, "--sandbox: %w", err)
+	}
 	opts := []terraform.Option{
 		terraform.WithWorkDir(a.engineDir()),
 		terraform.WithLogger(a.logger),
 		terraform.WithBinaries(f.binaries...),
+		terraform.WithSandbox(sandbox),
+		terraform.WithPassEnv(f.passEnv...),
 	}
 	if f.cliConfig != "" {
 		opts = append(opts, terraform.WithCLIConfig(f.cliConfig))
@@ -75,13 +127,14 @@ func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(a.workDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("making work directory: %w", err)
+	work, err := a.makeWorkRoot(false)
+	if err != nil {
+		return nil, err
 	}
 	return runner.New(db, plans, &tfPlanner{engine: engine, env: env},
 		runner.WithLogger(a.logger),
 		runner.WithParallel(parallel),
-		runner.WithWorkDir(a.workDir()),
+		runner.WithWorkDir(work),
 	), nil
 }
 
@@ -116,6 +169,8 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 		// Terraform's data directory is per job, so jobs sharing the
 		// exported tree never share .terraform.
 		DataDir: filepath.Join(job.ScratchDir, ".terraform"),
+		Root:    job.Root,
+		Scratch: job.ScratchDir,
 	})
 	if err != nil {
 		return nil, err
