@@ -154,6 +154,7 @@ func TestSandboxRelativeDataDir(t *testing.T) {
 func TestSandboxServeRefusesWithoutBwrap(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
+	t.Cleanup(func() { os.RemoveAll(workRootOf(dataDir)) })
 	noBwrap := []string{"PATH=" + t.TempDir()}
 	repos := repoYAML("infra", "https://git.example.com/org/infra.git")
 	res := landformIn(t, t.TempDir(), noBwrap, "serve", "--config", daemonConfig(t, dataDir, repos))

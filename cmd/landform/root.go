@@ -25,6 +25,9 @@ type app struct {
 	logFormat string
 
 	logger *slog.Logger
+
+	// atExit run when the command has returned, last added first.
+	atExit []func()
 }
 
 // exitError carries a specific process exit code (e.g. 2 for drift found)
@@ -47,6 +50,11 @@ func (e *exitError) Unwrap() error { return e.err }
 // 0 ok, 1 error, or a command's own code (drift --exit-code returns 2).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
+	defer func() {
+		for i := len(a.atExit) - 1; i >= 0; i-- {
+			a.atExit[i]()
+		}
+	}()
 	cmd := newRootCmd(a)
 	cmd.SetArgs(args)
 	cmd.SetOut(stdout)

@@ -38,9 +38,10 @@ func (a *app) workRoot() string {
 }
 
 // makeWorkRoot creates the work root, readable by its owner only (0700),
-// and returns it. An existing one must be a directory of this user's (not
-// a symlink, not another user's: the temporary directory is shared); it is
-// made 0700. With clean, what a crash left in it is removed first.
+// and returns it; when the command ends, it is removed if empty. An
+// existing one must be a directory of this user's (not a symlink, not
+// another user's: the temporary directory is shared); it is made 0700.
+// With clean, what a crash left in it is removed first.
 func (a *app) makeWorkRoot(clean bool) (string, error) {
 	dir := a.workRoot()
 	if clean {
@@ -63,6 +64,7 @@ func (a *app) makeWorkRoot(clean bool) (string, error) {
 			return "", fmt.Errorf("making work directory: %w", err)
 		}
 	}
+	a.atExit = append(a.atExit, func() { _ = os.Remove(dir) }) // only when empty
 	return dir, nil
 }
 
