@@ -257,3 +257,17 @@ func checkUsername(s string) string {
 	}
 	return ""
 }
+
+// Secrets returns the secret values a names that can be read now (the
+// token, the key's passphrase), for redaction: a value that cannot be
+// read is left out (starting the daemon reports it).
+func (a Auth) Secrets() []string {
+	var out []string
+	if tok, err := a.Token(nil, nil); err == nil && tok != "" {
+		out = append(out, tok)
+	}
+	if pass, err := a.Passphrase(nil); err == nil && pass != "" {
+		out = append(out, pass)
+	}
+	return out
+}

@@ -48,6 +48,7 @@ var lockPolicies = func() []string {
 //	shutdown_grace: 30s            # how long running terraform may finish on SIGTERM
 //	ledger: true                   # record finished runs on each repo's ledger branch
 //	sandbox: required              # run terraform in a bubblewrap sandbox (default), or off
+//	redact: ['AKIA[0-9A-Z]{16}']   # patterns masked in run errors, logs and the ledger
 //	terraform:
 //	  cli_config: /etc/landform/terraformrc   # the operator's CLI config
 //	  binaries: [/usr/local/bin/terraform]    # besides the ones on PATH
@@ -89,7 +90,11 @@ type Server struct {
 	// RepoSettings.Ledger.
 	Ledger bool
 	// Sandbox is SandboxRequired (the default) or SandboxOff.
-	Sandbox   string
+	Sandbox string
+	// Redact are patterns (Go regular expressions) of text to mask in
+	// everything a run's text reaches: the store, the ledger, logs and the
+	// CLI — on top of the values Landform itself hands terraform.
+	Redact    []*regexp.Regexp
 	Terraform TerraformSettings
 	// Repos are the watched repositories, in file order, names unique.
 	Repos []RepoSettings
@@ -176,7 +181,7 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "terraform", "repos"}
+	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "terraform", "repos"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -244,6 +249,18 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			}
 		case "sandbox":
 			s.Sandbox = decodeSandbox(d, p, v)
+		case "redact":
+			d.stringList(v, p, func(str, ip string, n *yaml.Node) {
+				re, err := regexp.Compile(str)
+				switch {
+				case err != nil:
+					d.errorf(n, ip, "invalid regular expression: %v", err)
+				case re.MatchString(""):
+					d.errorf(n, ip, "pattern %q matches the empty string: it would mask nothing useful and everything else", str)
+				default:
+					s.Redact = append(s.Redact, re)
+				}
+			})
 		case "terraform":
 			sp.decodeTerraform(p, v, &s.Terraform)
 		case "repos":

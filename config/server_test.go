@@ -236,7 +236,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, terraform, repos)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, redact, terraform, repos)`,
 		}},
 
 		// Wrong types.
@@ -837,5 +837,21 @@ repos:
 	s = &config.Server{Path: "built", Repos: []config.RepoSettings{{Repo: landform.Repo{Name: "x", URL: "https://h/x"}, Auth: config.Auth{TokenEnv: "UNSET"}}}}
 	checkInvalid(t, s.CheckEnvironment(lookupEnv), []string{
 		`built: repos[0].auth.token_env: environment variable UNSET is not set (repo "x")`,
+	})
+}
+
+func TestParseServerRedactPatterns(t *testing.T) {
+	const repo = "repos:\n  - name: infra\n    url: https://git.example.com/org/infra.git\n"
+	s, err := config.ParseServer("landform.yaml", []byte("redact: ['AKIA[0-9A-Z]{16}', 'ghp_\\w+']\n"+repo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Redact) != 2 || !s.Redact[0].MatchString("key AKIAABCDEFGHIJKLMNOP") || !s.Redact[1].MatchString("ghp_abc") {
+		t.Errorf("redact = %v", s.Redact)
+	}
+	_, err = config.ParseServer("landform.yaml", []byte("redact: ['(unclosed', 'x*']\n"+repo))
+	checkInvalid(t, err, []string{
+		"landform.yaml:1:10: redact[0]: invalid regular expression: error parsing regexp: missing closing ): `(unclosed`",
+		`landform.yaml:1:23: redact[1]: pattern "x*" matches the empty string: it would mask nothing useful and everything else`,
 	})
 }

@@ -10,6 +10,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"time"
@@ -104,9 +105,21 @@ func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = n
 func WithParallel(n int) Option {
 	return func(r *Runner) {
 		if n > 0 {
-			r.parallel = n
+			r.parallel = min(n, MaxParallel)
 		}
 	}
+}
+
+// MaxParallel is the most runs a runner executes at once.
+const MaxParallel = 256
+
+// CheckParallel says why n is no parallelism a runner takes (at least 1,
+// at most MaxParallel), nil when it is one.
+func CheckParallel(n int) error {
+	if n < 1 || n > MaxParallel {
+		return fmt.Errorf("must be between 1 and %d, not %d", MaxParallel, n)
+	}
+	return nil
 }
 
 // WithWorkDir sets where exported trees and scratch directories are made

@@ -11,6 +11,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 	var (
 		repoSrc, base, head string
 		asJSON              bool
+		allowEnv            []string
 	)
 	cmd := &cobra.Command{
 		Use:   "affected --repo DIR_OR_URL --base REV --head REV",
@@ -18,7 +19,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repo, done, err := a.openSource(ctx, repoSrc)
+			repo, done, err := a.openSource(ctx, repoSrc, allowEnv)
 			if err != nil {
 				return err
 			}
@@ -47,6 +48,7 @@ func newAffectedCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&base, "base", "", "base revision (required)")
 	cmd.Flags().StringVar(&head, "head", "HEAD", "head revision")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	addAllowEnvFlag(cmd, &allowEnv)
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("base")
 	return cmd

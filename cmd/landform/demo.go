@@ -83,7 +83,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	}
 
 	say("Affected by HEAD~1..HEAD (landform affected --repo %s --base HEAD~1):", repoDir)
-	repo, done, err := a.openSource(ctx, repoDir)
+	repo, done, err := a.openSource(ctx, repoDir, nil)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func engineHint(ef engineFlags) string {
 
 // printWorkspaces prints the workspaces of the repo at HEAD to stderr.
 func (a *app) printWorkspaces(ctx context.Context, dir string) error {
-	repo, done, err := a.openSource(ctx, dir)
+	repo, done, err := a.openSource(ctx, dir, nil)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func newPlanCmd(a *app) *cobra.Command {
 	var (
 		repoSrc, base, head string
 		all, asJSON         bool
-		names               []string
+		names, allowEnv     []string
 		parallel            int
 		ef                  engineFlags
 	)
@@ -43,8 +43,11 @@ code is 1 when any workspace errored.`,
 			if !all && base == "" && len(names) == 0 {
 				return landform.Errorf(landform.EINVALID, "say what to plan: --base REV (with --head), --all, or --workspace NAME")
 			}
+			if err := runner.CheckParallel(parallel); cmd.Flags().Changed("parallel") && err != nil {
+				return landform.Errorf(landform.EINVALID, "--parallel: %w", err)
+			}
 			res, err := a.plan(ctx, planOptions{
-				repo: repoSrc, base: base, head: head, names: names, parallel: parallel, engine: ef,
+				repo: repoSrc, base: base, head: head, names: names, allowEnv: allowEnv, parallel: parallel, engine: ef,
 			})
 			if err != nil {
 				return err
@@ -79,8 +82,14 @@ code is 1 when any workspace errored.`,
 	f.IntVar(&parallel, "parallel", 0, "workspaces planned at once (default: the repo's parallel setting, else the number of CPUs)")
 	f.BoolVar(&asJSON, "json", false, "print the runs as one JSON document")
 	addEngineFlags(cmd, &ef)
+	addAllowEnvFlag(cmd, &allowEnv)
 	_ = cmd.MarkFlagRequired("repo")
 	return cmd
+}
+
+// addAllowEnvFlag adds --allow-env to a command that reads repo configs.
+func addAllowEnvFlag(cmd *cobra.Command, names *[]string) {
+	cmd.Flags().StringArrayVar(names, "allow-env", nil, "a variable the repo config's env may set besides TF_VAR_* (repeatable; the server config's terraform.allowed_env)")
 }
 
 // planOptions select what a.plan plans: with base, what base..head affects;
@@ -88,6 +97,7 @@ code is 1 when any workspace errored.`,
 type planOptions struct {
 	repo, base, head string
 	names            []string
+	allowEnv         []string
 	parallel         int
 	engine           engineFlags
 }
@@ -119,7 +129,7 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		return nil, err
 	}
 	defer lock.Release()
-	repo, done, err := a.openSource(ctx, o.repo)
+	repo, done, err := a.openSource(ctx, o.repo, o.allowEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +151,8 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := a.newRunner(db, engine, o.engine.env, cmp.Or(o.parallel, change.Head.Config.Parallel))
+	red := redactor(o.engine.env, nil, nil)
+	r, err := a.newRunner(db, engine, o.engine.env, red, cmp.Or(o.parallel, change.Head.Config.Parallel), false)
 	if err != nil {
 		return nil, err
 	}

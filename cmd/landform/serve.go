@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,11 +15,11 @@ import (
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/internal/datadir"
+	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/modules"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
 	"github.com/landform/landform/source"
-	"github.com/landform/landform/terraform"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -74,37 +75,24 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	defer db.Close()
-	plans, err := a.openPlans()
+	engine, err := a.newEngine(engineFlags{
+		cliConfig: cfg.Terraform.CLIConfig, binaries: cfg.Terraform.Binaries, passEnv: cfg.Terraform.PassEnv,
+		sandbox: cfg.Sandbox, pluginCache: cfg.Terraform.PluginCacheDir,
+	})
 	if err != nil {
 		return err
 	}
-	sandbox, err := terraform.ParseSandboxMode(cfg.Sandbox)
+	var secrets []string
+	for _, rs := range cfg.Repos {
+		secrets = append(secrets, rs.Auth.Secrets()...)
+	}
+	red := redactor(cfg.Terraform.Env, secrets, cfg.Redact)
+	log = slog.New(redact.Handler(log.Handler(), red))
+	a.logger = log
+	r, err := a.newRunner(db, engine, cfg.Terraform.Env, red, cfg.Parallel, true)
 	if err != nil {
 		return err
 	}
-	engineOpts := []terraform.Option{
-		terraform.WithWorkDir(a.engineDir()),
-		terraform.WithLogger(log),
-		terraform.WithBinaries(cfg.Terraform.Binaries...),
-		terraform.WithSandbox(sandbox),
-		terraform.WithPassEnv(cfg.Terraform.PassEnv...),
-	}
-	if cfg.Terraform.CLIConfig != "" {
-		engineOpts = append(engineOpts, terraform.WithCLIConfig(cfg.Terraform.CLIConfig))
-	}
-	if cfg.Terraform.PluginCacheDir != "" {
-		engineOpts = append(engineOpts, terraform.WithPluginCacheDir(cfg.Terraform.PluginCacheDir))
-	}
-	engine, err := terraform.New(engineOpts...)
-	if err != nil {
-		return err
-	}
-	workDir, err := a.makeWorkRoot(true) // cleaned of what a crash left
-	if err != nil {
-		return err
-	}
-	r := runner.New(db, plans, &tfPlanner{engine: engine, env: cfg.Terraform.Env},
-		runner.WithLogger(log), runner.WithParallel(cfg.Parallel), runner.WithWorkDir(workDir))
 
 	cache := modules.NewCache(0)
 	var repos []runner.WatchedRepo
@@ -113,6 +101,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		if err != nil {
 			return err
 		}
+		src.WithConfig(config.RepoOptions{AllowedEnv: cfg.Terraform.AllowedEnv})
 		defer src.Close()
 		repos = append(repos, runner.WatchedRepo{Repo: rs.Repo, Source: src})
 	}

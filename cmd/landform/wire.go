@@ -7,12 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/config"
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
+	"github.com/landform/landform/internal/redact"
 	planfs "github.com/landform/landform/planstore/fs"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
@@ -78,9 +83,10 @@ func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
 
 // openSource opens --repo: a local path in place, or a URL through the
 // clone cache in the data directory, with the parse cache one-shot commands
-// keep in the data directory. Call done when finished: it saves the parse
+// keep in the data directory; allowEnv are the names its repo config's env
+// may set besides TF_VAR_*. Call done when finished: it saves the parse
 // cache and closes the repository.
-func (a *app) openSource(ctx context.Context, src string) (repo *source.Repo, done func(), err error) {
+func (a *app) openSource(ctx context.Context, src string, allowEnv []string) (repo *source.Repo, done func(), err error) {
 	if err := datadir.Ensure(a.dataDir); err != nil {
 		return nil, nil, err
 	}
@@ -89,16 +95,19 @@ func (a *app) openSource(ctx context.Context, src string) (repo *source.Repo, do
 	if err != nil {
 		return nil, nil, err
 	}
+	repo.WithConfig(config.RepoOptions{AllowedEnv: allowEnv})
 	return repo, func() { save(); repo.Close() }, nil
 }
 
-// engineFlags are the flags of commands that run terraform.
+// engineFlags are the flags of commands that run terraform (the server
+// config's terraform settings, for serve).
 type engineFlags struct {
-	cliConfig string
-	binaries  []string
-	env       map[string]string
-	passEnv   []string
-	sandbox   string
+	cliConfig   string
+	binaries    []string
+	env         map[string]string
+	passEnv     []string
+	sandbox     string
+	pluginCache string
 }
 
 // newEngine builds the terraform engine from the flags.
@@ -117,19 +126,31 @@ func (a *app) newEngine(f engineFlags) (*terraform.Engine, error) {
 	if f.cliConfig != "" {
 		opts = append(opts, terraform.WithCLIConfig(f.cliConfig))
 	}
+	if f.pluginCache != "" {
+		opts = append(opts, terraform.WithPluginCacheDir(f.pluginCache))
+	}
 	return terraform.New(opts...)
+}
+
+// redactor masks the values Landform hands terraform (env values,
+// repository secrets) and the operator's patterns, in everything a run's
+// text reaches.
+func redactor(env map[string]string, secrets []string, patterns []*regexp.Regexp) *redact.Redactor {
+	values := slices.Collect(maps.Values(env))
+	return redact.New(append(values, secrets...), patterns...)
 }
 
 // openPlans opens the plan artifact store in the data directory.
 func (a *app) openPlans() (*planfs.Store, error) { return planfs.New(a.plansDir()) }
 
-// newRunner wires the runner to the store, the plan store and terraform.
-func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, parallel int) (*runner.Runner, error) {
+// newRunner wires the runner to the store, the plan store and terraform;
+// cleanWork removes what a crash left in the work root first.
+func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, red *redact.Redactor, parallel int, cleanWork bool) (*runner.Runner, error) {
 	plans, err := a.openPlans()
 	if err != nil {
 		return nil, err
 	}
-	work, err := a.makeWorkRoot(false)
+	work, err := a.makeWorkRoot(cleanWork)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +158,7 @@ func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]
 		runner.WithLogger(a.logger),
 		runner.WithParallel(parallel),
 		runner.WithWorkDir(work),
+		runner.WithRedactor(red),
 	), nil
 }
 

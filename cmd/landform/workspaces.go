@@ -12,6 +12,7 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 	var (
 		repoSrc, ref string
 		asJSON       bool
+		allowEnv     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "workspaces --repo DIR_OR_URL [--ref REV]",
@@ -19,7 +20,7 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			repo, done, err := a.openSource(ctx, repoSrc)
+			repo, done, err := a.openSource(ctx, repoSrc, allowEnv)
 			if err != nil {
 				return err
 			}
@@ -49,6 +50,7 @@ func newWorkspacesCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&repoSrc, "repo", "", "repository: a local path or a URL (required)")
 	cmd.Flags().StringVar(&ref, "ref", "HEAD", "revision to read")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	addAllowEnvFlag(cmd, &allowEnv)
 	_ = cmd.MarkFlagRequired("repo")
 	return cmd
 }
