@@ -49,6 +49,7 @@ var lockPolicies = func() []string {
 //	ledger: true                   # record finished runs on each repo's ledger branch
 //	sandbox: required              # run terraform in a bubblewrap sandbox (default), or off
 //	redact: ['AKIA[0-9A-Z]{16}']   # patterns masked in run errors, logs and the ledger
+//	limits: {queued_runs_per_repo: 5000}   # see Limits
 //	terraform:
 //	  cli_config: /etc/landform/terraformrc   # the operator's CLI config
 //	  binaries: [/usr/local/bin/terraform]    # besides the ones on PATH
@@ -94,7 +95,9 @@ type Server struct {
 	// Redact are patterns (Go regular expressions) of text to mask in
 	// everything a run's text reaches: the store, the ledger, logs and the
 	// CLI — on top of the values Landform itself hands terraform.
-	Redact    []*regexp.Regexp
+	Redact []*regexp.Regexp
+	// Limits bound what one repository can make the daemon do.
+	Limits    Limits
 	Terraform TerraformSettings
 	// Repos are the watched repositories, in file order, names unique.
 	Repos []RepoSettings
@@ -181,7 +184,7 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "terraform", "repos"}
+	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "terraform", "repos"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -249,6 +252,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			}
 		case "sandbox":
 			s.Sandbox = decodeSandbox(d, p, v)
+		case "limits":
+			s.Limits = decodeLimits(d, p, v)
 		case "redact":
 			d.stringList(v, p, func(str, ip string, n *yaml.Node) {
 				re, err := regexp.Compile(str)

@@ -236,7 +236,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, redact, terraform, repos)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, redact, limits, terraform, repos)`,
 		}},
 
 		// Wrong types.
@@ -853,5 +853,25 @@ func TestParseServerRedactPatterns(t *testing.T) {
 	checkInvalid(t, err, []string{
 		"landform.yaml:1:10: redact[0]: invalid regular expression: error parsing regexp: missing closing ): `(unclosed`",
 		`landform.yaml:1:23: redact[1]: pattern "x*" matches the empty string: it would mask nothing useful and everything else`,
+	})
+}
+
+func TestParseServerLimits(t *testing.T) {
+	const repo = "repos:\n  - name: infra\n    url: https://git.example.com/org/infra.git\n    branches: [main]\n"
+	s, err := config.ParseServer("landform.yaml", []byte("limits:\n  repo_config_bytes: 4096\n  workspaces_per_repo: 50\n  queued_runs_per_repo: 20\nterraform:\n  allowed_env: [AWS_PROFILE]\n"+repo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Limits{RepoConfigBytes: 4096, WorkspacesPerRepo: 50, QueuedRunsPerRepo: 20}
+	if s.Limits != want {
+		t.Errorf("limits = %+v, want %+v", s.Limits, want)
+	}
+	if o := s.RepoOptions(); o.MaxFileSize != 4096 || o.MaxWorkspaces != 50 || len(o.AllowedEnv) != 1 {
+		t.Errorf("RepoOptions = %+v", o)
+	}
+	_, err = config.ParseServer("landform.yaml", []byte("limits:\n  queued_runs_per_repo: 0\n  workspaces: 3\n"+repo))
+	checkInvalid(t, err, []string{
+		"landform.yaml:2:25: limits.queued_runs_per_repo: must be at least 1, got 0",
+		`landform.yaml:3:3: limits: unknown field "workspaces" (known fields: repo_config_bytes, workspaces_per_repo, queued_runs_per_repo)`,
 	})
 }

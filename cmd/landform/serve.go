@@ -101,11 +101,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		if err != nil {
 			return err
 		}
-		src.WithConfig(config.RepoOptions{AllowedEnv: cfg.Terraform.AllowedEnv})
+		src.WithConfig(cfg.RepoOptions())
 		defer src.Close()
 		repos = append(repos, runner.WatchedRepo{Repo: rs.Repo, Source: src})
 	}
-	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()))
+	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
+		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo))
 
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
