@@ -2,13 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"fmt"
-	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,45 +25,14 @@ func (a *app) plansDir() string  { return filepath.Join(a.dataDir, "plans") }
 func (a *app) reposDir() string  { return filepath.Join(a.dataDir, "repos") }
 func (a *app) engineDir() string { return filepath.Join(a.dataDir, "terraform") }
 
-// workRoot is where the runs' work directories go (each run's exported
-// tree and scratch directory, see runner): not in the data directory, so
-// that no path terraform is given leads to the database, the plans or the
-// clones, even through a sandbox bind of a work directory's parent. It is
-// os.TempDir()/landform-<uid>-<hash of the data directory>, one per data
-// directory. The data directory must be absolute.
-func (a *app) workRoot() string {
-	sum := sha256.Sum256([]byte(a.dataDir))
-	return filepath.Join(os.TempDir(), fmt.Sprintf("landform-%d-%s", os.Getuid(), hex.EncodeToString(sum[:8])))
-}
-
-// makeWorkRoot creates the work root, readable by its owner only (0700),
-// and returns it; when the command ends, it is removed if empty. An
-// existing one must be a directory of this user's (not a symlink, not
-// another user's: the temporary directory is shared); it is made 0700.
-// With clean, what a crash left in it is removed first.
+// makeWorkRoot creates the runs' work root (see datadir.MakeWorkRoot);
+// when the command ends, it is removed if empty.
 func (a *app) makeWorkRoot(clean bool) (string, error) {
-	dir := a.workRoot()
-	if clean {
-		if err := os.RemoveAll(dir); err != nil {
-			return "", fmt.Errorf("cleaning work directory: %w", err)
-		}
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", fmt.Errorf("making work directory: %w", err)
-	}
-	fi, err := os.Lstat(dir)
+	dir, remove, err := datadir.MakeWorkRoot(a.dataDir, clean)
 	if err != nil {
-		return "", fmt.Errorf("making work directory: %w", err)
+		return "", err
 	}
-	if !fi.IsDir() || !ownedByMe(fi) {
-		return "", landform.Errorf(landform.EINVALID, "work directory %s exists and is not a directory of this user's; remove it", dir)
-	}
-	if fi.Mode().Perm() != 0o700 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return "", fmt.Errorf("making work directory: %w", err)
-		}
-	}
-	a.atExit = append(a.atExit, func() { _ = os.Remove(dir) }) // only when empty
+	a.atExit = append(a.atExit, remove)
 	return dir, nil
 }
 
