@@ -20,6 +20,7 @@ import (
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
 	"github.com/landform/landform/source"
+	"github.com/landform/landform/terraform"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -81,6 +82,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.Sandbox == string(terraform.SandboxOff) {
+		log.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
 	}
 	var secrets []string
 	for _, rs := range cfg.Repos {
