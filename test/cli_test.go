@@ -49,6 +49,13 @@ type cliResult struct {
 // A run longer than five minutes fails the test.
 func landform(t *testing.T, args ...string) cliResult {
 	t.Helper()
+	return landformIn(t, "", nil, args...)
+}
+
+// landformIn runs the landform binary with args in dir, with env added to
+// the test process's environment, and returns what it did.
+func landformIn(t *testing.T, dir string, env []string, args ...string) cliResult {
+	t.Helper()
 	statOnce.Do(func() {
 		if err := statSources(); err != nil {
 			t.Fatalf("stating the sources: %v", err)
@@ -57,6 +64,8 @@ func landform(t *testing.T, args ...string) cliResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, landformBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

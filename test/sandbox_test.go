@@ -2,7 +2,6 @@ package test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -296,32 +295,6 @@ data "testcloud_hang" "h" {
 		}
 		return len(processesWithEnv(marker)) == 0
 	})
-}
-
-// landformIn runs the landform binary with args in dir, with env added to
-// the test process's environment, and returns what it did.
-func landformIn(t *testing.T, dir string, env []string, args ...string) cliResult {
-	t.Helper()
-	statOnce.Do(func() {
-		if err := statSources(); err != nil {
-			t.Fatalf("stating the sources: %v", err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, landformBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := cliResult{Stdout: out.String(), Stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.Code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("landform %v: %v", args, err)
-	}
-	return res
 }
 
 // processesWithEnv lists the live processes whose environment holds entry
