@@ -142,7 +142,7 @@ func TestEnviron(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Environ =\n%q\nwant\n%q", got, want)
 	}
-	for _, k := range []string{"TF_CLI_CONFIG_FILE", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_ARGS_plan", "TF_IN_AUTOMATION", "LANDFORM_SANDBOX"} {
+	for _, k := range []string{"TF_CLI_CONFIG_FILE", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_ARGS_plan", "TF_IN_AUTOMATION", "LANDFORM_SANDBOX", versionEnv, terraformEnv} {
 		_, err := e.Environ(map[string]string{k: "x"})
 		if landform.ErrorCode(err) != landform.EINVALID {
 			t.Errorf("Environ accepted workspace env %s: %v", k, err)
@@ -273,6 +273,9 @@ func TestJobCommands(t *testing.T) {
 	if err := j.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if v, _, err := j.tf.Version(ctx, false); err != nil || v.String() != "99.0.0" {
+		t.Errorf("terraform-exec's version = %v, %v; want 99.0.0", v, err)
+	}
 	text, err := j.Plan(ctx, true)
 	if err != nil {
 		t.Fatal(err)
@@ -293,8 +296,9 @@ func TestJobCommands(t *testing.T) {
 
 	pf := j.PlanFile()
 	want := []string{
-		"version", // the engine's own probe, once per binary
-		"version -json",
+		// The engine's own probe, once per binary. terraform-exec's
+		// `version -json` is answered by the wrapper script.
+		"version",
 		"init -no-color -input=false -backend=true -get=true -upgrade=false",
 		"workspace select -no-color blue",
 		"workspace new -no-color blue",
@@ -324,7 +328,7 @@ func TestJobCommands(t *testing.T) {
 			t.Errorf("init env %s = %q (set: %v), want %q", k, got, ok, v)
 		}
 	}
-	for _, k := range []string{"TF_WORKSPACE", "TF_CLI_ARGS", "DAEMON_SECRET", sandboxEnv} {
+	for _, k := range []string{"TF_WORKSPACE", "TF_CLI_ARGS", "DAEMON_SECRET", sandboxEnv, versionEnv, terraformEnv} {
 		if v, ok := env[k]; ok {
 			t.Errorf("init env has %s=%q", k, v)
 		}

@@ -17,14 +17,18 @@ import (
 )
 
 // BenchmarkVersionProbe measures what terraform-exec's `terraform version
-// -json` probe, run once per Job, costs a plan: "plan" runs Engine.Plan of a
-// small configuration (init, plan, show, and the probe, whose duration each
-// plan records in Timings.Version); "version-json" runs the probe's command
-// alone, in the same directory with the same environment. Metrics are
-// medians over the rounds, wall time and the CPU time (user + system) of
-// the child processes.
+// -json` probe, run once per Job, costs a plan now that the job's wrapper
+// script answers it (see probeAnswer), and what terraform itself would
+// take for it. "plan" runs Engine.Plan of a small configuration, sandboxed
+// (the default): init, plan, show, and the probe, whose duration each plan
+// records in Timings.Version. "probe" makes a job and runs the probe
+// alone, through the wrapper, as Init does ("newjob-ms" is NewJob, binary
+// choice included); "version-json" runs terraform's own `version -json`,
+// what the probe ran before, in the same directory with the same
+// environment. Metrics are medians over the rounds, wall time and the CPU
+// time (user + system) of the child processes.
 //
-//	go test -run '^$' -bench VersionProbe -benchtime 20x ./terraform/
+//	go test -run '^$' -bench VersionProbe -benchtime 30x ./terraform/
 func BenchmarkVersionProbe(b *testing.B) {
 	tools := tftest.Load(b)
 	e, err := New(WithWorkDir(b.TempDir()), WithCLIConfig(tools.MirrorConfig(b)))
@@ -58,6 +62,29 @@ resource "time_static" "t" {}
 		b.ReportMetric(ms(median(cpu)), "plan-cpu-ms")
 		b.ReportMetric(ms(median(probe)), "probe-ms")
 		b.ReportMetric(100*float64(median(probe))/float64(median(total)), "probe-%")
+	})
+
+	b.Run("probe", func(b *testing.B) {
+		var newJob, wall, cpu []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			j, err := e.NewJob(ctx, JobRequest{Dir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			newJob = append(newJob, time.Since(start))
+			before, start := childCPU(), time.Now()
+			v, _, err := j.tf.Version(ctx, false)
+			if err != nil || !v.Equal(j.Binary().Version) {
+				b.Fatalf("probe: %v, %v; want %s", v, err, j.Binary().Version)
+			}
+			wall = append(wall, time.Since(start))
+			cpu = append(cpu, childCPU()-before)
+			j.Close()
+		}
+		b.ReportMetric(ms(median(newJob)), "newjob-ms")
+		b.ReportMetric(ms(median(wall)), "wall-ms")
+		b.ReportMetric(ms(median(cpu)), "cpu-ms")
 	})
 
 	b.Run("version-json", func(b *testing.B) {
@@ -163,7 +190,7 @@ func BenchmarkSandbox(b *testing.B) {
 			for _, c := range []struct {
 				cmd *exec.Cmd
 				d   *[]time.Duration
-			}{{exec.Command(e.sandboxScript), &sandboxed}, {exec.Command("true"), &plain}} {
+			}{{exec.Command(e.wrapper), &sandboxed}, {exec.Command("true"), &plain}} {
 				c.cmd.Env, c.cmd.Dir = env, dir
 				start := time.Now()
 				if out, err := c.cmd.CombinedOutput(); err != nil {

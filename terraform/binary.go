@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,33 @@ type Binary struct {
 // "terraform 1.11.4 at /usr/local/bin/terraform".
 func (b *Binary) String() string {
 	return fmt.Sprintf("%s %s at %s", b.Kind, b.Version, b.Path)
+}
+
+// versionJSON is what `BIN version -json` prints for b, byte for byte,
+// in a directory without a dependency lock file: the version, the
+// platform, no provider selections, and, for terraform, not outdated
+// (CHECKPOINT_DISABLE, which every child gets, turns the check off).
+// OpenTofu prints the same object without terraform_outdated. A job's
+// wrapper script gives it to terraform-exec's version probe (see
+// probeAnswer), which reads terraform_version and provider_selections
+// (tfjson.VersionOutput) and keeps the selections, which Landform never
+// asks for. The platform is the one Landform was built for: the binary's
+// own wherever it runs natively.
+func versionJSON(b *Binary) string {
+	out := struct {
+		Version            string            `json:"terraform_version"`
+		Platform           string            `json:"platform"`
+		ProviderSelections map[string]string `json:"provider_selections"`
+		Outdated           *bool             `json:"terraform_outdated,omitempty"`
+	}{Version: b.Version.String(), Platform: runtime.GOOS + "_" + runtime.GOARCH, ProviderSelections: map[string]string{}}
+	if b.Kind != KindTofu {
+		out.Outdated = new(bool)
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		panic(err) // strings, a map of strings and a bool
+	}
+	return string(data)
 }
 
 // ErrNoSuitableBinary is in the chain of the error Binary and Plan return

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/test/tftest"
 )
 
 // closedLoopbackURL returns an http URL on 127.0.0.1 where nothing listens.
@@ -199,5 +201,56 @@ func TestNewRejectsMissingBinary(t *testing.T) {
 	_, err := New(WithWorkDir(t.TempDir()), WithCLIConfig(""), WithBinaries(filepath.Join(t.TempDir(), "terraform")))
 	if landform.ErrorCode(err) != landform.EINVALID || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("New with a missing binary = %v", err)
+	}
+}
+
+// TestVersionJSON: the answer a job's wrapper script gives terraform-exec's
+// version probe is what each real binary (PATH terraform, and the
+// terraform and tofu scripts/setup built) prints for `version -json` in a
+// directory without a lock file, byte for byte; and terraform-exec reads
+// the binary's version from it.
+func TestVersionJSON(t *testing.T) {
+	t.Parallel()
+	tools := tftest.Load(t)
+	var paths []string
+	for _, p := range []string{tools.Terraform, tools.TerraformBuilt, tools.Tofu} {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	e, _ := newTestEngine(t, WithBinaries(paths...))
+	ctx := testContext(t)
+	bins, err := e.Binaries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := e.Environ(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, b := range bins {
+		t.Logf("%s", b)
+		cmd := exec.Command(b.Path, "version", "-json")
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s version -json: %v", b, err)
+		}
+		if got := versionJSON(b) + "\n"; got != string(out) {
+			t.Errorf("%s: answer\n%s\nwant what it prints\n%s", b, got, out)
+		}
+
+		j, err := e.NewJob(ctx, JobRequest{Dir: dir, Constraints: []string{string(b.Kind), "= " + b.Version.String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		if j.Binary().Path != b.Path {
+			t.Fatalf("job of %s runs %s", b, j.Binary())
+		}
+		if v, _, err := j.tf.Version(ctx, false); err != nil || !v.Equal(b.Version) {
+			t.Errorf("terraform-exec's version of %s = %v, %v", b, v, err)
+		}
 	}
 }

@@ -79,12 +79,30 @@
 // Workspaces. tfexec has no `workspace select -or-create`: Init selects,
 // and creates the workspace with `workspace new` when select fails.
 //
-// Version probe. Every tfexec.Terraform runs `terraform version -json`
-// once, before its first command, to check flag compatibility, and nothing
-// lets a caller give it the version the engine already knows. A job runs
-// the probe first, outside the plugin cache lock, and records its duration
-// in [Timings].Version: 35–50 ms, 7–8 % of a small plan (docs/benchmarks.md,
-// "terraform-exec's version probe").
+// Version probe. Every tfexec.Terraform runs `TERRAFORM version -json`
+// once, before its first command (tfexec/version.go), to learn the version
+// it builds command lines for (init's flags of releases before 0.15,
+// show -json from 0.12 on), and nothing lets a caller give it the version
+// the engine already knows (Engine.Binary reads it once per binary and
+// caches it). So tfexec never runs the binary itself: a job's exec path is
+// always a wrapper script that the engine writes once, in its work
+// directory, with the sandbox off too. The job sets LANDFORM_VERSION_JSON
+// to what the binary prints for `version -json` in a directory without a
+// lock file (its version, the platform, no provider selections, and for
+// terraform terraform_outdated false; TestVersionJSON compares it, byte for
+// byte, with what the test setup's binaries print: terraform 1.11 and 1.5,
+// OpenTofu 1.12). Given
+// exactly `version -json` and that variable, the script prints it and
+// exits: the probe starts neither terraform nor bwrap, and costs one
+// /bin/sh of about 1 ms instead of a terraform process of 35–50 ms, 7–10 %
+// of a small plan (docs/benchmarks.md, "terraform-exec's version probe").
+// tfexec's version checks see the binary's own version. Every other
+// command goes to terraform, without the variable: with the sandbox off
+// the script execs the binary named in LANDFORM_TERRAFORM (unset too),
+// with it bwrap (see "The sandbox"). A job runs the probe first, in Init,
+// outside the plugin cache lock, and records its duration in
+// [Timings].Version. (On Windows, which runs no shell script, tfexec runs
+// the binary, and the probe is a terraform process.)
 //
 // # The sandbox
 //
@@ -139,15 +157,16 @@
 // cannot change how the next one runs), and each command passes bwrap's
 // arguments to it in LANDFORM_SANDBOX, quoted for the shell; the script runs
 // `bwrap ARGS -- TERRAFORM "$@"`, and bwrap removes LANDFORM_SANDBOX from
-// terraform's environment. terraform-exec's version probe goes through it
-// too. LANDFORM_JOB is set inside the sandbox only (--setenv), so the
+// terraform's environment. terraform-exec's version probe is answered by
+// the script before any of that (see "Version probe" above): it runs no
+// terraform process, in or out of a sandbox. LANDFORM_JOB is set inside the sandbox only (--setenv), so the
 // interrupt (above) signals terraform's process group, never bwrap's: a
 // SIGINT would kill bwrap, and with it terraform at once, its state lock
 // held. New checks once, by running `true` in a sandbox, that bubblewrap
 // works, so a machine without it fails at start with a message saying to
 // install bubblewrap or turn the sandbox off. The sandbox costs about one
-// bwrap start per terraform command (docs/benchmarks.md, "Sandbox
-// overhead").
+// bwrap start, some 5 ms, per terraform command: three per plan (init,
+// plan, show; docs/benchmarks.md, "Sandbox overhead").
 //
 // Exit codes. tfexec always passes -detailed-exitcode to plan. Its answer is
 // ignored: changes and drift are read from the plan JSON (terraform 1.11

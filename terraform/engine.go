@@ -38,7 +38,7 @@ type Engine struct {
 	cacheDir      string   // the plugin cache in effect, "" for none
 	providerPaths []string // the operator's provider mirrors and dev overrides
 	bwrap         string   // the bwrap binary, sandboxed
-	sandboxScript string   // the wrapper terraform-exec runs, sandboxed
+	wrapper       string   // the script terraform-exec runs instead of terraform (sandboxScript, plainScript; "" on Windows)
 	sandboxMounts []mount  // what every sandbox sees besides its job's own
 
 	mu       sync.Mutex
@@ -169,8 +169,9 @@ func withEnviron(f func() []string) Option {
 }
 
 // New returns an Engine. It reads the operator's CLI config and writes the
-// generated one and, sandboxed (the default, see WithSandbox), the sandbox
-// wrapper, and checks that the sandbox works. Returns EINVALID when an
+// generated one and the wrapper script jobs run terraform through (with
+// the sandbox, the default, see WithSandbox, the sandbox's), and checks
+// that the wrapper and the sandbox work. Returns EINVALID when an
 // option is invalid, a configured binary or CLI config file does not
 // exist, the operator's CLI config does not parse, or the sandbox is
 // required and bubblewrap is missing or does not work (the message says to
@@ -217,7 +218,7 @@ func New(opts ...Option) (*Engine, error) {
 	if err := e.setupCLIConfig(); err != nil {
 		return nil, err
 	}
-	if err := e.setupSandbox(e.providerPaths); err != nil {
+	if err := e.setupWrapper(e.providerPaths); err != nil {
 		return nil, err
 	}
 	e.loadVersionCache()

@@ -25,6 +25,8 @@ var ownedEnv = []string{
 	"CHECKPOINT_DISABLE",
 	jobMarkerEnv,
 	sandboxEnv,
+	versionEnv,
+	terraformEnv,
 }
 
 // Prefixes of owned variables.
@@ -94,10 +96,12 @@ func WithPassEnv(names ...string) Option {
 // (TF_CLI_CONFIG_FILE, TF_CLI_ARGS*, TF_DATA_DIR, TF_WORKSPACE, TF_INPUT,
 // TF_IN_AUTOMATION, TF_REATTACH_PROVIDERS, TF_PLUGIN_CACHE_DIR,
 // TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE, CHECKPOINT_DISABLE,
-// LANDFORM_JOB, LANDFORM_SANDBOX). A job adds HOME (a directory in its
-// scratch directory, unless extra or the passed names set HOME),
-// TF_DATA_DIR, and LANDFORM_JOB or, sandboxed, LANDFORM_SANDBOX (see
-// NewJob).
+// LANDFORM_JOB, LANDFORM_SANDBOX, LANDFORM_VERSION_JSON,
+// LANDFORM_TERRAFORM). A job adds HOME (a directory in its scratch
+// directory, unless extra or the passed names set HOME), TF_DATA_DIR,
+// LANDFORM_VERSION_JSON, and LANDFORM_JOB and LANDFORM_TERRAFORM or,
+// sandboxed, LANDFORM_SANDBOX (see NewJob); of these, terraform gets
+// LANDFORM_JOB only: the wrapper script and bwrap remove the others.
 //
 // With a plugin cache, TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE=true:
 // without it, terraform (1.4+) re-installs a cached provider into the

@@ -68,7 +68,9 @@ type JobRequest struct {
 // make one per run.
 //
 // terraform-exec runs `terraform version -json` once per Job, before the
-// first command (Init runs it first, outside the plugin cache lock).
+// first command (Init runs it first, outside the plugin cache lock); the
+// job's wrapper script answers it without starting terraform (see the
+// package documentation, "Version probe").
 type Job struct {
 	engine   *Engine
 	tf       *tfexec.Terraform
@@ -91,11 +93,11 @@ type Job struct {
 }
 
 // NewJob chooses the binary for req and prepares the job; it runs no
-// terraform command besides the binary's version probe (see Binary), which
-// is cached. Call Close when done with the job. Returns EINVALID for an
-// invalid request (no directory, Dir outside Root, an owned variable in
-// Env, an invalid constraint) and an error matching ErrNoSuitableBinary
-// when no binary fits.
+// terraform command besides the engine's probe of the binary's version
+// (see Binary), which is cached. Call Close when done with the job.
+// Returns EINVALID for an invalid request (no directory, Dir outside Root,
+// an owned variable in Env, an invalid constraint) and an error matching
+// ErrNoSuitableBinary when no binary fits.
 func (e *Engine) NewJob(ctx context.Context, req JobRequest) (_ *Job, err error) {
 	if req.Dir == "" {
 		return nil, landform.Errorf(landform.EINVALID, "terraform job: no directory")
@@ -180,17 +182,24 @@ func (e *Engine) NewJob(ctx context.Context, req JobRequest) (_ *Job, err error)
 	if j.bin, err = e.Binary(ctx, req.Constraints...); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
 	}
-	exe := j.bin.Path
+	// terraform-exec runs the wrapper, which answers its version probe
+	// from the binary's known version and runs terraform for anything else:
+	// without the sandbox itself, with it through bwrap (see useSandbox).
+	exe := j.bin.Path // without a wrapper (Windows)
+	if e.wrapper != "" {
+		exe = e.wrapper
+		env[versionEnv] = versionJSON(j.bin)
+		if e.sandbox == SandboxOff {
+			env[terraformEnv] = j.bin.Path
+		}
+	}
 	if e.sandbox != SandboxOff {
-		// terraform-exec runs the wrapper, the wrapper bwrap, bwrap
-		// terraform (see useSandbox).
 		if j.binReal, err = filepath.EvalSymlinks(j.bin.Path); err != nil {
 			return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
 		}
 		if err := j.prepareSandboxDirs(); err != nil {
 			return nil, err
 		}
-		exe = e.sandboxScript
 	}
 	if j.tf, err = tfexec.NewTerraform(dir, exe); err != nil {
 		return nil, fmt.Errorf("terraform job of %s: %w", j.name, err)
@@ -255,9 +264,9 @@ func (j *Job) PlanFile() string { return j.planFile }
 func (j *Job) Timings() Timings { return j.timings }
 
 // Init runs `init` and selects the job's Terraform workspace, creating it
-// when missing. Before init it runs terraform-exec's version probe, outside
-// the plugin cache lock, so that parallel jobs do not queue for it; init
-// itself is serialized per plugin cache (see lockInit).
+// when missing. Before init it runs terraform-exec's version probe, which
+// the wrapper script answers without terraform, outside the plugin cache
+// lock; init itself is serialized per plugin cache (see lockInit).
 //
 // Errors: a failed step is a *StepError inside a *landform.Error with code
 // EINVALID, carrying terraform's diagnostics; a cancelled ctx interrupts

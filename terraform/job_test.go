@@ -98,14 +98,23 @@ func TestJobApply(t *testing.T) {
 // SIGINT, before the grace period ends) and when it ignores it (terraform
 // waits for it, and both are killed at the end of the grace period; on its
 // own, terraform-exec would kill terraform only, and the provider would
-// live on).
+// live on). Both with the sandbox and without: either way terraform runs
+// through the job's wrapper script.
 func TestPlanInterruptStopsProviders(t *testing.T) {
 	t.Parallel()
 	const grace = 2 * time.Second
-	for _, ignoreCancel := range []bool{false, true} {
-		t.Run(fmt.Sprintf("ignore_cancel=%v", ignoreCancel), func(t *testing.T) {
+	for _, tc := range []struct {
+		ignoreCancel bool
+		sandbox      SandboxMode
+	}{{false, SandboxRequired}, {true, SandboxRequired}, {false, SandboxOff}, {true, SandboxOff}} {
+		ignoreCancel := tc.ignoreCancel
+		name := fmt.Sprintf("ignore_cancel=%v", ignoreCancel)
+		if tc.sandbox == SandboxOff {
+			name += "/sandbox=off"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e, _ := newTestEngine(t, WithInterruptGrace(grace))
+			e, _ := newTestEngine(t, WithInterruptGrace(grace), WithSandbox(tc.sandbox))
 			needTestcloud(t)
 			dir := workspaceDir(t, map[string]string{
 				"main.tf": testcloudProvider + fmt.Sprintf(`

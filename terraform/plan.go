@@ -58,7 +58,8 @@ func (r PlanRequest) job() JobRequest {
 // Timings are the durations of a job's steps.
 type Timings struct {
 	// Version is terraform-exec's `terraform version -json` probe, run
-	// once per job.
+	// once per job and answered by the job's wrapper script without
+	// terraform.
 	Version time.Duration
 	// InitWait is the time spent waiting for the plugin cache lock.
 	InitWait  time.Duration

@@ -183,13 +183,10 @@ func within(p, dir string) bool {
 }
 
 // setupSandbox finds bwrap, works out the mounts every sandbox of this
-// engine has, writes the wrapper script and checks, by running `true`
-// through it, that the sandbox works. mirrors are the provider paths of
-// the operator's CLI config.
+// engine has, writes the wrapper script (sandboxScript) and checks, by
+// running `true` through it, that the sandbox works. mirrors are the
+// provider paths of the operator's CLI config.
 func (e *Engine) setupSandbox(mirrors []string) error {
-	if e.sandbox == SandboxOff {
-		return nil
-	}
 	const remedy = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) or turn the sandbox off (server config `sandbox: off`, CLI --sandbox=off)"
 	if runtime.GOOS != "linux" {
 		return landform.Errorf(landform.EINVALID, "terraform sandbox: bubblewrap runs on Linux only, not %s; turn the sandbox off (server config `sandbox: off`, CLI --sandbox=off)", runtime.GOOS)
@@ -235,42 +232,106 @@ func (e *Engine) setupSandbox(mirrors []string) error {
 	}
 	e.sandboxMounts = ms
 
-	script := sandboxScript(bwrap)
-	sum := sha256.Sum256(script)
-	e.sandboxScript = filepath.Join(e.workDir, "sandbox-"+hex.EncodeToString(sum[:6])+".sh")
-	if old, err := os.ReadFile(e.sandboxScript); err != nil || !bytes.Equal(old, script) {
-		if err := writeFileAtomic(e.sandboxScript, script, 0o755); err != nil {
-			return fmt.Errorf("writing the sandbox script: %w", err)
-		}
+	if _, err := e.writeWrapper("sandbox", sandboxScript(bwrap)); err != nil {
+		return err
 	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	args := append(append(slices.Clone(sandboxFlags), mountArgs(ms)...), "--", "true")
 	start := time.Now()
-	for {
-		cmd := exec.CommandContext(ctx, e.sandboxScript)
-		cmd.Env = []string{"PATH=/usr/bin:/bin", sandboxEnv + "=" + shellWords(args)}
-		cmd.Dir = "/"
-		out, err := cmd.CombinedOutput()
-		if errors.Is(err, syscall.ETXTBSY) && ctx.Err() == nil {
-			// A child forked elsewhere in the process while the script
-			// was being written still holds it open for writing, until
-			// it execs (golang/go#22315): try again.
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return landform.Errorf(landform.EINVALID, "terraform sandbox: %s does not work here (%v: %s); %s",
-				bwrap, err, strings.TrimSpace(string(out)), remedy)
-		}
-		break
+	if out, err := e.checkWrapper([]string{sandboxEnv + "=" + shellWords(args)}); err != nil {
+		return landform.Errorf(landform.EINVALID, "terraform sandbox: %s does not work here (%v: %s); %s",
+			bwrap, err, strings.TrimSpace(string(out)), remedy)
 	}
-	e.logger.Debug("terraform sandbox", "bwrap", bwrap, "script", e.sandboxScript, "check", time.Since(start))
+	e.logger.Debug("terraform sandbox", "bwrap", bwrap, "script", e.wrapper, "check", time.Since(start))
 	return nil
 }
 
-// sandboxScript is the wrapper terraform-exec runs instead of terraform: it
+// setupWrapper writes the wrapper script terraform-exec runs instead of
+// terraform, and checks that it runs: with the sandbox off plainScript,
+// checked when written, else (setupSandbox) sandboxScript. mirrors are the
+// provider paths of the operator's CLI config. On Windows, which runs no
+// shell script, there is none: terraform-exec runs the binary, and its
+// version probe is a terraform process.
+func (e *Engine) setupWrapper(mirrors []string) error {
+	if e.sandbox != SandboxOff {
+		return e.setupSandbox(mirrors)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	written, err := e.writeWrapper("terraform", plainScript())
+	if err != nil || !written {
+		return err
+	}
+	// The check, after a write (see checkWrapper), answers a version probe:
+	// it starts no terraform.
+	if out, err := e.checkWrapper([]string{versionEnv + "=ok"}, "version", "-json"); err != nil || string(out) != "ok\n" {
+		return fmt.Errorf("terraform wrapper %s does not work (%v): %q", e.wrapper, err, out)
+	}
+	return nil
+}
+
+// writeWrapper writes script into the engine's work directory, named by
+// its content, unless it is there already, and makes it e.wrapper. It
+// reports whether it wrote the file.
+func (e *Engine) writeWrapper(name string, script []byte) (written bool, err error) {
+	sum := sha256.Sum256(script)
+	e.wrapper = filepath.Join(e.workDir, name+"-"+hex.EncodeToString(sum[:6])+".sh")
+	if old, err := os.ReadFile(e.wrapper); err == nil && bytes.Equal(old, script) {
+		return false, nil
+	}
+	if err := writeFileAtomic(e.wrapper, script, 0o755); err != nil {
+		return false, fmt.Errorf("writing the terraform wrapper script: %w", err)
+	}
+	return true, nil
+}
+
+// checkWrapper runs the wrapper script with env and args and returns its
+// combined output. A first successful run also proves that no process
+// holds the script open for writing any more: a child forked elsewhere in
+// the process while the script was written keeps it open until it execs
+// (golang/go#22315), and an exec meanwhile fails with ETXTBSY, so the
+// check tries again then. Later runs, the jobs', cannot meet that.
+func (e *Engine) checkWrapper(env []string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		cmd := exec.CommandContext(ctx, e.wrapper, args...)
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
+		cmd.Dir = "/"
+		out, err := cmd.CombinedOutput()
+		if errors.Is(err, syscall.ETXTBSY) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		return out, err
+	}
+}
+
+// versionEnv carries, from a job to its wrapper script, the answer to
+// terraform-exec's version probe: what `terraform version -json` prints
+// for the job's binary (see versionJSON). The wrapper unsets it before it
+// runs anything.
+const versionEnv = "LANDFORM_VERSION_JSON"
+
+// terraformEnv carries, with the sandbox off, the terraform binary from a
+// job to plainScript, which unsets it.
+const terraformEnv = "LANDFORM_TERRAFORM"
+
+// probeAnswer are the first lines of both wrapper scripts. terraform-exec
+// (v0.26.0, tfexec/version.go) starts every tfexec.Terraform with
+// `TERRAFORM version -json` to learn the version; when that is the command
+// and the job set $LANDFORM_VERSION_JSON, the script prints it, as
+// terraform would, and exits, without starting terraform (nor, sandboxed,
+// bwrap). Anything else goes to terraform, without the variable.
+const probeAnswer = `if [ $# -eq 2 ] && [ "$1" = version ] && [ "$2" = -json ] && [ -n "${` + versionEnv + `-}" ]; then
+	printf '%s\n' "$` + versionEnv + `"
+	exit 0
+fi
+unset ` + versionEnv + `
+`
+
+// sandboxScript is the wrapper terraform-exec runs instead of terraform
+// with the sandbox on: it answers the version probe (probeAnswer), else
 // runs bwrap with the arguments in $LANDFORM_SANDBOX (shell words, each
 // quoted, the last ones "-- TERRAFORM") followed by its own arguments. It
 // is a file of the engine's work directory, which no sandbox sees, so a
@@ -280,9 +341,24 @@ func sandboxScript(bwrap string) []byte {
 # Written by Landform (package github.com/landform/landform/terraform): runs
 # terraform in a bubblewrap sandbox. $` + sandboxEnv + ` holds bwrap's arguments,
 # quoted for the shell, ending with "--" and the terraform binary; this
-# script's own arguments (terraform's) follow them.
-eval "set -- $` + sandboxEnv + `"' "$@"'
+# script's own arguments (terraform's) follow them. terraform-exec's version
+# probe is answered from $` + versionEnv + `.
+` + probeAnswer + `eval "set -- $` + sandboxEnv + `"' "$@"'
 exec ` + shellQuote(bwrap) + ` "$@"
+`)
+}
+
+// plainScript is the wrapper terraform-exec runs instead of terraform with
+// the sandbox off: it answers the version probe (probeAnswer), else execs
+// the terraform binary in $LANDFORM_TERRAFORM with its own arguments.
+func plainScript() []byte {
+	return []byte(`#!/bin/sh
+# Written by Landform (package github.com/landform/landform/terraform): runs
+# the terraform binary in $` + terraformEnv + ` with this script's arguments.
+# terraform-exec's version probe is answered from $` + versionEnv + `.
+` + probeAnswer + `tf=$` + terraformEnv + `
+unset ` + terraformEnv + `
+exec "$tf" "$@"
 `)
 }
 

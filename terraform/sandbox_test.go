@@ -44,31 +44,73 @@ func TestMountArgs(t *testing.T) {
 	}
 }
 
-// TestSandboxScriptArguments runs the wrapper script with a stand-in for
-// bwrap that prints its arguments: bwrap gets the arguments of
-// LANDFORM_SANDBOX, whatever characters they hold, then the script's own.
-func TestSandboxScriptArguments(t *testing.T) {
+// TestWrapperScripts runs the wrapper scripts, the sandbox's with a
+// stand-in for bwrap and the plain one with a stand-in for terraform, both
+// of which print their arguments and what they see of the wrapper's
+// variables. The stand-in gets LANDFORM_SANDBOX's arguments (sandboxed),
+// whatever characters they hold, then the script's own, and neither
+// LANDFORM_VERSION_JSON nor LANDFORM_TERRAFORM. Exactly `version -json`
+// with LANDFORM_VERSION_JSON set is answered with the variable's value,
+// without running the stand-in.
+func TestWrapperScripts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	dump := filepath.Join(dir, "dump args")
-	if err := os.WriteFile(dump, []byte("#!/bin/sh\nfor a; do printf '%s\\0' \"$a\"; done\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(dir, "sandbox.sh")
-	if err := os.WriteFile(script, sandboxScript(dump), 0o755); err != nil {
+	if err := os.WriteFile(dump, []byte(`#!/bin/sh
+for a; do printf '%s\0' "$a"; done
+printf 'version=%s terraform=%s\0' "${`+versionEnv+`-unset}" "${`+terraformEnv+`-unset}"
+`), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	sandboxArgs := []string{"--bind", "/a b/it's", "/a b/it's", "--setenv", "X", "$HOME `id` \"q\" \\ *", "--", "/bin/terraform"}
-	own := []string{"plan", "-out=/x y/plan", "", "-var=a='b'", "line\nbreak"}
-	cmd := exec.Command(script, own...)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", sandboxEnv + "=" + shellWords(sandboxArgs)}
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	if want := slices.Concat(sandboxArgs, own); !reflect.DeepEqual(got, want) {
-		t.Errorf("bwrap got\n%q\nwant\n%q", got, want)
+	answer := "{\n  \"terraform_version\": \"1.2.3\",\n  \"odd\": \"$HOME `id` \\\\ %s\"\n}"
+	for _, w := range []struct {
+		name   string
+		script []byte
+		env    []string // besides PATH
+		prefix []string // the stand-in's arguments before the script's own
+	}{
+		{"sandbox", sandboxScript(dump), []string{sandboxEnv + "=" + shellWords(sandboxArgs)}, sandboxArgs},
+		{"plain", plainScript(), []string{terraformEnv + "=" + dump}, nil},
+	} {
+		script := filepath.Join(dir, w.name+".sh")
+		if err := os.WriteFile(script, w.script, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			args    []string
+			version bool // LANDFORM_VERSION_JSON set
+			answer  bool // answered by the script
+		}{
+			{[]string{"version", "-json"}, true, true},
+			{[]string{"plan", "-out=/x y/plan", "", "-var=a='b'", "line\nbreak"}, true, false},
+			{[]string{"version", "-json"}, false, false},
+			{[]string{"version"}, true, false},
+			{[]string{"version -json"}, true, false},
+			{[]string{"version", "-json", "-no-color"}, true, false},
+			{[]string{"-json", "version"}, true, false},
+		} {
+			cmd := exec.Command(script, tc.args...)
+			cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, w.env...)
+			if tc.version {
+				cmd.Env = append(cmd.Env, versionEnv+"="+answer)
+			}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%s %q: %v", w.name, tc.args, err)
+			}
+			if tc.answer {
+				if string(out) != answer+"\n" {
+					t.Errorf("%s %q printed %q, want %q", w.name, tc.args, out, answer+"\n")
+				}
+				continue
+			}
+			got := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+			want := slices.Concat(w.prefix, tc.args, []string{"version=unset terraform=unset"})
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %q: the stand-in got\n%q\nwant\n%q", w.name, tc.args, got, want)
+			}
+		}
 	}
 }
 
@@ -175,7 +217,8 @@ output "cli_config" { value = fileexists(%q) }
 output "outside"    { value = fileexists(%q) }
 output "work_dir"   { value = fileexists(%q) }
 `, e.CLIConfigFile(), outside, filepath.Join(workDir, versionCacheFile)) +
-					env("DAEMON_SECRET") + env("PASSED") + env("HOME") + env("LANDFORM_SANDBOX"),
+					env("DAEMON_SECRET") + env("PASSED") + env("HOME") +
+					env(sandboxEnv) + env(versionEnv) + env(terraformEnv),
 			})
 			res, err := e.Plan(testContext(t), PlanRequest{Dir: dir, Root: root, Scratch: scratch,
 				PlanFile: filepath.Join(scratch, "plan"), DataDir: filepath.Join(scratch, ".terraform"),
@@ -198,6 +241,9 @@ output "work_dir"   { value = fileexists(%q) }
 				"env_PASSED":           "yes",
 				"env_HOME":             filepath.Join(scratch, "home"),
 				"env_LANDFORM_SANDBOX": "(unset)",
+				// Nor the wrapper script's.
+				"env_LANDFORM_VERSION_JSON": "(unset)",
+				"env_LANDFORM_TERRAFORM":    "(unset)",
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("outputs =\n%v\nwant\n%v", got, want)

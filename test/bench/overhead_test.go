@@ -212,12 +212,16 @@ func (f *planFixture) rawEnv() []string {
 }
 
 // landformPlan runs `landform plan` of the workspace at HEAD and checks
-// that it planned one addition.
+// that it planned one addition. It runs with the sandbox off, as raw
+// terraform does: the sandbox hides what lies outside the run's tree, the
+// local backend's state and the cloud's directory among them (BenchmarkSandbox
+// in package terraform measures what the sandbox costs).
 func (f *planFixture) landformPlan(ctx context.Context, bin string) error {
 	out, err := run(ctx, "", tftest.Env(f.tools.CLIConfig), bin,
 		"--data-dir", f.data, "plan", "--repo", f.repo, "--workspace", planWorkspace, "--json",
 		"--terraform-cli-config", f.tools.CLIConfig,
 		"--terraform-binary", f.tools.Terraform,
+		"--sandbox", "off",
 		"--env", "TESTCLOUD_ROOT="+f.cloud)
 	if err != nil {
 		return err
@@ -279,8 +283,9 @@ func (f *planFixture) rawPlan(ctx context.Context, dir string, show bool) error 
 //     -json f, which is what Landform runs (it stores the plan file and
 //     its JSON and reads the summary from the JSON).
 //
-// Landform also opens the repo, reads its configuration, exports the
-// commit, and stores the run and the artifacts in its data directory.
+// Landform runs with the sandbox off, like raw terraform (see
+// landformPlan). It also opens the repo, reads its configuration, exports
+// the commit, and stores the run and the artifacts in its data directory.
 // Every round runs the three in a rotating order; the plans refresh the
 // applied resources and add one. Reported: the medians of the wall times
 // ("landform-ms", "raw-ms", "raw+show-ms") and their ratios ("x-raw",
