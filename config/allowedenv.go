@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/landform/landform"
 	"gopkg.in/yaml.v3"
 )
 
@@ -46,7 +47,7 @@ func decodeAllowedEnv(d *decoder, p string, v *yaml.Node) []string {
 			d.errorf(n, ip, "%q is not a valid environment variable name", name)
 		case strings.HasPrefix(name, tfVarPrefix):
 			d.errorf(n, ip, "%q: TF_VAR_* variables are always allowed; list only other names", name)
-		case reservedEnv[name] != "":
+		case landform.EngineEnv(name):
 			d.errorf(n, ip, "%q is set by Landform itself; a repo config may not set it", name)
 		case slices.Contains(out, name):
 			d.errorf(n, ip, "%q listed twice", name)

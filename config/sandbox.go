@@ -2,8 +2,8 @@ package config
 
 import (
 	"slices"
-	"strings"
 
+	"github.com/landform/landform"
 	"gopkg.in/yaml.v3"
 )
 
@@ -15,18 +15,6 @@ const (
 	SandboxRequired = "required"
 	// SandboxOff runs terraform as the daemon's own child.
 	SandboxOff = "off"
-)
-
-// engineEnv are the variables the terraform engine sets for every terraform
-// process itself, and the prefix of its TF_CLI_ARGS_*: they cannot be
-// passed through from the daemon's environment.
-var (
-	engineEnv = []string{
-		"TF_CLI_CONFIG_FILE", "TF_CLI_ARGS", "TF_DATA_DIR", "TF_WORKSPACE", "TF_INPUT", "TF_IN_AUTOMATION",
-		"TF_REATTACH_PROVIDERS", "TF_PLUGIN_CACHE_DIR", "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
-		"CHECKPOINT_DISABLE", "LANDFORM_JOB", "LANDFORM_SANDBOX",
-	}
-	engineEnvPrefix = "TF_CLI_ARGS_"
 )
 
 // decodeSandbox reads the server config's sandbox at p: required or off.
@@ -58,7 +46,7 @@ func decodePassEnv(d *decoder, p string, v *yaml.Node) []string {
 			d.errorf(n, ip, "%q is not a valid environment variable name", name)
 		case reservedEnv[name] != "":
 			d.errorf(n, ip, "%q cannot be passed through: %s", name, reservedEnv[name])
-		case slices.Contains(engineEnv, name) || strings.HasPrefix(name, engineEnvPrefix):
+		case landform.EngineEnv(name):
 			d.errorf(n, ip, "%q is set by Landform itself and cannot be passed through", name)
 		case slices.Contains(out, name):
 			d.errorf(n, ip, "%q listed twice", name)

@@ -359,6 +359,10 @@ func (sp *serverParser) decodeTerraform(p string, n *yaml.Node, t *TerraformSett
 					d.errorf(k, ep, "%s", msg)
 					return
 				}
+				if landform.EngineEnv(key) {
+					d.errorf(k, ep, "%q is set by Landform itself", key)
+					return
+				}
 				if t.Env == nil {
 					t.Env = make(map[string]string)
 				}

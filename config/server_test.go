@@ -875,3 +875,13 @@ func TestParseServerLimits(t *testing.T) {
 		`landform.yaml:3:3: limits: unknown field "workspaces" (known fields: repo_config_bytes, workspaces_per_repo, queued_runs_per_repo)`,
 	})
 }
+
+func TestEngineVariablesCannotBeConfigured(t *testing.T) {
+	const repo = "repos:\n  - name: infra\n    url: https://git.example.com/org/infra.git\n"
+	_, err := config.ParseServer("landform.yaml", []byte("terraform:\n  pass_env: [LANDFORM_VERSION_JSON]\n  allowed_env: [LANDFORM_TERRAFORM]\n  env: {TF_CLI_ARGS_plan: x}\n"+repo))
+	checkInvalid(t, err, []string{
+		`landform.yaml:2:14: terraform.pass_env[0]: "LANDFORM_VERSION_JSON" is set by Landform itself and cannot be passed through`,
+		`landform.yaml:3:17: terraform.allowed_env[0]: "LANDFORM_TERRAFORM" is set by Landform itself; a repo config may not set it`,
+		`landform.yaml:4:9: terraform.env.TF_CLI_ARGS_plan: "TF_CLI_ARGS_plan" is set by Landform itself`,
+	})
+}

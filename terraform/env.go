@@ -10,28 +10,6 @@ import (
 	"github.com/landform/landform"
 )
 
-// Environment variables the engine owns: refused in a workspace's env map
-// and in the names passed through (WithPassEnv).
-var ownedEnv = []string{
-	"TF_CLI_CONFIG_FILE",
-	"TF_CLI_ARGS",
-	"TF_DATA_DIR",
-	"TF_WORKSPACE",
-	"TF_INPUT",
-	"TF_IN_AUTOMATION",
-	"TF_REATTACH_PROVIDERS",
-	"TF_PLUGIN_CACHE_DIR",
-	"TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
-	"CHECKPOINT_DISABLE",
-	jobMarkerEnv,
-	sandboxEnv,
-	versionEnv,
-	terraformEnv,
-}
-
-// Prefixes of owned variables.
-var ownedEnvPrefixes = []string{"TF_CLI_ARGS_"}
-
 // baseEnv are the variables of the parent environment every child process
 // gets when they are set: what programs need to run (PATH), to format text
 // and times (LANG, LC_ALL, TZ), and to find the CA certificates when the
@@ -44,17 +22,9 @@ const defaultPath = "/usr/local/bin:/usr/bin:/bin"
 
 var envNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func isOwnedEnv(k string) bool {
-	if slices.Contains(ownedEnv, k) {
-		return true
-	}
-	for _, p := range ownedEnvPrefixes {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
-}
+// isOwnedEnv reports the variables the engine sets itself (refused in a
+// workspace's env map and in the names passed through).
+func isOwnedEnv(k string) bool { return landform.EngineEnv(k) }
 
 // WithPassEnv names variables of Landform's own environment that terraform
 // and its providers get too (e.g. AWS_PROFILE, TF_TOKEN_app_terraform_io):
