@@ -47,16 +47,17 @@ func (a *app) demoServe(ctx context.Context, ef engineFlags) error {
 			Ledger: true, LockPolicy: landform.LockStrict,
 		}}},
 	}
-	serveCtx, stopServe := context.WithCancel(ctx)
-	defer stopServe()
-	served := make(chan error, 1)
-	go func() { served <- a.serve(serveCtx, cfg) }()
-
+	// The database is made (migrated) before the daemon opens it: two
+	// first opens at once race on the schema (SQLITE_BUSY).
 	db, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	served := make(chan error, 1)
+	go func() { served <- a.serve(serveCtx, cfg) }()
 	a.say("The daemon polls every second; waiting for it to take main as its baseline")
 	if err := demo.WaitUntil(ctx, served, 60*time.Second, func() (bool, error) {
 		sha, err := db.LastProcessed(ctx, "infra", "refs/heads/main")

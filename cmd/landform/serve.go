@@ -59,7 +59,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	a.dataDir = dataDir
+	if a.dataDir != dataDir { // no write when unchanged: demo --serve reads it meanwhile
+		a.dataDir = dataDir
+	}
 	log := a.logger
 	// One daemon per data directory, and no one-shot plan beside it:
 	// before crash recovery touches anything.
