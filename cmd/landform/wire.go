@@ -133,32 +133,7 @@ type tfPlanner struct {
 }
 
 func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
-	ws := job.Workspace
-	env := map[string]string{}
-	for k, v := range p.env {
-		env[k] = v
-	}
-	for k, v := range ws.Env {
-		env[k] = v
-	}
-	constraints := append([]string(nil), job.RequiredVersions...)
-	if ws.TerraformVersion != "" {
-		constraints = append(constraints, ws.TerraformVersion)
-	}
-	res, err := p.engine.Plan(ctx, terraform.PlanRequest{
-		Dir:         filepath.Join(job.Root, filepath.FromSlash(ws.Dir)),
-		Name:        ws.Name,
-		TFWorkspace: ws.TFWorkspace,
-		VarFiles:    ws.VarFiles,
-		Env:         env,
-		Constraints: constraints,
-		PlanFile:    filepath.Join(job.ScratchDir, "plan.tfplan"),
-		// Terraform's data directory is per job, so jobs sharing the
-		// exported tree never share .terraform.
-		DataDir: filepath.Join(job.ScratchDir, ".terraform"),
-		Root:    job.Root,
-		Scratch: job.ScratchDir,
-	})
+	res, err := p.engine.Plan(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env))
 	if err != nil {
 		return nil, err
 	}
