@@ -134,46 +134,7 @@ func FuzzParseServer(f *testing.F) {
 		"",
 		"repos: []\n",
 		"- name: a\n",
-		`data_dir: /var/lib/landform
-listen: "[::1]:9090"
-parallel: 8
-shutdown_grace: 2m30s
-ledger: false
-terraform:
-  cli_config: ~/.terraformrc
-  binaries: [/usr/local/bin/terraform, bin/tofu]
-  plugin_cache_dir: cache/plugins
-  env: {TESTCLOUD_ROOT: /x, TF_LOG: 5}
-  allowed_env: [AWS_PROFILE, AWS_REGION]
-repos:
-  - name: infra
-    url: https://git.example.com/org/infra.git
-    branches: [main, release/v1]
-    poll_interval: 30s
-    auth:
-      token_env: INFRA_TOKEN
-      username: oauth2
-    pull_requests: true
-    ledger_branch: audit/ledger
-    ledger: true
-    lock_policy: apply
-  - name: net.core_2
-    url: git@git.example.com:org/net.git
-    auth:
-      ssh_key_file: ~/.ssh/id_ed25519
-      ssh_passphrase_env: NET_KEY_PASS
-    lock_policy: none
-  - name: local
-    url: ../repos/local
-    auth: {none: true}
-  - name: files
-    url: file:///srv/git/files.git
-    poll_interval: 1h
-  - name: tokenfile
-    url: http://git.internal/org/t.git
-    auth:
-      token_file: secrets/files-token
-`,
+		fullServer,
 		repo0 + "    branches: [main, landform/ledger]\n    ledger_branch: landform/ledger\n",
 		repo0 + "    branches: [main]\n    ledger_branch: main/ledger\n",
 		repo0 + "    ledger_branch: refs/heads/ledger\n",

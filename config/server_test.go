@@ -20,9 +20,8 @@ import (
 
 var ignorePositions = cmpopts.IgnoreUnexported(config.Server{})
 
-func TestParseServerFull(t *testing.T) {
-	t.Setenv("HOME", "/home/ops")
-	const file = `# the daemon
+// fullServer is a server config that sets every field.
+const fullServer = `# the daemon
 data_dir: /var/lib/landform
 listen: "[::1]:9090"
 parallel: 8
@@ -65,7 +64,10 @@ repos:
     auth:
       token_file: secrets/files-token
 `
-	s, err := config.ParseServer("/etc/landform/landform.yaml", []byte(file))
+
+func TestParseServerFull(t *testing.T) {
+	t.Setenv("HOME", "/home/ops")
+	s, err := config.ParseServer("/etc/landform/landform.yaml", []byte(fullServer))
 	if err != nil {
 		t.Fatal(err)
 	}
