@@ -74,7 +74,26 @@ type Workspace struct {
 	VarFiles []string `json:"var_files,omitempty"`
 	// Env is extra environment for terraform child processes.
 	Env map[string]string `json:"env,omitempty"`
+	// Changes is the rule that decides which changed paths affect the
+	// workspace: ChangesRead ("" means the same) or ChangesDirectory.
+	Changes string `json:"changes,omitempty"`
 }
+
+// The rules for which changed paths affect a workspace (the repo config's
+// "changes" setting).
+const (
+	// ChangesRead: what Terraform reads for the workspace — Terraform files
+	// of its directory and of the local modules it calls, its lock file and
+	// var files, the files its configuration references, its when_modified
+	// globs. The default.
+	ChangesRead = "read"
+	// ChangesDirectory: any file under the workspace's directory or a local
+	// module's directory, as well as the references and globs.
+	ChangesDirectory = "directory"
+)
+
+// ChangeRules are the valid values of Workspace.Changes, the default first.
+var ChangeRules = []string{ChangesRead, ChangesDirectory}
 
 // WorkspaceName returns the default name of the workspace in dir with
 // Terraform workspace tfws.

@@ -2,7 +2,7 @@ package modules
 
 import (
 	"cmp"
-	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -19,29 +19,32 @@ const (
 	// ReasonDeleted: the workspace is in the base commit but not in the
 	// head commit, or its directory no longer holds configuration files.
 	ReasonDeleted = "deleted"
-	// ReasonChanged: a changed path inside the workspace's directory (and
-	// not inside a nested workspace or module directory).
+	// ReasonChanged: a changed Terraform file, lock file or auto-loaded
+	// var file of the workspace's directory; with ChangesDirectory, any
+	// changed path inside the directory (and not inside a nested workspace
+	// or module directory).
 	ReasonChanged = "changed: "
-	// ReasonModule: a changed path inside the directory of a local module
-	// the workspace calls, transitively; the reason names the module dir.
+	// ReasonModule: a changed Terraform file in the directory of a local
+	// module the workspace calls, transitively (with ChangesDirectory, any
+	// changed path there); the reason names the module dir.
 	ReasonModule = "module: "
-	// ReasonFile: a changed file the configuration (or one of its modules)
-	// reads with file(), templatefile(), fileset()… or that the workspace
-	// names in VarFiles.
+	// ReasonFile: a changed path the configuration (or one of its modules)
+	// reads: with file(), templatefile(), fileset()…, through a string
+	// that names it, or as one of the workspace's VarFiles.
 	ReasonFile = "file: "
 	// ReasonWhenModified: a changed path matching one of the workspace's
 	// WhenModified globs; the reason names the glob.
 	ReasonWhenModified = "when_modified: "
+	// ReasonSettings: the workspace's settings differ from the base
+	// commit's; the reason names them, e.g. "settings: env, var_files".
+	ReasonSettings = "settings: "
 )
-
-// MaxPathReasons caps the "changed: " and "file: " reasons of one
-// workspace; the rest are summed up in one "… and N more" reason.
-const MaxPathReasons = 20
 
 // Affected is a workspace touched by a change, with why.
 type Affected struct {
 	Workspace landform.Workspace
-	// Reasons are sorted and deduplicated; see the Reason constants.
+	// Reasons are sorted and deduplicated; see the Reason constants. All
+	// of them: a caller that prints them may abbreviate.
 	Reasons []string
 }
 
@@ -52,20 +55,30 @@ type Affected struct {
 // workspace of head is "added".
 //
 // A workspace of head is affected by a changed path when
-//   - the path is inside its Dir, and no nested unit claims it: a unit is a
-//     directory with configuration files, a workspace dir or a local module
-//     dir, in head or in base ("changed: <path>");
-//   - the path's unit is a local module dir the workspace calls,
-//     transitively ("module: <module dir>");
-//   - its configuration or one of its modules reads the path with file()
-//     and friends, fileset() included, or names it in VarFiles
-//     ("file: <path>", only when the path did not already count as
-//     changed or module for it);
+//   - the path is a Terraform or OpenTofu file (.tf, .tf.json, .tofu,
+//     .tofu.json) directly in its Dir, or its .terraform.lock.hcl, or an
+//     auto-loaded var file (terraform.tfvars, *.auto.tfvars and their
+//     .json forms) directly in its Dir ("changed: <path>");
+//   - the path is a Terraform file directly in the dir of a local module
+//     the workspace calls, transitively ("module: <module dir>");
+//   - its Changes is ChangesDirectory and the path is inside its Dir, no
+//     nested unit claiming it (a unit is a directory with configuration
+//     files, a workspace dir or a local module dir, in head or in base:
+//     "changed: <path>"), or inside the dir of a module it calls
+//     ("module: <module dir>");
+//   - its configuration or one of its modules reads the path or a
+//     directory above it: with file() and friends, fileset() included,
+//     through a string that names it, or it names it in VarFiles ("file:
+//     <path>", only when the path did not already count as changed or
+//     module for it);
 //   - the path matches one of its WhenModified globs
 //     ("when_modified: <glob>").
 //
-// A workspace of base that head lacks, or whose directory lost its
-// configuration files, is reported with the reason "deleted" alone.
+// A workspace of both commits whose settings differ (dir, Terraform
+// workspace, version, var files, env) is affected with a
+// "settings: " reason. A workspace of base that head lacks, or whose
+// directory lost its configuration files, is reported with the reason
+// "deleted" alone.
 func AffectedBy(base, head *Index, changed []string) []Affected {
 	if head == nil {
 		head = buildIndex(nil, nil)
@@ -86,32 +99,39 @@ func AffectedBy(base, head *Index, changed []string) []Affected {
 			continue
 		}
 		stamp := k + 1
-		for d := path.Dir(p); ; d = path.Dir(d) {
-			if u := head.units[d]; u != nil {
+		dir, name := path.Dir(p), path.Base(p)
+		if u := head.units[dir]; u != nil {
+			if isConfigFile(name) || isRootFile(name) {
 				for _, i := range u.workspaces {
 					add(i, ReasonChanged+p)
 					covered[i] = stamp
 				}
+			}
+			if isConfigFile(name) {
 				for _, i := range u.users {
-					add(i, ReasonModule+d)
+					add(i, ReasonModule+dir)
 					covered[i] = stamp
 				}
-				break
-			}
-			if d == "." || base != nil && base.units[d] != nil {
-				break
 			}
 		}
-		for _, t := range head.exact[p] {
-			head.eachWorkspace(t, func(i int) {
-				if covered[i] != stamp {
-					add(i, ReasonFile+p)
+		if head.directoryMode {
+			head.directoryChange(base, p, func(i int, r string) {
+				if head.workspaces[i].Changes == landform.ChangesDirectory {
+					add(i, r)
+					covered[i] = stamp
 				}
 			})
 		}
 		for d := p; ; d = path.Dir(d) {
+			for _, t := range head.paths[d] {
+				head.eachWorkspace(t, func(i int) {
+					if covered[i] != stamp {
+						add(i, ReasonFile+p)
+					}
+				})
+			}
 			for _, gd := range head.globs[d] {
-				if !gd.g.match(p) {
+				if !gd.match(p) {
 					continue
 				}
 				for _, t := range gd.targets {
@@ -139,9 +159,13 @@ func AffectedBy(base, head *Index, changed []string) []Affected {
 			add(i, ReasonAdded)
 		case head.dirs[w.Dir] == nil && base.dirs[w.Dir] != nil:
 			reasons[i] = map[string]bool{ReasonDeleted: true}
+		default:
+			if diff := settingsDiff(base.workspaces[base.byName[w.Name]], w); diff != "" {
+				add(i, ReasonSettings+diff)
+			}
 		}
 		if len(reasons[i]) > 0 {
-			out = append(out, Affected{Workspace: w, Reasons: finishReasons(reasons[i])})
+			out = append(out, Affected{Workspace: w, Reasons: slices.Sorted(maps.Keys(reasons[i]))})
 		}
 	}
 	if base != nil {
@@ -155,41 +179,61 @@ func AffectedBy(base, head *Index, changed []string) []Affected {
 	return out
 }
 
+// directoryChange calls add for each workspace that the changed path p
+// affects under the ChangesDirectory rule: p inside its directory, or
+// inside the dir of a module it calls, up to the nearest unit.
+func (ix *Index) directoryChange(base *Index, p string, add func(i int, reason string)) {
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		if u := ix.units[d]; u != nil {
+			for _, i := range u.workspaces {
+				add(i, ReasonChanged+p)
+			}
+			for _, i := range u.users {
+				add(i, ReasonModule+d)
+			}
+			return
+		}
+		if d == "." || base != nil && base.units[d] != nil {
+			return
+		}
+	}
+}
+
+// isRootFile reports whether name is a file terraform reads from the
+// workspace's directory only: the lock file and auto-loaded var files.
+func isRootFile(name string) bool {
+	switch {
+	case name == ".terraform.lock.hcl", name == "terraform.tfvars", name == "terraform.tfvars.json":
+		return true
+	case strings.HasSuffix(name, ".auto.tfvars"), strings.HasSuffix(name, ".auto.tfvars.json"):
+		return true
+	}
+	return false
+}
+
+// settingsDiff names the settings that differ between a workspace in two
+// commits, comma-separated, in the repo config's terms; "" when none do.
+func settingsDiff(a, b landform.Workspace) string {
+	var out []string
+	if a.Dir != b.Dir {
+		out = append(out, "dir")
+	}
+	if a.TFWorkspace != b.TFWorkspace {
+		out = append(out, "workspace")
+	}
+	if a.TerraformVersion != b.TerraformVersion {
+		out = append(out, "terraform_version")
+	}
+	if !slices.Equal(a.VarFiles, b.VarFiles) {
+		out = append(out, "var_files")
+	}
+	if !maps.Equal(a.Env, b.Env) {
+		out = append(out, "env")
+	}
+	return strings.Join(out, ", ")
+}
+
 func (ix *Index) hasName(name string) bool {
 	_, ok := ix.byName[name]
 	return ok
-}
-
-// finishReasons sorts the reasons and keeps MaxPathReasons of each kind
-// that names a path.
-func finishReasons(set map[string]bool) []string {
-	all := make([]string, 0, len(set))
-	for r := range set {
-		all = append(all, r)
-	}
-	slices.Sort(all)
-	out := all[:0]
-	counts := map[string]int{}
-	for _, r := range all {
-		kind := ""
-		for _, k := range []string{ReasonChanged, ReasonFile} {
-			if strings.HasPrefix(r, k) {
-				kind = k
-			}
-		}
-		if kind != "" {
-			counts[kind]++
-			if counts[kind] > MaxPathReasons {
-				continue
-			}
-		}
-		out = append(out, r)
-	}
-	for _, k := range []string{ReasonChanged, ReasonFile} {
-		if n := counts[k] - MaxPathReasons; n > 0 {
-			out = append(out, fmt.Sprintf("%s… and %d more", k, n))
-		}
-	}
-	slices.Sort(out)
-	return out
 }

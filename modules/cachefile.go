@@ -12,7 +12,7 @@ import (
 
 // cacheFileVersion changes whenever what a parse records changes, so an
 // old file is ignored rather than trusted.
-const cacheFileVersion = 1
+const cacheFileVersion = 2
 
 // cacheFile is the persistent form of a Cache: every parsed directory once,
 // and subtree entries as indexes into Dirs.
@@ -28,14 +28,39 @@ type fileDir struct {
 	Files    []string
 	Modules  []string
 	Required []string
-	Refs     []fileRefRecord
-	Diags    []Diagnostic
+	Refs       []fileRefRecord
+	Unresolved []unresolvedRecord
+	Diags      []Diagnostic
 }
 
 type fileRefRecord struct {
 	Base   uint8
+	Kind   uint8
 	Path   string
-	IsGlob bool
+	Suffix string
+}
+
+type unresolvedRecord struct {
+	File string
+	Line int
+	Expr string
+	Refs []fileRefRecord
+}
+
+func refRecords(refs []fileRef) []fileRefRecord {
+	var out []fileRefRecord
+	for _, r := range refs {
+		out = append(out, fileRefRecord{Base: uint8(r.base), Kind: uint8(r.kind), Path: r.path, Suffix: r.suffix})
+	}
+	return out
+}
+
+func refsOf(recs []fileRefRecord) []fileRef {
+	var out []fileRef
+	for _, r := range recs {
+		out = append(out, fileRef{base: refBase(r.Base), kind: refKind(r.Kind), path: r.Path, suffix: r.Suffix})
+	}
+	return out
 }
 
 type fileEntry struct {
@@ -59,9 +84,9 @@ func (c *Cache) WriteTo(w io.Writer) (int64, error) {
 		if i, ok := index[d]; ok {
 			return i
 		}
-		fd := fileDir{Dir: d.dir, Files: d.files, Modules: d.modules, Required: d.required}
-		for _, r := range d.refs {
-			fd.Refs = append(fd.Refs, fileRefRecord{Base: uint8(r.base), Path: r.path, IsGlob: r.isGlob})
+		fd := fileDir{Dir: d.dir, Files: d.files, Modules: d.modules, Required: d.required, Refs: refRecords(d.refs)}
+		for _, u := range d.unresolved {
+			fd.Unresolved = append(fd.Unresolved, unresolvedRecord{File: u.file, Line: u.line, Expr: u.expr, Refs: refRecords(u.refs)})
 		}
 		if ce := configError(d.err); ce != nil {
 			fd.Diags = ce.Diagnostics
@@ -112,9 +137,9 @@ func (c *Cache) ReadFrom(r io.Reader) (int64, error) {
 	}
 	dirs := make([]*dirInfo, len(f.Dirs))
 	for i, fd := range f.Dirs {
-		d := &dirInfo{dir: fd.Dir, files: fd.Files, modules: fd.Modules, required: fd.Required}
-		for _, r := range fd.Refs {
-			d.refs = append(d.refs, fileRef{base: refBase(r.Base), path: r.Path, isGlob: r.IsGlob})
+		d := &dirInfo{dir: fd.Dir, files: fd.Files, modules: fd.Modules, required: fd.Required, refs: refsOf(fd.Refs)}
+		for _, u := range fd.Unresolved {
+			d.unresolved = append(d.unresolved, unresolvedRef{file: u.File, line: u.Line, expr: u.Expr, refs: refsOf(u.Refs)})
 		}
 		if len(fd.Diags) > 0 {
 			d.err = landform.Errorf(landform.EINVALID, "invalid configuration in %s: %w", fd.Dir,

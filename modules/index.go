@@ -25,12 +25,15 @@ type Index struct {
 	// next unit): directories with configuration files, workspace dirs and
 	// the dirs of local module calls (even missing ones).
 	units map[string]*unit
-	// exact maps a file read by file() & co. or named in VarFiles to the
-	// readers.
-	exact map[string][]target
-	// globs holds fileset() patterns, dynamic file() paths and when_modified
+	// paths maps a path the configuration reads (through file() & co., a
+	// string naming it, VarFiles) to the readers: a changed path counts for
+	// it when it is that path or below it.
+	paths map[string][]target
+	// globs holds fileset() patterns, dynamic paths and when_modified
 	// globs, by the literal directory they start with.
 	globs map[string][]*globDep
+	// directoryMode: some workspace has Changes == ChangesDirectory.
+	directoryMode bool
 }
 
 type unit struct {
@@ -46,13 +49,38 @@ type target struct {
 	ws  int
 }
 
-// globDep is one pattern and who depends on it.
+// globDep is one pattern and who depends on it: a glob, or a dynamic
+// path (a literal prefix and suffix around anything).
 type globDep struct {
-	g *glob
+	g              *glob
+	prefix, suffix string
 	// whenModified is the glob as the workspace declares it, or "" for a
 	// pattern coming from the configuration (a "file:" reason).
 	whenModified string
 	targets      []target
+}
+
+func (gd *globDep) match(p string) bool {
+	if gd.g != nil {
+		return gd.g.match(p)
+	}
+	return len(p) >= len(gd.prefix)+len(gd.suffix) && strings.HasPrefix(p, gd.prefix) && strings.HasSuffix(p, gd.suffix)
+}
+
+// dynamicPrefix resolves the literal prefix of a dynamic reference against
+// base: the directory it starts in and the prefix relative to the repo
+// root. ok is false when the directory leaves the repo.
+func dynamicPrefix(base, prefix string) (dir, full string, ok bool) {
+	i := strings.LastIndex(prefix, "/")
+	dir, ok = inRepo(path.Join(base, prefix[:i+1]))
+	if !ok {
+		return "", "", false
+	}
+	full = prefix[i+1:]
+	if dir != "." {
+		full = dir + "/" + full
+	}
+	return dir, full, true
 }
 
 // eachWorkspace calls f with every workspace t stands for.
@@ -78,7 +106,7 @@ func buildIndex(infos []*dirInfo, wss []landform.Workspace) *Index {
 		byName: map[string]int{},
 		dirs:   make(map[string]*dirInfo, len(infos)),
 		units:  make(map[string]*unit, len(infos)),
-		exact:  map[string][]target{},
+		paths:  map[string][]target{},
 		globs:  map[string][]*globDep{},
 	}
 	for _, in := range infos {
@@ -91,33 +119,47 @@ func buildIndex(infos []*dirInfo, wss []landform.Workspace) *Index {
 	slices.SortFunc(wss, func(a, b landform.Workspace) int { return cmp.Compare(a.Name, b.Name) })
 	ix.workspaces = wss
 
-	globKeys := map[[2]string]*globDep{}
-	addGlob := func(t target, pattern, whenModified string) {
-		k := [2]string{pattern, whenModified}
+	type globKey struct{ kind, pattern, suffix, whenModified string }
+	globKeys := map[globKey]*globDep{}
+	addDep := func(t target, k globKey, dir string, build func() *globDep) {
 		gd := globKeys[k]
 		if gd == nil {
-			g, err := compileGlob(pattern)
-			if err != nil {
-				return // checked for when_modified; a bad fileset pattern is no dependency
+			if gd = build(); gd == nil {
+				return
 			}
-			gd = &globDep{g: g, whenModified: whenModified}
 			globKeys[k] = gd
-			ld := literalDir(pattern)
-			ix.globs[ld] = append(ix.globs[ld], gd)
+			ix.globs[dir] = append(ix.globs[dir], gd)
 		}
 		if n := len(gd.targets); n == 0 || gd.targets[n-1] != t {
 			gd.targets = append(gd.targets, t)
 		}
 	}
+	addGlob := func(t target, pattern, whenModified string) {
+		addDep(t, globKey{"g", pattern, "", whenModified}, literalDir(pattern), func() *globDep {
+			g, err := compileGlob(pattern)
+			if err != nil {
+				return nil // checked for when_modified; a bad fileset pattern is no dependency
+			}
+			return &globDep{g: g, whenModified: whenModified}
+		})
+	}
 	addRef := func(t target, base string, r fileRef) {
-		p, ok := inRepo(path.Join(base, r.path))
-		switch {
-		case !ok:
-		case r.isGlob:
-			addGlob(t, p, "")
-		default:
-			if ts := ix.exact[p]; len(ts) == 0 || ts[len(ts)-1] != t {
-				ix.exact[p] = append(ts, t)
+		switch r.kind {
+		case refPath:
+			if p, ok := inRepo(path.Join(base, r.path)); ok {
+				if ts := ix.paths[p]; len(ts) == 0 || ts[len(ts)-1] != t {
+					ix.paths[p] = append(ts, t)
+				}
+			}
+		case refGlob:
+			if p, ok := inRepo(path.Join(base, r.path)); ok {
+				addGlob(t, p, "")
+			}
+		case refDynamic:
+			if dir, prefix, ok := dynamicPrefix(base, r.path); ok {
+				addDep(t, globKey{"d", prefix, r.suffix, ""}, dir, func() *globDep {
+					return &globDep{prefix: prefix, suffix: r.suffix}
+				})
 			}
 		}
 	}
@@ -132,6 +174,7 @@ func buildIndex(infos []*dirInfo, wss []landform.Workspace) *Index {
 	}
 	for i, w := range wss {
 		ix.byName[w.Name] = i
+		ix.directoryMode = ix.directoryMode || w.Changes == landform.ChangesDirectory
 		own := ix.unitFor(w.Dir)
 		own.workspaces = append(own.workspaces, i)
 		mods := ix.reach[w.Dir]
@@ -145,7 +188,7 @@ func buildIndex(infos []*dirInfo, wss []landform.Workspace) *Index {
 		for _, d := range append([]string{w.Dir}, mods...) {
 			if in := ix.dirs[d]; in != nil {
 				for _, r := range in.refs {
-					if r.base == baseRoot {
+					if r.base == baseRoot || r.base == baseOwn && d == w.Dir {
 						addRef(t, w.Dir, r)
 					}
 				}

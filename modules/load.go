@@ -29,6 +29,10 @@ type Options struct {
 	// Parallelism bounds the directories parsed at once; 0 means
 	// GOMAXPROCS. The fs.FS must be safe for concurrent use unless it is 1.
 	Parallelism int
+	// Changes is the change rule (landform.ChangesRead or
+	// landform.ChangesDirectory) of the workspaces whose Changes is empty,
+	// discovered ones included; "" means ChangesRead.
+	Changes string
 	// MaxWorkspaces caps the workspaces of the index, declared and
 	// discovered together; 0 (or less) means DefaultMaxWorkspaces. A
 	// repository's content is untrusted: it must not be able to make the
@@ -61,6 +65,9 @@ var skipDirs = map[string]bool{".git": true, ".terraform": true}
 // opts.MaxWorkspaces; the error of fsys when a directory or file cannot be
 // read, and ctx.Err() when ctx is done.
 func Load(ctx context.Context, fsys fs.FS, opts Options) (*Index, error) {
+	if opts.Changes != "" && !slices.Contains(landform.ChangeRules, opts.Changes) {
+		return nil, landform.Errorf(landform.EINVALID, "unknown change rule %q (want one of %s)", opts.Changes, strings.Join(landform.ChangeRules, ", "))
+	}
 	declared, err := normalizeDeclared(opts.Declared)
 	if err != nil {
 		return nil, err
@@ -88,6 +95,16 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Index, error) {
 			return nil, err
 		}
 	}
+	for i := range wss {
+		// "" is ChangesRead, so that a workspace compares equal whichever
+		// way the rule was spelled.
+		if wss[i].Changes == "" {
+			wss[i].Changes = opts.Changes
+		}
+		if wss[i].Changes == landform.ChangesRead {
+			wss[i].Changes = ""
+		}
+	}
 	return buildIndex(infos, wss), nil
 }
 
@@ -113,6 +130,9 @@ func normalizeDeclared(decl []landform.Workspace) ([]landform.Workspace, error) 
 			return nil, landform.Errorf(landform.EINVALID, "workspace %q is declared twice", w.Name)
 		}
 		names[w.Name] = true
+		if w.Changes != "" && !slices.Contains(landform.ChangeRules, w.Changes) {
+			return nil, landform.Errorf(landform.EINVALID, "workspace %q: unknown change rule %q (want one of %s)", w.Name, w.Changes, strings.Join(landform.ChangeRules, ", "))
+		}
 		for _, g := range w.WhenModified {
 			if _, err := compileGlob(g); err != nil {
 				return nil, landform.Errorf(landform.EINVALID, "workspace %q: when_modified: %w", w.Name, err)

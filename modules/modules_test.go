@@ -343,20 +343,20 @@ func TestAffectedBy(t *testing.T) {
 		}
 		return out
 	}
-	var many []string
+	// Every reason is kept (the JSON output is complete; the text output
+	// abbreviates).
+	var many, manyWant []string
 	for i := range 30 {
-		many = append(many, fmt.Sprintf("envs/dev/gen/f%02d.txt", i))
-	}
-	manyWant := []string{}
-	for _, p := range many[:modules.MaxPathReasons] {
+		p := fmt.Sprintf("envs/dev/gen%02d.tf", i)
+		many = append(many, p)
 		manyWant = append(manyWant, "changed: "+p)
 	}
-	manyWant = append(manyWant, "changed: … and 10 more")
 
 	for _, tc := range []struct {
 		name    string
 		head    map[string]*string // changes to the base commit
 		opts    *modules.Options   // head options, default monorepoOptions
+		same    bool               // base loaded with opts too
 		changed []string
 		want    map[string][]string
 	}{{
@@ -376,9 +376,22 @@ func TestAffectedBy(t *testing.T) {
 		changed: []string{"modules/unused/main.tf"},
 		want:    map[string][]string{},
 	}, {
+		// prod.tfvars is no var file of envs/prod (not auto-loaded, not in
+		// var_files): terraform does not read it. Before the "what
+		// terraform reads" rule, any file of the directory counted.
 		name:    "tfvars and lock file",
 		changed: []string{"envs/prod/prod.tfvars", "envs/prod/.terraform.lock.hcl"},
-		want:    prodAll("changed: envs/prod/.terraform.lock.hcl", "changed: envs/prod/prod.tfvars"),
+		want:    prodAll("changed: envs/prod/.terraform.lock.hcl"),
+	}, {
+		name:    "var files: auto-loaded and declared",
+		opts:    &modules.Options{Autodiscover: true, Declared: []landform.Workspace{{Dir: "envs/prod", VarFiles: []string{"prod.tfvars"}}}},
+		same:    true,
+		changed: []string{"envs/prod/prod.tfvars", "envs/staging/staging.auto.tfvars", "envs/dev/terraform.tfvars.json", "envs/dev/x.tfvars"},
+		want: map[string][]string{
+			"envs/prod":    {"file: envs/prod/prod.tfvars"},
+			"envs/staging": {"changed: envs/staging/staging.auto.tfvars"},
+			"envs/dev":     {"changed: envs/dev/terraform.tfvars.json"},
+		},
 	}, {
 		name:    "nested workspace only",
 		changed: []string{"envs/prod/dns/main.tf"},
@@ -388,16 +401,19 @@ func TestAffectedBy(t *testing.T) {
 		changed: []string{"shared/policy.json"},
 		want:    prodAll("file: shared/policy.json"),
 	}, {
+		// policies/drafts/c.json is outside the fileset's "*.json" but
+		// inside file(".../policies/${p}"), whose dynamic part may hold a
+		// "/": counted (over-approximated, never missed).
 		name:    "fileset in a module applies to every user",
 		changed: []string{"policies/b.json", "policies/drafts/c.json"},
-		want: join(prodAll("file: policies/b.json"), map[string][]string{
-			"envs/staging": {"file: policies/b.json"},
-			"envs/dev":     {"file: policies/b.json"},
-			"envs/json":    {"file: policies/b.json"},
+		want: join(prodAll("file: policies/b.json", "file: policies/drafts/c.json"), map[string][]string{
+			"envs/staging": {"file: policies/b.json", "file: policies/drafts/c.json"},
+			"envs/dev":     {"file: policies/b.json", "file: policies/drafts/c.json"},
+			"envs/json":    {"file: policies/b.json", "file: policies/drafts/c.json"},
 		}),
 	}, {
 		// modules/net also reads file("${path.module}/../../policies/${p}"):
-		// its dynamic part becomes a one-segment wildcard.
+		// its dynamic part matches anything below policies/.
 		name:    "dynamic file path",
 		changed: []string{"policies/README.md"},
 		want: join(prodAll("file: policies/README.md"), map[string][]string{
@@ -410,13 +426,23 @@ func TestAffectedBy(t *testing.T) {
 		changed: []string{"README.md"},
 		want:    map[string][]string{},
 	}, {
+		// Terraform does not read it (it counted under the old "any file
+		// of the directory" rule, still there as changes: directory).
 		name:    "README inside a workspace",
+		changed: []string{"envs/dev/README.md"},
+		want:    map[string][]string{},
+	}, {
+		name:    "README inside a workspace, changes: directory",
+		opts:    &modules.Options{Autodiscover: true, Changes: landform.ChangesDirectory},
+		same:    true,
 		changed: []string{"envs/dev/README.md"},
 		want:    map[string][]string{"envs/dev": {"changed: envs/dev/README.md"}},
 	}, {
-		name:    "template inside the workspace counts once",
+		// Not a Terraform file of the directory any more: it counts as the
+		// file the configuration reads.
+		name:    "template inside the workspace",
 		changed: []string{"envs/dev/tpl/user_data.sh"},
-		want:    map[string][]string{"envs/dev": {"changed: envs/dev/tpl/user_data.sh"}},
+		want:    map[string][]string{"envs/dev": {"file: envs/dev/tpl/user_data.sh"}},
 	}, {
 		name: "rename across workspaces",
 		head: map[string]*string{
@@ -471,7 +497,7 @@ func TestAffectedBy(t *testing.T) {
 		changed: []string{"platform/lb/lib/main.tf", "platform/lb/variables.tf"},
 		want:    map[string][]string{"platform/lb": {"changed: platform/lb/variables.tf", "module: platform/lb/lib"}},
 	}, {
-		name:    "thousands of changes are capped",
+		name:    "many changes, every reason",
 		changed: many,
 		want:    map[string][]string{"envs/dev": manyWant},
 	}, {
@@ -494,6 +520,10 @@ func TestAffectedBy(t *testing.T) {
 				opts = *tc.opts
 			}
 			head := load(t, withChanges(monorepo(), tc.head), opts)
+			base := base
+			if tc.same {
+				base = load(t, monorepo(), opts)
+			}
 			got := affected(base, head, tc.changed...)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("AffectedBy (-want +got):\n%s", diff)
@@ -600,14 +630,14 @@ module "m" { source = "../mod" }
 		want []string
 	}{
 		{"data/a.txt", []string{"file: data/a.txt"}},
-		{"ws/b.bin", []string{"changed: ws/b.bin"}}, // inside the workspace: counted once
+		{"ws/b.bin", []string{"file: ws/b.bin"}}, // inside the workspace but no Terraform file: read
 		{"data/d.yaml", []string{"file: data/d.yaml"}},
 		{"data/prod.json", []string{"file: data/prod.json"}},
-		{"data/sub/prod.json", nil},
+		{"data/sub/prod.json", []string{"file: data/sub/prod.json"}}, // var.name may hold a "/"
 		{"data/other.txt", nil},
 		{"sets/anything/deep.txt", []string{"file: sets/anything/deep.txt"}},
 		{"data/heredoc.txt", nil}, // a heredoc keeps its newlines and indentation: not a path we can trust
-		{"mod/m.txt", []string{"module: mod"}},
+		{"mod/m.txt", []string{"file: mod/m.txt"}}, // a module's file: read, not a Terraform file of the module
 		{"common.tfvars", []string{"file: common.tfvars"}},
 		{"etc/hosts", nil},
 	} {
@@ -618,12 +648,12 @@ module "m" { source = "../mod" }
 			}
 		})
 	}
-	// ws/x/1.txt is both in the workspace and in the fileset: one reason.
-	if got := affected(ix, ix, "ws/x/1.txt")["ws"]; !slices.Equal(got, []string{"changed: ws/x/1.txt"}) {
+	// ws/x/1.txt is in the workspace's directory and in the fileset: read.
+	if got := affected(ix, ix, "ws/x/1.txt")["ws"]; !slices.Equal(got, []string{"file: ws/x/1.txt"}) {
 		t.Errorf("ws/x/1.txt reasons = %v", got)
 	}
 	// rel.txt from the module resolves against the workspace.
-	if got := affected(ix, ix, "ws/rel.txt")["ws"]; !slices.Equal(got, []string{"changed: ws/rel.txt"}) {
+	if got := affected(ix, ix, "ws/rel.txt")["ws"]; !slices.Equal(got, []string{"file: ws/rel.txt"}) {
 		t.Errorf("ws/rel.txt reasons = %v", got)
 	}
 }

@@ -1,8 +1,6 @@
 package modules
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -14,7 +12,6 @@ import (
 	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/hashicorp/terraform-config-inspect/tfconfig"
 	"github.com/landform/landform"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // dirInfo is what one directory's own configuration files say. It is shared
@@ -29,30 +26,14 @@ type dirInfo struct {
 	modules []string
 	// required are the required_version constraints, in file order.
 	required []string
-	// refs are the files the configuration reads through file() and
-	// friends.
+	// refs are the paths the configuration reads: through file() and
+	// friends, and strings that name a path (see refs.go).
 	refs []fileRef
+	// unresolved are the file references with a part that could not be
+	// worked out, sorted by file and line.
+	unresolved []unresolvedRef
 	// err is a *ConfigError (wrapped in a landform EINVALID error), or nil.
 	err error
-}
-
-// refBase says what a file reference is relative to.
-type refBase uint8
-
-const (
-	// baseModule: path.module, the directory holding the expression.
-	baseModule refBase = iota
-	// baseRoot: path.root, path.cwd or a bare relative path, all of which
-	// are the workspace directory, where terraform runs.
-	baseRoot
-)
-
-// fileRef is a file dependency found in an expression: path relative to
-// base, a glob when isGlob (fileset, or a path with dynamic parts).
-type fileRef struct {
-	base   refBase
-	path   string
-	isGlob bool
 }
 
 // Diagnostic is one problem in a configuration file.
@@ -121,6 +102,7 @@ func parseDir(fsys fs.FS, dir string, files []string, srcs [][]byte) *dirInfo {
 	info := &dirInfo{dir: dir, files: files}
 	var diags []Diagnostic
 	mods := map[string]bool{}
+	parsed := make([]*parsedFile, 0, len(files))
 	for i, name := range files {
 		filename := path.Join(dir, name)
 		var file *hcl.File
@@ -141,12 +123,17 @@ func parseDir(fsys fs.FS, dir string, files []string, srcs [][]byte) *dirInfo {
 		diags = appendDiags(diags, tfconfig.LoadModuleFromFile(file, mod))
 		addCalls(dir, mod, mods)
 		info.required = append(info.required, mod.RequiredCore...)
+		pf := &parsedFile{name: filename, src: srcs[i]}
 		if isJSON {
-			info.refs = append(info.refs, jsonRefs(srcs[i], filename)...)
-		} else if body, ok := file.Body.(*hclsyntax.Body); ok {
-			info.refs = append(info.refs, syntaxRefs(body)...)
+			pf.json = parseJSON(srcs[i])
+		} else {
+			pf.body, _ = file.Body.(*hclsyntax.Body)
+		}
+		if pf.json != nil || pf.body != nil {
+			parsed = append(parsed, pf)
 		}
 	}
+	info.refs, info.unresolved = collectRefs(parsed)
 	if len(diags) > 0 && !slices.ContainsFunc(files, isTofuFile) {
 		// Like tfconfig.LoadModuleFromFilesystem, fall back on the legacy
 		// HCL parser: a configuration written for Terraform 0.11 is not an
@@ -167,7 +154,6 @@ func parseDir(fsys fs.FS, dir string, files []string, srcs [][]byte) *dirInfo {
 	}
 	slices.Sort(info.modules)
 	info.required = dedupe(info.required)
-	info.refs = dedupeRefs(info.refs)
 	return info
 }
 
@@ -212,195 +198,6 @@ func appendDiags(into []Diagnostic, diags hcl.Diagnostics) []Diagnostic {
 		}
 	}
 	return into
-}
-
-// fileFuncs are the functions whose first argument is a file read relative
-// to the working directory (or a path built from path.module).
-var fileFuncs = map[string]bool{
-	"file": true, "filebase64": true, "fileexists": true, "filemd5": true,
-	"filesha1": true, "filesha256": true, "filesha512": true,
-	"filebase64sha256": true, "filebase64sha512": true, "templatefile": true,
-	"fileset": true,
-}
-
-// syntaxRefs finds the file references in every expression of body.
-func syntaxRefs(body *hclsyntax.Body) []fileRef {
-	var refs []fileRef
-	hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
-		if call, ok := n.(*hclsyntax.FunctionCallExpr); ok {
-			if r, ok := callRef(call); ok {
-				refs = append(refs, r)
-			}
-		}
-		return nil
-	})
-	return refs
-}
-
-// jsonRefs finds the file references of a .tf.json file: in the JSON
-// syntax every string is a template, so each one holding an interpolation
-// is parsed as such and searched.
-func jsonRefs(src []byte, filename string) []fileRef {
-	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.UseNumber()
-	var v any
-	if dec.Decode(&v) != nil {
-		return nil // the HCL JSON parser has reported it
-	}
-	var refs []fileRef
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for _, e := range v {
-				walk(e)
-			}
-		case []any:
-			for _, e := range v {
-				walk(e)
-			}
-		case string:
-			if !strings.Contains(v, "${") {
-				return
-			}
-			expr, diags := hclsyntax.ParseTemplate([]byte(v), filename, hcl.InitialPos)
-			if diags.HasErrors() {
-				return
-			}
-			hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
-				if call, ok := n.(*hclsyntax.FunctionCallExpr); ok {
-					if r, ok := callRef(call); ok {
-						refs = append(refs, r)
-					}
-				}
-				return nil
-			})
-		}
-	}
-	walk(v)
-	return refs
-}
-
-// callRef turns a call of one of fileFuncs into a file reference when its
-// path argument can be worked out without evaluating the configuration.
-func callRef(call *hclsyntax.FunctionCallExpr) (fileRef, bool) {
-	name := strings.TrimPrefix(call.Name, "core::")
-	if !fileFuncs[name] || len(call.Args) == 0 || call.ExpandFinal {
-		return fileRef{}, false
-	}
-	sp, ok := staticPath(call.Args[0])
-	if !ok {
-		return fileRef{}, false
-	}
-	if name != "fileset" {
-		if sp.dynamic {
-			return fileRef{base: sp.base, path: sp.glob, isGlob: true}, true
-		}
-		return fileRef{base: sp.base, path: sp.literal}, true
-	}
-	// fileset(dir, pattern): the dependency is the pattern under dir; a
-	// pattern we cannot read statically means anything under dir.
-	pattern := "**"
-	if len(call.Args) > 1 {
-		if pp, ok := staticPath(call.Args[1]); ok && !pp.dynamic && pp.base == baseRoot && !pp.anchored {
-			pattern = pp.literal
-		}
-	}
-	if _, err := compileGlob(pattern); err != nil {
-		pattern = "**"
-	}
-	return fileRef{base: sp.base, path: sp.glob + "/" + pattern, isGlob: true}, true
-}
-
-// staticPathResult is a path expression worked out statically.
-type staticPathResult struct {
-	base refBase
-	// anchored: the expression starts with path.module/root/cwd.
-	anchored bool
-	// literal is the path relative to base when the expression has no
-	// dynamic parts.
-	literal string
-	// glob is the same path with pattern characters escaped and each
-	// dynamic part turned into "*".
-	glob    string
-	dynamic bool
-}
-
-// staticPath works out a path expression made of an optional leading
-// path.module / path.root / path.cwd and literal strings, e.g.
-// "${path.module}/../shared/policy.json". Dynamic parts after the leading
-// anchor become a "*" wildcard (see staticPathResult.glob). An expression
-// starting with anything dynamic, or an absolute path, is not static.
-func staticPath(e hclsyntax.Expression) (staticPathResult, bool) {
-	parts := flattenTemplate(e, nil)
-	res := staticPathResult{base: baseRoot}
-	var lit, glb strings.Builder
-	for i, p := range parts {
-		if i == 0 {
-			if b, ok := pathAnchor(p); ok {
-				res.base, res.anchored = b, true
-				continue
-			}
-		}
-		if lv, ok := p.(*hclsyntax.LiteralValueExpr); ok && lv.Val.Type() == cty.String && lv.Val.IsKnown() && !lv.Val.IsNull() {
-			s := lv.Val.AsString()
-			lit.WriteString(s)
-			glb.WriteString(escapeGlob(s))
-			continue
-		}
-		if i == 0 {
-			return res, false // relative to something we cannot know
-		}
-		res.dynamic = true
-		glb.WriteString("*")
-	}
-	res.literal, res.glob = lit.String(), glb.String()
-	if !res.anchored && (strings.HasPrefix(res.literal, "/") || strings.HasPrefix(res.literal, "~") || res.literal == "") {
-		return res, false
-	}
-	return res, true
-}
-
-// flattenTemplate lists the parts of a string template, looking through
-// template wrappers and abspath().
-func flattenTemplate(e hclsyntax.Expression, into []hclsyntax.Expression) []hclsyntax.Expression {
-	switch e := e.(type) {
-	case *hclsyntax.TemplateExpr:
-		for _, p := range e.Parts {
-			into = flattenTemplate(p, into)
-		}
-		return into
-	case *hclsyntax.TemplateWrapExpr:
-		return flattenTemplate(e.Wrapped, into)
-	case *hclsyntax.FunctionCallExpr:
-		if strings.TrimPrefix(e.Name, "core::") == "abspath" && len(e.Args) == 1 && !e.ExpandFinal {
-			return flattenTemplate(e.Args[0], into)
-		}
-	}
-	if lv, ok := e.(*hclsyntax.LiteralValueExpr); ok && lv.Val.Type() == cty.String &&
-		lv.Val.IsKnown() && !lv.Val.IsNull() && lv.Val.AsString() == "" {
-		return into // empty template parts, e.g. around a heredoc's interpolation
-	}
-	return append(into, e)
-}
-
-// pathAnchor recognises path.module, path.root and path.cwd.
-func pathAnchor(e hclsyntax.Expression) (refBase, bool) {
-	st, ok := e.(*hclsyntax.ScopeTraversalExpr)
-	if !ok || len(st.Traversal) != 2 || st.Traversal.RootName() != "path" {
-		return 0, false
-	}
-	attr, ok := st.Traversal[1].(hcl.TraverseAttr)
-	if !ok {
-		return 0, false
-	}
-	switch attr.Name {
-	case "module":
-		return baseModule, true
-	case "root", "cwd":
-		return baseRoot, true
-	}
-	return 0, false
 }
 
 func dedupe(s []string) []string {
