@@ -24,10 +24,10 @@ type cacheFile struct {
 }
 
 type fileDir struct {
-	Dir      string
-	Files    []string
-	Modules  []string
-	Required []string
+	Dir        string
+	Files      []string
+	Modules    []string
+	Required   []string
 	Refs       []fileRefRecord
 	Unresolved []unresolvedRecord
 	Diags      []Diagnostic

@@ -31,16 +31,18 @@ type strVal struct {
 	parts    []string
 }
 
-func litVal(s string) strVal         { return strVal{parts: []string{s}} }
-func anchorVal(b refBase) strVal     { return strVal{anchored: true, base: b, parts: []string{""}} }
-func dynamicVal() strVal             { return strVal{parts: []string{"", ""}} }
-func (s strVal) dynamic() bool       { return len(s.parts) > 1 }
-func (s strVal) prefix() string      { return s.parts[0] }
-func (s strVal) suffix() string      { return s.parts[len(s.parts)-1] }
-func (s strVal) literalEmpty() bool  { return !s.anchored && len(s.parts) == 1 && s.parts[0] == "" }
-func (s strVal) plainLiteral() bool  { return !s.anchored && !s.dynamic() }
-func (s strVal) fullyDynamic() bool  { return !s.anchored && s.dynamic() && s.parts[0] == "" }
-func (s strVal) equal(o strVal) bool { return s.anchored == o.anchored && s.base == o.base && slicesEqual(s.parts, o.parts) }
+func litVal(s string) strVal        { return strVal{parts: []string{s}} }
+func anchorVal(b refBase) strVal    { return strVal{anchored: true, base: b, parts: []string{""}} }
+func dynamicVal() strVal            { return strVal{parts: []string{"", ""}} }
+func (s strVal) dynamic() bool      { return len(s.parts) > 1 }
+func (s strVal) prefix() string     { return s.parts[0] }
+func (s strVal) suffix() string     { return s.parts[len(s.parts)-1] }
+func (s strVal) literalEmpty() bool { return !s.anchored && len(s.parts) == 1 && s.parts[0] == "" }
+func (s strVal) plainLiteral() bool { return !s.anchored && !s.dynamic() }
+func (s strVal) fullyDynamic() bool { return !s.anchored && s.dynamic() && s.parts[0] == "" }
+func (s strVal) equal(o strVal) bool {
+	return s.anchored == o.anchored && s.base == o.base && slicesEqual(s.parts, o.parts)
+}
 
 func slicesEqual(a, b []string) bool {
 	if len(a) != len(b) {

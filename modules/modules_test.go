@@ -636,7 +636,7 @@ module "m" { source = "../mod" }
 		{"data/sub/prod.json", []string{"file: data/sub/prod.json"}}, // var.name may hold a "/"
 		{"data/other.txt", nil},
 		{"sets/anything/deep.txt", []string{"file: sets/anything/deep.txt"}},
-		{"data/heredoc.txt", nil}, // a heredoc keeps its newlines and indentation: not a path we can trust
+		{"data/heredoc.txt", nil},                  // a heredoc keeps its newlines and indentation: not a path we can trust
 		{"mod/m.txt", []string{"file: mod/m.txt"}}, // a module's file: read, not a Terraform file of the module
 		{"common.tfvars", []string{"file: common.tfvars"}},
 		{"etc/hosts", nil},

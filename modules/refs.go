@@ -423,15 +423,15 @@ func (c *collector) source(rng hcl.Range) string {
 
 // jsonNode is one value of a .tf.json file with where it starts.
 type jsonNode struct {
-	kind  byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
-	str   string
-	b     bool
-	line  int
-	col   int
-	off   int
-	keys  []string
-	vals  []*jsonNode // object values, or array elements
-	tmpl  hclsyntax.Expression
+	kind byte // 'o' object, 'a' array, 's' string, 'n' number, 'b' bool, 'z' null
+	str  string
+	b    bool
+	line int
+	col  int
+	off  int
+	keys []string
+	vals []*jsonNode // object values, or array elements
+	tmpl hclsyntax.Expression
 }
 
 // parseJSON reads src into a tree of jsonNodes; nil when it is not valid
