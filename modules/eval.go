@@ -197,9 +197,12 @@ func (v *value) scalars() []strVal {
 		if v == nil {
 			return
 		}
-		if v.unknown || depth > maxDepth {
+		if depth > maxDepth {
 			out = addStr(out, dynamicVal())
 			return
+		}
+		if v.unknown {
+			out = addStr(out, dynamicVal())
 		}
 		for _, s := range v.strs {
 			out = addStr(out, s)
@@ -221,10 +224,10 @@ func (v *value) scalars() []strVal {
 
 // elements returns one value standing for any element of collection v.
 func (v *value) elements() *value {
-	if v.unknown {
-		return unknownValue
-	}
 	vs := append([]*value{v.anyKey}, v.items...)
+	if v.unknown {
+		vs = append(vs, unknownValue)
+	}
 	for _, f := range v.fields {
 		vs = append(vs, f)
 	}
@@ -260,8 +263,9 @@ func (v *value) index(key string, known bool) *value {
 
 // Bounds of the static evaluation.
 const (
-	maxDepth   = 32
-	evalBudget = 200_000
+	maxDepth      = 32
+	maxLocalChain = 256
+	evalBudget    = 200_000
 )
 
 // scope is what expressions of one module (directory) can refer to.
@@ -276,6 +280,10 @@ type scope struct {
 	symbols map[string]*value
 	anon    *value // the element of a splat
 	steps   int
+	// locals counts the locals being evaluated, one inside the other: a
+	// local's expression starts at depth 0, so a chain of locals is
+	// bounded by maxLocalChain instead of maxDepth.
+	localChain int
 }
 
 func newScope() *scope {
@@ -308,15 +316,17 @@ func (sc *scope) local(name string, depth int) *value {
 		return v
 	}
 	e, ok := sc.locals[name]
-	if !ok || sc.active[name] {
+	if !ok || sc.active[name] || sc.localChain >= maxLocalChain {
 		return unknownValue
 	}
 	sc.active[name] = true
+	sc.localChain++
 	// A local sees none of the symbols around its use.
 	saved, savedAnon := sc.symbols, sc.anon
 	sc.symbols, sc.anon = nil, nil
-	v := sc.eval(e, depth+1)
+	v := sc.eval(e, 0)
 	sc.symbols, sc.anon = saved, savedAnon
+	sc.localChain--
 	delete(sc.active, name)
 	sc.memo[name] = v
 	return v
@@ -556,12 +566,15 @@ func (sc *scope) call(e *hclsyntax.FunctionCallExpr, depth int) *value {
 		}
 		m := sc.eval(e.Args[0], depth+1)
 		var v *value
+		found := false
 		if k, ok := sc.literalString(e.Args[1], depth); ok {
 			v = m.index(k, true)
+			_, found = m.fields[k]
+			found = found && !m.unknown && m.anyKey == nil
 		} else {
 			v = m.index("", false)
 		}
-		if len(e.Args) > 2 {
+		if len(e.Args) > 2 && !found {
 			v = union(v, sc.eval(e.Args[2], depth+1))
 		}
 		return v

@@ -176,7 +176,7 @@ func (c *collector) body(body *hclsyntax.Body, blockType string) {
 		if blockType == "module" && (name == "source" || name == "version") {
 			continue // the module call itself: the module graph has it
 		}
-		c.attribute(name, a.Expr)
+		c.attribute(name, a.Expr, blockType == "locals" || blockType == "variable")
 	}
 	for _, b := range body.Blocks {
 		var restore func()
@@ -213,9 +213,16 @@ func iteration(coll *value) *value {
 	return &value{fields: map[string]*value{"key": key, "value": coll.elements()}}
 }
 
-// attribute walks the expression of the attribute called name.
-func (c *collector) attribute(name string, e hclsyntax.Expression) {
+// attribute walks the expression of the attribute called name. The
+// strings of a declaration (a local, a variable's default) are no paths of
+// their own: they count where they are used, evaluated there; a local
+// naming a directory to build file paths from would otherwise count the
+// whole directory.
+func (c *collector) attribute(name string, e hclsyntax.Expression, declaration bool) {
 	w := &refWalker{c: c, top: e, pathAttr: pathAttr(name), skip: map[hclsyntax.Node]bool{}}
+	if declaration {
+		w.noStrings = 1
+	}
 	hclsyntax.Walk(e, w)
 }
 
@@ -277,8 +284,8 @@ func (w *refWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
 			w.c.stringRefs(literal(n.Val), w.pathAttr && n == w.top)
 		}
 	case *hclsyntax.ScopeTraversalExpr:
-		// A bare path.module as a whole value: the directory itself (an
-		// archive of the module's directory).
+		// A bare path.module, or a local or variable that is a path, as a
+		// whole value: the path (an archive of the module's directory).
 		if n == w.top && w.noStrings == 0 {
 			if v := w.c.sc.eval(n, 0); len(v.strs) == 1 && v.strs[0].anchored {
 				w.c.stringRefs(v, false)
@@ -445,8 +452,8 @@ func parseJSON(src []byte) *jsonNode {
 		for off < len(src) && strings.IndexByte(" \t\r\n:,", src[off]) >= 0 {
 			off++
 		}
-		l, _ := slices.BinarySearch(lines, off+1)
-		return l, off - lines[l-1] + 1, off
+		i, _ := slices.BinarySearch(lines, off+1)
+		return i - 1, off - lines[i-1] + 1, off
 	}
 	var read func(depth int) (*jsonNode, error)
 	read = func(depth int) (*jsonNode, error) {
@@ -641,6 +648,6 @@ func (c *collector) walkJSON(n *jsonNode, keys []string) {
 		if len(keys) > 0 {
 			name = keys[len(keys)-1]
 		}
-		c.attribute(name, e)
+		c.attribute(name, e, len(keys) > 0 && (keys[0] == "locals" || keys[0] == "variable"))
 	}
 }
