@@ -55,7 +55,7 @@ func FuzzParseRepo(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted config, written out again, is refused: %v\n%s", err, renderRepo(t, r))
 		}
-		if !reflect.DeepEqual(r.Workspaces, again.Workspaces) || r.Autodiscover != again.Autodiscover || r.Parallel != again.Parallel {
+		if !reflect.DeepEqual(r.Workspaces, again.Workspaces) || r.Autodiscover != again.Autodiscover || r.Parallel != again.Parallel || r.Changes != again.Changes {
 			t.Fatalf("accepted config, written out again, reads differently:\n%+v\n%+v", r.Workspaces, again.Workspaces)
 		}
 	})
@@ -64,6 +64,9 @@ func FuzzParseRepo(f *testing.F) {
 // checkRepo checks what ParseRepo guarantees of an accepted config.
 func checkRepo(t *testing.T, r *config.Repo, opts config.RepoOptions) {
 	t.Helper()
+	if !slices.Contains(landform.ChangeRules, r.Changes) {
+		t.Fatalf("change rule %q", r.Changes)
+	}
 	if r.Version != config.RepoVersion || r.Parallel < 0 {
 		t.Fatalf("Version %d, Parallel %d", r.Version, r.Parallel)
 	}
@@ -97,6 +100,9 @@ func checkRepo(t *testing.T, r *config.Repo, opts config.RepoOptions) {
 				t.Fatalf("workspace %q: env %q is not allowed", w.Name, k)
 			}
 		}
+		if w.Changes != "" && !slices.Contains(landform.ChangeRules, w.Changes) {
+			t.Fatalf("workspace %q: change rule %q", w.Name, w.Changes)
+		}
 	}
 }
 
@@ -111,15 +117,17 @@ func renderRepo(t *testing.T, r *config.Repo) []byte {
 		WhenModified     []string          `yaml:"when_modified,omitempty"`
 		VarFiles         []string          `yaml:"var_files,omitempty"`
 		Env              map[string]string `yaml:"env,omitempty"`
+		Changes          string            `yaml:"changes,omitempty"`
 	}
 	doc := struct {
-		Version      int  `yaml:"version"`
-		Autodiscover bool `yaml:"autodiscover"`
-		Parallel     int  `yaml:"parallel,omitempty"`
-		Workspaces   []ws `yaml:"workspaces"`
-	}{Version: r.Version, Autodiscover: r.Autodiscover, Parallel: r.Parallel}
+		Version      int    `yaml:"version"`
+		Autodiscover bool   `yaml:"autodiscover"`
+		Parallel     int    `yaml:"parallel,omitempty"`
+		Changes      string `yaml:"changes"`
+		Workspaces   []ws   `yaml:"workspaces"`
+	}{Version: r.Version, Autodiscover: r.Autodiscover, Parallel: r.Parallel, Changes: r.Changes}
 	for _, w := range r.Workspaces {
-		doc.Workspaces = append(doc.Workspaces, ws{w.Name, w.Dir, w.TFWorkspace, w.TerraformVersion, w.WhenModified, w.VarFiles, w.Env})
+		doc.Workspaces = append(doc.Workspaces, ws{w.Name, w.Dir, w.TFWorkspace, w.TerraformVersion, w.WhenModified, w.VarFiles, w.Env, w.Changes})
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/go-version"
 	"gopkg.in/yaml.v3"
@@ -27,6 +29,7 @@ const RepoVersion = 1
 //	version: 1            # optional, default 1; no other version exists
 //	autodiscover: true    # default: true when no workspaces are listed, false when some are
 //	parallel: 4           # optional, at least 1
+//	changes: read         # which changed paths affect a workspace: read (default) or directory
 //	workspaces:
 //	  - name: prod-app                  # optional, default landform.WorkspaceName(dir, workspace)
 //	    dir: envs/prod/app              # required, relative to the repository root
@@ -35,6 +38,7 @@ const RepoVersion = 1
 //	    when_modified: ["shared/**"]    # globs relative to the repository root
 //	    var_files: [prod.tfvars]        # relative to dir
 //	    env: {TF_VAR_region: eu-west-1}
+//	    changes: directory              # overrides the repo's rule for this workspace
 type Repo struct {
 	// Version is the format version, always RepoVersion.
 	Version int
@@ -45,6 +49,10 @@ type Repo struct {
 	// Parallel caps the plans that run at once for this repository; 0 means
 	// "not set": the server's limit applies.
 	Parallel int
+	// Changes is the rule for which changed paths affect a workspace that
+	// does not set its own: landform.ChangesRead (the default) or
+	// landform.ChangesDirectory.
+	Changes string
 	// Workspaces are the listed workspaces, in file order, each with its
 	// Name set (defaulted when the file leaves it out), Dir, VarFiles and
 	// WhenModified cleaned. Names are unique.
@@ -65,7 +73,7 @@ type workspacePos struct {
 // DefaultRepo returns the config of a repository without RepoFile: version
 // 1, workspaces discovered.
 func DefaultRepo() *Repo {
-	return &Repo{Version: RepoVersion, Autodiscover: true}
+	return &Repo{Version: RepoVersion, Autodiscover: true, Changes: landform.ChangesRead}
 }
 
 // Defaults of RepoOptions.
@@ -176,8 +184,8 @@ func LoadRepo(fsys fs.FS, opts RepoOptions) (*Repo, error) {
 }
 
 var (
-	repoFields      = []string{"version", "autodiscover", "parallel", "workspaces"}
-	workspaceFields = []string{"name", "dir", "workspace", "terraform_version", "when_modified", "var_files", "env"}
+	repoFields      = []string{"version", "autodiscover", "parallel", "changes", "workspaces"}
+	workspaceFields = []string{"name", "dir", "workspace", "terraform_version", "when_modified", "var_files", "env", "changes"}
 	envName         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
@@ -209,6 +217,10 @@ func parseRepo(file string, data []byte, opts RepoOptions) (*Repo, []*FieldError
 				} else {
 					r.Parallel = n
 				}
+			}
+		case "changes":
+			if s, ok := d.changeRule(v, p); ok {
+				r.Changes = s
 			}
 		case "workspaces":
 			if limit := opts.maxWorkspaces(); v.Kind == yaml.SequenceNode && len(v.Content) > limit {
@@ -305,6 +317,10 @@ func decodeWorkspace(d *decoder, p string, item *yaml.Node, opts RepoOptions) *w
 					w.varFiles = append(w.varFiles, n)
 				}
 			})
+		case "changes":
+			if s, ok := d.changeRule(v, fp); ok {
+				w.ws.Changes = s
+			}
 		case "env":
 			d.stringMap(v, fp, func(key, value, ep string, k, _ *yaml.Node) {
 				if !envName.MatchString(key) {
@@ -373,4 +389,22 @@ func checkUniqueNames(d *decoder, decls []*workspaceDecl) {
 		d.errorf(at, field, "duplicate workspace name %q%s, already used by %s at line %d:%d",
 			w.ws.Name, how, prev.path, prevAt.Line, prevAt.Column)
 	}
+}
+
+// changeRule decodes a change rule: one of landform.ChangeRules.
+func (d *decoder) changeRule(v *yaml.Node, p string) (string, bool) {
+	s, ok := d.str(v, p)
+	if !ok {
+		return "", false
+	}
+	if slices.Contains(landform.ChangeRules, s) {
+		return s, true
+	}
+	want := strings.Join(landform.ChangeRules, " or ")
+	if sug := suggest(s, landform.ChangeRules); sug != "" {
+		d.errorf(v, p, "unknown change rule %q, did you mean %q? (want %s)", s, sug, want)
+	} else {
+		d.errorf(v, p, "unknown change rule %q (want %s)", s, want)
+	}
+	return "", false
 }

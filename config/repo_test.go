@@ -14,6 +14,7 @@ import (
 const fullRepo = `# the infra repo
 version: 1
 parallel: 4
+changes: directory
 workspaces:
   - name: prod-app
     dir: ./envs/prod/app/
@@ -25,6 +26,7 @@ workspaces:
   - dir: envs/staging
     workspace: green
     terraform_version: 1.5.7
+    changes: read
   - dir: .
     env: &common
       TF_VAR_team: platform
@@ -38,8 +40,8 @@ func TestParseRepoFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Version != 1 || r.Autodiscover || r.Parallel != 4 {
-		t.Errorf("Version, Autodiscover, Parallel = %d, %t, %d; want 1, false, 4", r.Version, r.Autodiscover, r.Parallel)
+	if r.Version != 1 || r.Autodiscover || r.Parallel != 4 || r.Changes != landform.ChangesDirectory {
+		t.Errorf("Version, Autodiscover, Parallel, Changes = %d, %t, %d, %s; want 1, false, 4, directory", r.Version, r.Autodiscover, r.Parallel, r.Changes)
 	}
 	want := []landform.Workspace{{
 		Name:             "prod-app",
@@ -54,6 +56,7 @@ func TestParseRepoFull(t *testing.T) {
 		Dir:              "envs/staging",
 		TFWorkspace:      "green",
 		TerraformVersion: "1.5.7",
+		Changes:          landform.ChangesRead,
 	}, {
 		Name: ".",
 		Dir:  ".",
@@ -118,7 +121,7 @@ var repoErrorCases = []struct {
 		`.landform.yaml:3:5: workspaces[0]: unknown field "dri", did you mean "dir"?`,
 	}},
 	{"unknown field, nothing close", "colour: blue\n", []string{
-		`.landform.yaml:1:1: unknown field "colour" (known fields: version, autodiscover, parallel, workspaces)`,
+		`.landform.yaml:1:1: unknown field "colour" (known fields: version, autodiscover, parallel, changes, workspaces)`,
 	}},
 	{"field name in the wrong case", "workspaces:\n  - Dir: a\n", []string{
 		`.landform.yaml:2:5: workspaces[0]: unknown field "Dir", did you mean "dir"?`,
@@ -131,7 +134,7 @@ var repoErrorCases = []struct {
 		`.landform.yaml:5:7: workspaces[0].env.TF_VAR_a: key given twice (first at line 4:7)`,
 	}},
 	{"merge key", "base: &b {dir: a}\n", []string{
-		`.landform.yaml:1:1: unknown field "base" (known fields: version, autodiscover, parallel, workspaces)`,
+		`.landform.yaml:1:1: unknown field "base" (known fields: version, autodiscover, parallel, changes, workspaces)`,
 	}},
 	{"merge key in a workspace", "workspaces:\n  - &base {dir: a}\n  - <<: *base\n    workspace: blue\n", []string{
 		`.landform.yaml:3:5: workspaces[1]: merge keys ("<<") are not supported; use an alias for each field instead`,
@@ -147,6 +150,10 @@ var repoErrorCases = []struct {
 	}},
 	{"long value cut between characters", "parallel: " + strings.Repeat("é", 30) + "\n", []string{
 		`.landform.yaml:1:11: parallel: expected an integer, got string "` + strings.Repeat("é", 18) + `..."`,
+	}},
+	{"unknown change rules", "changes: directories\nworkspaces:\n  - dir: a\n    changes: files\n", []string{
+		`.landform.yaml:1:10: changes: unknown change rule "directories", did you mean "directory"? (want read or directory)`,
+		`.landform.yaml:4:14: workspaces[0].changes: unknown change rule "files" (want read or directory)`,
 	}},
 	{"autodiscover yes", "autodiscover: yes\n", []string{
 		`.landform.yaml:1:15: autodiscover: expected true or false, got string "yes"`,

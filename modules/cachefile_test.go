@@ -46,6 +46,15 @@ func TestCacheFileRoundTrip(t *testing.T) {
 		if !cmp.Equal(first.Modules(ws.Dir), second.Modules(ws.Dir)) || !cmp.Equal(first.RequiredVersion(ws.Dir), second.RequiredVersion(ws.Dir)) {
 			t.Errorf("%s: modules or required versions differ", ws.Dir)
 		}
+		if diff := cmp.Diff(first.Paths(ws.Dir), second.Paths(ws.Dir)); diff != "" {
+			t.Errorf("%s: paths (-first +second):\n%s", ws.Dir, diff)
+		}
+		if diff := cmp.Diff(first.Unresolved(ws.Dir), second.Unresolved(ws.Dir)); diff != "" {
+			t.Errorf("%s: unresolved (-first +second):\n%s", ws.Dir, diff)
+		}
+	}
+	if len(first.Unresolved("envs/prod")) == 0 {
+		t.Error("the fixture has no unresolved reference to carry over")
 	}
 	// Affected sets, file references included, are the same.
 	changed := []string{"modules/base/main.tf", "shared/policy.json", "envs/prod/prod.tfvars"}

@@ -39,12 +39,22 @@ func ProgressLine(done, total int, run *landform.Run) string {
 		run.Duration().Round(100*time.Millisecond))
 }
 
+// MaxTextReasons is how many reasons AffectedLine shows; the JSON output
+// lists them all.
+const MaxTextReasons = 10
+
 // AffectedLine renders one affected workspace: its name, a tab and its
-// reasons separated by "; ".
+// reasons separated by "; ", the first MaxTextReasons of them followed by
+// "… and N more" when there are more. Control characters are escaped (see
+// Field).
 func AffectedLine(name string, reasons []string) string {
-	quoted := make([]string, len(reasons))
-	for i, r := range reasons {
+	shown := reasons[:min(len(reasons), MaxTextReasons)]
+	quoted := make([]string, len(shown), len(shown)+1)
+	for i, r := range shown {
 		quoted[i] = Field(r)
+	}
+	if n := len(reasons) - len(shown); n > 0 {
+		quoted = append(quoted, fmt.Sprintf("… and %d more (--json lists them all)", n))
 	}
 	return Field(name) + "\t" + strings.Join(quoted, "; ")
 }

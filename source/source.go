@@ -176,6 +176,7 @@ func load(ctx context.Context, g *gitrepo.Repo, commit string, cache *modules.Ca
 	ix, err := modules.Load(ctx, fsys, modules.Options{
 		Declared:      cfg.Workspaces,
 		Autodiscover:  cfg.Autodiscover,
+		Changes:       cfg.Changes,
 		Cache:         cache,
 		MaxWorkspaces: opts.MaxWorkspaces,
 	})

@@ -40,6 +40,9 @@ func newAffectedCmd(a *app) *cobra.Command {
 			}
 			for _, w := range out {
 				fmt.Fprintln(a.stdout, report.AffectedLine(w.Name, w.Reasons))
+				if n := len(w.Unresolved); n > 0 {
+					fmt.Fprintf(a.stderr, "note: %s: %d file references only partly known (over-approximated; --json lists them)\n", report.Field(w.Name), n)
+				}
 			}
 			return nil
 		},

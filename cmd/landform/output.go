@@ -21,7 +21,10 @@ type workspaceJSON struct {
 	Dir       string   `json:"dir"`
 	Workspace string   `json:"workspace,omitempty"`
 	Reasons   []string `json:"reasons"`
-	Error     string   `json:"error,omitempty"`
+	// Unresolved are the file references of the configuration that
+	// could not be worked out fully, and what they were counted as.
+	Unresolved []modules.Unresolved `json:"unresolved,omitempty"`
+	Error      string               `json:"error,omitempty"`
 }
 
 func newWorkspaceJSON(ws landform.Workspace, reasons []string, ix *modules.Index) workspaceJSON {
@@ -36,6 +39,7 @@ func newWorkspaceJSON(ws landform.Workspace, reasons []string, ix *modules.Index
 		if err := ix.Err(ws.Dir); err != nil {
 			out.Error = err.Error()
 		}
+		out.Unresolved = ix.Unresolved(ws.Dir)
 	}
 	return out
 }
