@@ -101,10 +101,11 @@ type parsedFile struct {
 
 // collector gathers the file references of one directory.
 type collector struct {
-	sc    *scope
-	file  *parsedFile
-	refs  []fileRef
-	unres []unresolvedRef
+	sc     *scope
+	file   *parsedFile
+	refs   []fileRef
+	unres  []unresolvedRef
+	walker refWalker
 }
 
 // collectRefs returns the file references of a directory's files and
@@ -219,11 +220,67 @@ func iteration(coll *value) *value {
 // naming a directory to build file paths from would otherwise count the
 // whole directory.
 func (c *collector) attribute(name string, e hclsyntax.Expression, declaration bool) {
-	w := &refWalker{c: c, top: e, pathAttr: pathAttr(name), skip: map[hclsyntax.Node]bool{}}
+	w := &c.walker
+	w.c, w.top, w.pathAttr, w.noStrings, w.stack = c, e, pathAttr(name), 0, w.stack[:0]
+	clear(w.skip)
 	if declaration {
 		w.noStrings = 1
 	}
 	hclsyntax.Walk(e, w)
+}
+
+// mayName reports whether the string expression e can name a path: only
+// then is it worth evaluating. It looks at how e starts: a path anchor, a
+// local, a variable with a default, a bound symbol, a path-building call,
+// a literal starting with "./" or "../" — or any literal when plainOK.
+func (c *collector) mayName(e hclsyntax.Expression, plainOK bool) bool {
+	for {
+		switch x := e.(type) {
+		case *hclsyntax.TemplateExpr:
+			parts := x.Parts
+			for len(parts) > 1 && isEmptyLiteral(parts[0]) { // a heredoc's leading ""
+				parts = parts[1:]
+			}
+			if len(parts) == 0 {
+				return false
+			}
+			e = parts[0]
+			continue
+		case *hclsyntax.TemplateWrapExpr:
+			e = x.Wrapped
+			continue
+		case *hclsyntax.LiteralValueExpr:
+			if x.Val.Type() != cty.String || !x.Val.IsKnown() || x.Val.IsNull() {
+				return false
+			}
+			s := x.Val.AsString()
+			return plainOK || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../")
+		case *hclsyntax.ScopeTraversalExpr:
+			switch root := x.Traversal.RootName(); root {
+			case "path", "local":
+				return true
+			case "var":
+				if len(x.Traversal) > 1 {
+					if a, ok := x.Traversal[1].(hcl.TraverseAttr); ok {
+						return c.sc.vars[a.Name] != nil
+					}
+				}
+				return false
+			default:
+				_, ok := c.sc.symbols[root]
+				return ok
+			}
+		case *hclsyntax.RelativeTraversalExpr:
+			e = x.Source
+			continue
+		case *hclsyntax.IndexExpr:
+			e = x.Collection
+			continue
+		case *hclsyntax.FunctionCallExpr, *hclsyntax.ConditionalExpr, *hclsyntax.ParenthesesExpr:
+			return true
+		}
+		return false
+	}
 }
 
 // refWalker finds the file references of one expression: calls of file
@@ -244,12 +301,19 @@ type refWalker struct {
 	stack     []bool
 }
 
+func (w *refWalker) skipNode(n hclsyntax.Node) {
+	if w.skip == nil {
+		w.skip = map[hclsyntax.Node]bool{}
+	}
+	w.skip[n] = true
+}
+
 func (w *refWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
 	if _, ok := n.(hclsyntax.ChildScope); ok { // a value, not hashable: the body of a for expression
 		w.stack = append(w.stack, false)
 		return nil
 	}
-	counted := w.skip[n]
+	counted := len(w.skip) > 0 && w.skip[n]
 	if counted {
 		w.noStrings++
 	}
@@ -260,33 +324,35 @@ func (w *refWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
 		case fileFuncs[name]:
 			w.c.fileCall(name, n)
 			if len(n.Args) > 0 {
-				w.skip[n.Args[0]] = true
+				w.skipNode(n.Args[0])
 			}
 			if name == "fileset" && len(n.Args) > 1 {
-				w.skip[n.Args[1]] = true
+				w.skipNode(n.Args[1])
 			}
 		case pathFuncs[name] && w.noStrings == 0:
 			w.c.stringRefs(w.c.sc.eval(n, 0), false)
 			for _, a := range n.Args {
-				w.skip[a] = true
+				w.skipNode(a)
 			}
 		}
 	case *hclsyntax.TemplateExpr, *hclsyntax.TemplateWrapExpr:
-		if w.noStrings == 0 {
-			w.c.stringRefs(w.c.sc.eval(n.(hclsyntax.Expression), 0), w.pathAttr && n == w.top)
+		e := n.(hclsyntax.Expression)
+		plainOK := w.pathAttr && e == w.top
+		if w.noStrings == 0 && w.c.mayName(e, plainOK) {
+			w.c.stringRefs(w.c.sc.eval(e, 0), plainOK)
 		}
 		if !counted {
 			counted = true
 			w.noStrings++
 		}
 	case *hclsyntax.LiteralValueExpr:
-		if w.noStrings == 0 && n.Val.Type() == cty.String {
-			w.c.stringRefs(literal(n.Val), w.pathAttr && n == w.top)
+		if plainOK := w.pathAttr && n == w.top; w.noStrings == 0 && w.c.mayName(n, plainOK) {
+			w.c.stringRefs(literal(n.Val), plainOK)
 		}
 	case *hclsyntax.ScopeTraversalExpr:
 		// A bare path.module, or a local or variable that is a path, as a
 		// whole value: the path (an archive of the module's directory).
-		if n == w.top && w.noStrings == 0 {
+		if n == w.top && w.noStrings == 0 && w.c.mayName(n, false) {
 			if v := w.c.sc.eval(n, 0); len(v.strs) == 1 && v.strs[0].anchored {
 				w.c.stringRefs(v, false)
 			}
@@ -302,6 +368,11 @@ func (w *refWalker) Exit(hclsyntax.Node) hcl.Diagnostics {
 	}
 	w.stack = w.stack[:len(w.stack)-1]
 	return nil
+}
+
+func isEmptyLiteral(e hclsyntax.Expression) bool {
+	lv, ok := e.(*hclsyntax.LiteralValueExpr)
+	return ok && lv.Val.Type() == cty.String && lv.Val.IsKnown() && !lv.Val.IsNull() && lv.Val.AsString() == ""
 }
 
 // stringRefs records the paths that the strings of v name: anchored ones,
