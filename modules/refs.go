@@ -131,11 +131,18 @@ func collectRefs(files []*parsedFile) ([]fileRef, []unresolvedRef) {
 	}
 	refs := dedupeRefs(c.refs)
 	slices.SortFunc(refs, compareRefs)
-	slices.SortStableFunc(c.unres, func(a, b unresolvedRef) int {
-		if a.file != b.file {
+	// Attributes are walked in map order: sort fully, so that the result
+	// does not depend on it.
+	slices.SortFunc(c.unres, func(a, b unresolvedRef) int {
+		switch {
+		case a.file != b.file:
 			return strings.Compare(a.file, b.file)
+		case a.line != b.line:
+			return a.line - b.line
+		case a.expr != b.expr:
+			return strings.Compare(a.expr, b.expr)
 		}
-		return a.line - b.line
+		return slices.CompareFunc(a.refs, b.refs, compareRefs)
 	})
 	return refs, c.unres
 }
