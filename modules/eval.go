@@ -2,6 +2,7 @@ package modules
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,19 +42,7 @@ func (s strVal) literalEmpty() bool { return !s.anchored && len(s.parts) == 1 &&
 func (s strVal) plainLiteral() bool { return !s.anchored && !s.dynamic() }
 func (s strVal) fullyDynamic() bool { return !s.anchored && s.dynamic() && s.parts[0] == "" }
 func (s strVal) equal(o strVal) bool {
-	return s.anchored == o.anchored && s.base == o.base && slicesEqual(s.parts, o.parts)
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return s.anchored == o.anchored && s.base == o.base && slices.Equal(s.parts, o.parts)
 }
 
 // concat returns a followed by b. An anchor that is not at the start is a
@@ -78,6 +67,21 @@ func concat(a, b strVal) strVal {
 		parts = append(parts, p)
 	}
 	return strVal{anchored: a.anchored, base: a.base, parts: parts}
+}
+
+// product returns every a of acc followed by every b of alts, merged
+// (widen) past maxAlternatives.
+func product(acc, alts []strVal) []strVal {
+	next := make([]strVal, 0, len(acc)*len(alts))
+	for _, a := range acc {
+		for _, b := range alts {
+			next = addStr(next, concat(a, b))
+		}
+	}
+	if len(next) > maxAlternatives {
+		next = []strVal{widen(next)}
+	}
+	return next
 }
 
 // value is what an expression may evaluate to: string alternatives, and
@@ -348,16 +352,7 @@ func (sc *scope) eval(e hclsyntax.Expression, depth int) *value {
 			if len(alts) == 0 {
 				return unknownValue // null in a template: an error at plan time
 			}
-			next := make([]strVal, 0, len(acc)*len(alts))
-			for _, a := range acc {
-				for _, b := range alts {
-					next = addStr(next, concat(a, b))
-				}
-			}
-			if len(next) > maxAlternatives {
-				next = []strVal{widen(next)}
-			}
-			acc = next
+			acc = product(acc, alts)
 		}
 		return strValue(acc...)
 	case *hclsyntax.TemplateWrapExpr:
@@ -635,18 +630,7 @@ func (sc *scope) format(args []hclsyntax.Expression, depth int) *value {
 		return unknownValue
 	}
 	acc := []strVal{litVal("")}
-	appendAll := func(alts []strVal) {
-		next := make([]strVal, 0, len(acc)*len(alts))
-		for _, a := range acc {
-			for _, b := range alts {
-				next = addStr(next, concat(a, b))
-			}
-		}
-		if len(next) > maxAlternatives {
-			next = []strVal{widen(next)}
-		}
-		acc = next
-	}
+	appendAll := func(alts []strVal) { acc = product(acc, alts) }
 	arg := 1
 	var lit strings.Builder
 	flush := func() {
@@ -704,19 +688,10 @@ func (sc *scope) join(args []hclsyntax.Expression, depth int) *value {
 	acc := []strVal{litVal("")}
 	first := true
 	appendAll := func(alts []strVal) {
-		next := make([]strVal, 0, len(acc)*len(alts))
-		for _, a := range acc {
-			if !first {
-				a = concat(a, litVal(sep))
-			}
-			for _, b := range alts {
-				next = addStr(next, concat(a, b))
-			}
+		if !first {
+			acc = product(acc, []strVal{litVal(sep)})
 		}
-		if len(next) > maxAlternatives {
-			next = []strVal{widen(next)}
-		}
-		acc = next
+		acc = product(acc, alts)
 		first = false
 	}
 	for _, a := range args[1:] {

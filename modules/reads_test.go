@@ -197,16 +197,12 @@ output "r" { value = file("data/${var.name}") }
 	if diff := cmp.Diff(want, ix.Unresolved("ws")); diff != "" {
 		t.Errorf("Unresolved (-want +got):\n%s", diff)
 	}
-	for p, want := range map[string][]string{
+	checkReads(t, ix, "ws", map[string][]string{
 		"ws/data/x":       {"file: ws/data/x"},
 		"ws/conf/a/b.yml": {"file: ws/conf/a/b.yml"},
 		"mod/tpl/a/b.tpl": {"file: mod/tpl/a/b.tpl"},
 		"mod/tpl/b.txt":   nil,
-	} {
-		if diff := cmp.Diff(want, affected(ix, ix, p)["ws"]); diff != "" {
-			t.Errorf("edit of %s (-want +got):\n%s", p, diff)
-		}
-	}
+	})
 }
 
 // TestPathStrings: which strings count as paths. In the workspace's own
@@ -240,7 +236,7 @@ data "archive_file" "z" {
 `),
 	}
 	ix := load(t, files, modules.Options{Autodiscover: true})
-	for p, want := range map[string][]string{
+	checkReads(t, ix, "ws", map[string][]string{
 		"ws/conf/app.conf":        {"file: ws/conf/app.conf"},
 		"ws/scripts/run.sh":       {"file: ws/scripts/run.sh"},
 		"ws/lambda/index.js":      {"file: ws/lambda/index.js"},
@@ -251,11 +247,7 @@ data "archive_file" "z" {
 		"ws/not-for-a-module":     nil,
 		"ws/10.0.0.0/16":          nil,
 		"terraform-aws-modules/x": nil,
-	} {
-		if diff := cmp.Diff(want, affected(ix, ix, p)["ws"]); diff != "" {
-			t.Errorf("edit of %s (-want +got):\n%s", p, diff)
-		}
-	}
+	})
 }
 
 // TestDocsOnlyCommit: a docs-only commit in a module directory called by
@@ -351,15 +343,11 @@ func TestJSONReferences(t *testing.T) {
 	if err := ix.Err("ws"); err != nil {
 		t.Fatal(err)
 	}
-	for p, want := range map[string][]string{
+	checkReads(t, ix, "ws", map[string][]string{
 		"tpl/a.tpl":    {"file: tpl/a.tpl"},
 		"tpl/n/x":      {"file: tpl/n/x"},
 		"ws/README.md": nil,
-	} {
-		if diff := cmp.Diff(want, affected(ix, ix, p)["ws"]); diff != "" {
-			t.Errorf("edit of %s (-want +got):\n%s", p, diff)
-		}
-	}
+	})
 	u := ix.Unresolved("ws")
 	if len(u) != 1 || u[0].File != "ws/main.tf.json" || u[0].Line != 9 || !slices.Equal(u[0].CountedAs, []string{"tpl/n/*"}) {
 		t.Errorf("Unresolved = %+v", u)
@@ -390,5 +378,16 @@ func TestHostileExpressions(t *testing.T) {
 	u := ix.Unresolved("ws")
 	if len(u) != 2 || u[1].Expression != "file(local.loop)" || len(u[1].CountedAs) != 0 {
 		t.Errorf("Unresolved = %+v, want the widened l199 and the loop, counted as nothing", u)
+	}
+}
+
+// checkReads checks the reasons for which an edit of each path (alone)
+// affects workspace ws: want[path], nil for not at all.
+func checkReads(t *testing.T, ix *modules.Index, ws string, want map[string][]string) {
+	t.Helper()
+	for p, reasons := range want {
+		if diff := cmp.Diff(reasons, affected(ix, ix, p)[ws]); diff != "" {
+			t.Errorf("edit of %s (-want +got):\n%s", p, diff)
+		}
 	}
 }
