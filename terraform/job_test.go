@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,28 +140,26 @@ data "testcloud_hang" "h" {
 			// is the provider's in the sandbox's PID namespace: the
 			// processes are found by their working directory instead.)
 			marker := filepath.Join(cloud, testcloud.HangKind, "stuck.json")
-			var hang testcloud.HangMarker
-			var before []int
-			deadline := time.Now().Add(time.Minute)
-			for {
-				if data, err := os.ReadFile(marker); err == nil && json.Unmarshal(data, &hang) == nil {
-					before = processesIn(dir)
-					if names := processNames(before); slices.Contains(names, "terraform") &&
-						slices.Contains(names, "terraform-provider-testcloud") {
-						t.Logf("before cancel: %v", names)
-						break
-					}
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("plan ended before the provider blocked: %v", err)
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the provider never blocked (processes in %s: %v)", dir, processNames(processesIn(dir)))
-				}
-				time.Sleep(20 * time.Millisecond)
+			appeared := watchFile(t, marker)
+			select {
+			case <-appeared:
+			case err := <-done:
+				t.Fatalf("plan ended before the provider blocked: %v", err)
+			case <-time.After(time.Minute):
+				t.Fatalf("the provider never blocked (processes in %s: %v)", dir, processNames(processesIn(dir)))
 			}
+			var hang testcloud.HangMarker
+			if data, err := os.ReadFile(marker); err != nil || json.Unmarshal(data, &hang) != nil {
+				t.Fatalf("reading the marker: %v", err)
+			}
+			// The provider wrote the marker and blocks: it and terraform,
+			// its parent, are running.
+			before := processesIn(dir)
+			names := processNames(before)
+			if !slices.Contains(names, "terraform") || !slices.Contains(names, "terraform-provider-testcloud") {
+				t.Fatalf("processes in %s while the provider blocks: %v", dir, names)
+			}
+			t.Logf("before cancel: %v", names)
 
 			cancelled := time.Now()
 			cancel()
@@ -220,4 +219,41 @@ func alive(pid int) bool {
 	s := string(stat)
 	rest := s[strings.LastIndexByte(s, ')')+1:]
 	return !strings.HasPrefix(strings.TrimSpace(rest), "Z")
+}
+
+// watchFile returns a channel closed when the file at path exists: it
+// waits on inotify events of its directory (made if missing) rather than
+// polling. The watch ends with the test.
+func watchFile(t *testing.T, path string) <-chan struct{} {
+	t.Helper()
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	if err != nil {
+		t.Fatalf("inotify: %v", err)
+	}
+	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE|syscall.IN_MOVED_TO|syscall.IN_CLOSE_WRITE); err != nil {
+		syscall.Close(fd)
+		t.Fatalf("inotify watch of %s: %v", dir, err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: Close ends a pending Read
+	t.Cleanup(func() { f.Close() })
+	ch := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			// Checked after the watch is in place and after every event:
+			// no creation can slip between the two.
+			if _, err := os.Stat(path); err == nil {
+				close(ch)
+				return
+			}
+			if _, err := f.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return ch
 }
