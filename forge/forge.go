@@ -1,0 +1,137 @@
+// Package forge is what Landform needs of a code forge (Gitea, GitHub,
+// GitLab) for one repository: its open pull requests, one comment per pull
+// request that Landform keeps up to date, commit statuses, the comments
+// people write (chat-ops without webhooks) and an issue Landform keeps (the
+// drift report).
+//
+// Each forge has a sub-package (forge/gitea, forge/github, forge/gitlab)
+// that implements Client with the forge's own Go client. What is the same on
+// every forge lives here: finding Landform's comments again by a hidden
+// marker (Upsert), the retry of rate-limited and failed requests
+// (Transport), the limits of a comment's size.
+package forge
+
+import (
+	"context"
+	"time"
+)
+
+// Kind names a forge API.
+type Kind string
+
+const (
+	Gitea  Kind = "gitea"
+	GitHub Kind = "github"
+	GitLab Kind = "gitlab"
+)
+
+// Kinds are the forges Landform speaks to.
+var Kinds = []Kind{Gitea, GitHub, GitLab}
+
+// Mergeable says whether a pull request can be merged as it is.
+type Mergeable string
+
+const (
+	MergeableYes     Mergeable = "mergeable"
+	MergeableNo      Mergeable = "conflicting" // conflicts, or blocked
+	MergeableUnknown Mergeable = "unknown"     // the forge has not computed it yet
+)
+
+// PullRequest is an open pull (merge) request.
+type PullRequest struct {
+	Number     int       `json:"number"`
+	Title      string    `json:"title"`
+	Author     string    `json:"author"` // the forge's login of who opened it
+	HeadSHA    string    `json:"head_sha"`
+	BaseSHA    string    `json:"base_sha"`
+	HeadBranch string    `json:"head_branch"`
+	BaseBranch string    `json:"base_branch"`
+	Mergeable  Mergeable `json:"mergeable"`
+	URL        string    `json:"url"` // the web page of the pull request
+}
+
+// Comment is a comment on a pull request or issue.
+type Comment struct {
+	ID        int64     `json:"id"`
+	Author    string    `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	URL       string    `json:"url,omitempty"`
+}
+
+// StatusState is the state of a commit status.
+type StatusState string
+
+const (
+	StatusPending StatusState = "pending"
+	StatusSuccess StatusState = "success"
+	StatusFailure StatusState = "failure"
+	StatusError   StatusState = "error"
+)
+
+// Status is a commit status: one per workspace and commit, found again by
+// its context ("landform/plan: envs/prod").
+type Status struct {
+	SHA         string      `json:"sha"`
+	Context     string      `json:"context"`
+	State       StatusState `json:"state"`
+	Description string      `json:"description"` // one line; clients cut it to the forge's limit
+	TargetURL   string      `json:"target_url,omitempty"`
+}
+
+// Issue is an issue of the repository.
+type Issue struct {
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	Open   bool   `json:"open"`
+	URL    string `json:"url"`
+}
+
+// Client is one repository on a forge. Every method is safe for concurrent
+// use; errors carry the forge's answer (status code and message). A client
+// retries rate-limited (429, or 403 with a rate-limit header) and failed
+// (5xx, network) requests itself through Transport; an error it returns is
+// final for this attempt.
+type Client interface {
+	// Kind is the forge's kind.
+	Kind() Kind
+	// ListPullRequests returns the open pull requests, every page of them.
+	ListPullRequests(ctx context.Context) ([]PullRequest, error)
+	// ListComments returns the comments of pull request (or issue) number,
+	// oldest first, every page; with since not zero, only those created
+	// or updated at or after it (where the forge can filter, it does).
+	ListComments(ctx context.Context, number int, since time.Time) ([]Comment, error)
+	// CreateComment adds a comment to pull request (or issue) number.
+	CreateComment(ctx context.Context, number int, body string) (Comment, error)
+	// EditComment replaces the body of comment id on pull request (or
+	// issue) number (GitLab needs the number; the others ignore it).
+	EditComment(ctx context.Context, number int, id int64, body string) error
+	// DeleteComment removes comment id of pull request (or issue) number.
+	DeleteComment(ctx context.Context, number int, id int64) error
+	// SetStatus sets a commit status (a new one per call; the forge shows
+	// the latest per context).
+	SetStatus(ctx context.Context, s Status) error
+	// CreateIssue opens an issue.
+	CreateIssue(ctx context.Context, title, body string) (Issue, error)
+	// EditIssue replaces an issue's title and body and opens or closes it.
+	EditIssue(ctx context.Context, number int, title, body string, open bool) (Issue, error)
+	// FindIssue returns the most recent issue (open or closed) whose body
+	// contains marker, nil when there is none.
+	FindIssue(ctx context.Context, marker string) (*Issue, error)
+	// MaxCommentLength is the longest comment body the forge accepts, in
+	// characters (runes).
+	MaxCommentLength() int
+}
+
+// Comment size limits of each forge, in characters. GitHub documents 65,536
+// for issue and pull request comments. GitLab limits a note to 1,000,000
+// characters. Gitea stores comments in a LONGTEXT/TEXT column and has no
+// documented limit; Landform keeps to GitHub's so that a preview reads the
+// same everywhere.
+const (
+	MaxCommentGitHub = 65536
+	MaxCommentGitLab = 1_000_000
+	MaxCommentGitea  = 65536
+)
