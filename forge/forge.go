@@ -14,80 +14,39 @@ package forge
 import (
 	"context"
 	"time"
+
+	"github.com/landform/landform"
 )
 
-// Kind names a forge API.
-type Kind string
+// The forge types are the root package's (the runner declares what it
+// needs of a forge with them); these names are the ones clients use.
+type (
+	Kind        = landform.ForgeKind
+	Mergeable   = landform.Mergeable
+	PullRequest = landform.PullRequest
+	Comment     = landform.Comment
+	StatusState = landform.StatusState
+	Status      = landform.CommitStatus
+	Issue       = landform.Issue
+)
 
 const (
-	Gitea  Kind = "gitea"
-	GitHub Kind = "github"
-	GitLab Kind = "gitlab"
+	Gitea  = landform.ForgeGitea
+	GitHub = landform.ForgeGitHub
+	GitLab = landform.ForgeGitLab
+
+	MergeableYes     = landform.MergeableYes
+	MergeableNo      = landform.MergeableNo
+	MergeableUnknown = landform.MergeableUnknown
+
+	StatusPending = landform.StatusPending
+	StatusSuccess = landform.StatusSuccess
+	StatusFailure = landform.StatusFailure
+	StatusError   = landform.StatusError
 )
 
 // Kinds are the forges Landform speaks to.
-var Kinds = []Kind{Gitea, GitHub, GitLab}
-
-// Mergeable says whether a pull request can be merged as it is.
-type Mergeable string
-
-const (
-	MergeableYes     Mergeable = "mergeable"
-	MergeableNo      Mergeable = "conflicting" // conflicts, or blocked
-	MergeableUnknown Mergeable = "unknown"     // the forge has not computed it yet
-)
-
-// PullRequest is an open pull (merge) request.
-type PullRequest struct {
-	Number     int       `json:"number"`
-	Title      string    `json:"title"`
-	Author     string    `json:"author"` // the forge's login of who opened it
-	HeadSHA    string    `json:"head_sha"`
-	BaseSHA    string    `json:"base_sha"`
-	HeadBranch string    `json:"head_branch"`
-	BaseBranch string    `json:"base_branch"`
-	Mergeable  Mergeable `json:"mergeable"`
-	URL        string    `json:"url"` // the web page of the pull request
-}
-
-// Comment is a comment on a pull request or issue.
-type Comment struct {
-	ID        int64     `json:"id"`
-	Author    string    `json:"author"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	URL       string    `json:"url,omitempty"`
-}
-
-// StatusState is the state of a commit status.
-type StatusState string
-
-const (
-	StatusPending StatusState = "pending"
-	StatusSuccess StatusState = "success"
-	StatusFailure StatusState = "failure"
-	StatusError   StatusState = "error"
-)
-
-// Status is a commit status: one per workspace and commit, found again by
-// its context ("landform/plan: envs/prod").
-type Status struct {
-	SHA         string      `json:"sha"`
-	Context     string      `json:"context"`
-	State       StatusState `json:"state"`
-	Description string      `json:"description"` // one line; clients cut it to the forge's limit
-	TargetURL   string      `json:"target_url,omitempty"`
-}
-
-// Issue is an issue of the repository.
-type Issue struct {
-	Number int    `json:"number"`
-	Title  string `json:"title"`
-	Body   string `json:"body"`
-	Open   bool   `json:"open"`
-	URL    string `json:"url"`
-}
+var Kinds = landform.ForgeKinds
 
 // Client is one repository on a forge. Every method is safe for concurrent
 // use; errors carry the forge's answer (status code and message). A client
