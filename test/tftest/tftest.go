@@ -43,6 +43,10 @@ type Tools struct {
 	// Gitea and VersityGW are the optional service binaries, or "".
 	Gitea     string
 	VersityGW string
+	// GiteaStaticRoot is the Gitea source tree `setup --with gitea` keeps
+	// for the binary's locale files and templates (app.ini's [server]
+	// STATIC_ROOT_PATH), or "".
+	GiteaStaticRoot string
 }
 
 var (
@@ -92,8 +96,10 @@ func load() (*Tools, error) {
 		Mirror:         vals["MIRROR"],
 		CLIConfig:      vals["CLI_CONFIG"],
 		PluginCache:    vals["PLUGIN_CACHE"],
-		Gitea:          vals["GITEA"],
+		Gitea:          vals["GITEA_BIN"],
 		VersityGW:      vals["VERSITYGW"],
+
+		GiteaStaticRoot: vals["GITEA_STATIC_ROOT"],
 	}
 	for name, p := range map[string]string{"TERRAFORM": tl.Terraform, "MIRROR": tl.Mirror, "CLI_CONFIG": tl.CLIConfig} {
 		if p == "" {
