@@ -27,6 +27,9 @@ type Repo struct {
 	Ledger       bool       `json:"ledger,omitempty"`
 	LedgerBranch string     `json:"ledger_branch,omitempty"`
 	LockPolicy   LockPolicy `json:"lock_policy,omitempty"`
+	// Forge is the kind of the repository's forge, "" for none: with one,
+	// pull requests get plan previews and commit statuses.
+	Forge ForgeKind `json:"forge,omitempty"`
 }
 
 // DefaultLedgerBranch is the branch a repository's ledger is written to

@@ -55,6 +55,20 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 			_, err := envSecret(a.SSHPassphraseEnv, lookupEnv)
 			c.problem(joinPath(ap, "ssh_passphrase_env"), r.Name, err)
 		}
+		fp, f := joinPath(p, "forge"), r.Forge
+		for _, sec := range []struct{ field, env, file, what string }{
+			{"token", f.TokenEnv, f.TokenFile, "forge token file"},
+			{"webhook_secret", f.WebhookSecretEnv, f.WebhookSecretFile, "webhook secret file"},
+		} {
+			switch {
+			case sec.env != "":
+				_, err := envSecret(sec.env, lookupEnv)
+				c.problem(joinPath(fp, sec.field+"_env"), r.Name, err)
+			case sec.file != "":
+				_, err := fileSecret(sec.what, sec.file, nil)
+				c.problem(joinPath(fp, sec.field+"_file"), r.Name, err)
+			}
+		}
 	}
 	return invalid(c.errs)
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -44,6 +45,7 @@ var lockPolicies = func() []string {
 //
 //	data_dir: ./.landform          # default .landform next to the config
 //	listen: 127.0.0.1:8080         # host:port, port 0 picks a free one
+//	external_url: https://landform.example.com   # for links in previews and statuses
 //	parallel: 4                    # worker pool size, default the number of CPUs
 //	shutdown_grace: 30s            # how long running terraform may finish on SIGTERM
 //	ledger: true                   # record finished runs on each repo's ledger branch
@@ -69,6 +71,7 @@ var lockPolicies = func() []string {
 //	    ledger_branch: landform/ledger
 //	    ledger: false              # overrides the global switch for this repo
 //	    lock_policy: strict        # strict, apply or none
+//	    forge: {kind: gitea, url: https://git.example.com, token_env: GITEA_TOKEN, webhook_secret_env: HOOK_SECRET}
 //
 // Paths are on the machine Landform runs on: "~/" is expanded and relative
 // paths are relative to the config's directory. Secrets are never written
@@ -82,6 +85,9 @@ type Server struct {
 	DataDir string
 	// Listen is the HTTP server's host:port.
 	Listen string
+	// ExternalURL is where people reach Landform's web server (links in
+	// plan previews and statuses); "" for no links.
+	ExternalURL string
 	// Parallel is the size of the worker pool, at least 1.
 	Parallel int
 	// ShutdownGrace is how long running terraform processes may finish
@@ -139,6 +145,8 @@ type TerraformSettings struct {
 type RepoSettings struct {
 	landform.Repo
 	Auth Auth
+	// Forge is the repo's forge, zero for none (Repo.Forge is its kind).
+	Forge ForgeSettings
 }
 
 type position struct{ line, column int }
@@ -184,9 +192,9 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "terraform", "repos"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "terraform", "repos"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
-	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy"}
+	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
@@ -232,6 +240,14 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 					d.errorf(v, p, "%s", msg)
 				} else {
 					s.Listen = str
+				}
+			}
+		case "external_url":
+			if str, ok := d.str(v, p); ok {
+				if msg := checkHTTPURL(str); msg != "" {
+					d.errorf(v, p, "%s", msg)
+				} else {
+					s.ExternalURL = strings.TrimRight(str, "/")
 				}
 			}
 		case "parallel":
@@ -399,6 +415,8 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 		kind                = remoteInvalid
 		auth                *authDecl
 		ledgerBranch        *yaml.Node
+		forgeNode           *yaml.Node
+		forgePath           string
 		branches            = make(map[string]*branchAt)
 	)
 	ok := d.objectRefusing(item, p, repoSettingsFields, inlineSecrets, func(name, fp string, _, v *yaml.Node) {
@@ -467,8 +485,15 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 					r.rs.LockPolicy = landform.LockPolicy(s)
 				}
 			}
+		case "forge":
+			forgeNode, forgePath = v, fp
 		}
 	})
+	if forgeNode != nil {
+		// After the loop: the project defaults from url, wherever it is.
+		r.rs.Forge = sp.decodeForge(forgePath, forgeNode, r.rs.URL)
+		r.rs.Repo.Forge = r.rs.Forge.Kind
+	}
 	if !ok {
 		return nil
 	}

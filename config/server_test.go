@@ -24,6 +24,7 @@ var ignorePositions = cmpopts.IgnoreUnexported(config.Server{})
 const fullServer = `# the daemon
 data_dir: /var/lib/landform
 listen: "[::1]:9090"
+external_url: https://landform.example.com/
 parallel: 8
 shutdown_grace: 2m30s
 ledger: false
@@ -47,12 +48,18 @@ repos:
     ledger_branch: audit/ledger
     ledger: true
     lock_policy: apply
+    forge:
+      kind: gitea
+      url: https://git.example.com/
+      token_env: GITEA_TOKEN
+      webhook_secret_env: HOOK_SECRET
   - name: net.core_2
     url: git@git.example.com:org/net.git
     auth:
       ssh_key_file: ~/.ssh/id_ed25519
       ssh_passphrase_env: NET_KEY_PASS
     lock_policy: none
+    forge: {kind: github, project: org/network, token_file: secrets/gh-token, webhook_secret_file: secrets/gh-hook}
   - name: local
     url: ../repos/local
     auth: {none: true}
@@ -75,6 +82,7 @@ func TestParseServerFull(t *testing.T) {
 		Path:          "/etc/landform/landform.yaml",
 		DataDir:       "/var/lib/landform",
 		Listen:        "[::1]:9090",
+		ExternalURL:   "https://landform.example.com",
 		Parallel:      8,
 		ShutdownGrace: 150 * time.Second,
 		Ledger:        false,
@@ -97,8 +105,10 @@ func TestParseServerFull(t *testing.T) {
 				LedgerBranch: "audit/ledger",
 				Ledger:       true,
 				LockPolicy:   landform.LockApply,
+				Forge:        landform.ForgeGitea,
 			},
-			Auth: config.Auth{TokenEnv: "INFRA_TOKEN", Username: "oauth2"},
+			Auth:  config.Auth{TokenEnv: "INFRA_TOKEN", Username: "oauth2"},
+			Forge: config.ForgeSettings{Kind: landform.ForgeGitea, URL: "https://git.example.com", Project: "org/infra", TokenEnv: "GITEA_TOKEN", WebhookSecretEnv: "HOOK_SECRET"},
 		}, {
 			Repo: landform.Repo{
 				Name:         "net.core_2",
@@ -107,8 +117,11 @@ func TestParseServerFull(t *testing.T) {
 				LedgerBranch: "landform/ledger",
 				Ledger:       false,
 				LockPolicy:   landform.LockNone,
+				Forge:        landform.ForgeGitHub,
 			},
 			Auth: config.Auth{SSHKeyFile: "/home/ops/.ssh/id_ed25519", SSHPassphraseEnv: "NET_KEY_PASS"},
+			Forge: config.ForgeSettings{Kind: landform.ForgeGitHub, Project: "org/network",
+				TokenFile: "/etc/landform/secrets/gh-token", WebhookSecretFile: "/etc/landform/secrets/gh-hook"},
 		}, {
 			Repo: landform.Repo{
 				Name:         "local",
@@ -238,7 +251,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, parallel, shutdown_grace, ledger, sandbox, redact, limits, terraform, repos)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, terraform, repos)`,
 		}},
 
 		// Wrong types.
@@ -435,6 +448,21 @@ func TestParseServerErrors(t *testing.T) {
 		{name: "bad lock policies", file: repo0 + "    lock_policy: strikt\n  - name: b\n    url: /b\n    lock_policy: yolo\n", want: []string{
 			`landform.yaml:4:18: repos[0].lock_policy: unknown lock policy "strikt", did you mean "strict"? (want strict, apply or none)`,
 			`landform.yaml:7:18: repos[1].lock_policy: unknown lock policy "yolo" (want strict, apply or none)`,
+		}},
+		{name: "bad forges", file: repo0 + "    forge: {kind: gitae, url: ftp://x, token: abc}\n" +
+			"  - name: b\n    url: file:///srv/b.git\n    forge: {kind: gitlab, token_env: T, token_file: /t, project: a}\n" +
+			"  - name: c\n    url: https://h/o/c.git\n    forge: {kind: gitea, webhook_secret_env: S}\n", want: []string{
+			`landform.yaml:4:12: repos[0].forge: missing the API token: name it with token_env or token_file`,
+			`landform.yaml:4:19: repos[0].forge.kind: unknown forge "gitae", did you mean "gitea"? (want gitea, github or gitlab)`,
+			`landform.yaml:4:31: repos[0].forge.url: invalid URL "ftp://x": want http:// or https://`,
+			`landform.yaml:4:40: repos[0].forge.token: inline secrets are not allowed: name an environment variable with forge.token_env or a file with forge.token_file`,
+			`landform.yaml:7:41: repos[1].forge.token_file: cannot be used with token_env (line 7:27); choose one`,
+			`landform.yaml:7:66: repos[1].forge.project: invalid project "a": want owner/name (or group/sub/name on GitLab)`,
+			`landform.yaml:10:12: repos[2].forge: missing the API token: name it with token_env or token_file`,
+			`landform.yaml:10:12: repos[2].forge: missing required field "url" (a Gitea server has no default address)`,
+		}},
+		{name: "bad external url", file: "external_url: landform.local\n" + repo0, want: []string{
+			`landform.yaml:1:15: external_url: invalid URL "landform.local": want http:// or https://`,
 		}},
 		{name: "bad listen", file: "listen: localhost\n" + repo0, want: []string{
 			`landform.yaml:1:9: listen: invalid listen address "localhost": missing port in address (want host:port, e.g. "127.0.0.1:8080" or ":8080")`,
@@ -812,6 +840,9 @@ repos:
   - name: nofile
     url: https://git.example.com/org/nofile.git
     auth: {token_file: secrets/missing}
+  - name: forge
+    url: https://git.example.com/org/forge.git
+    forge: {kind: github, token_env: UNSET_FORGE, webhook_secret_file: secrets/empty}
 `)
 	s, err = config.LoadServer(path)
 	if err != nil {
@@ -832,6 +863,8 @@ repos:
 		path + `:19:10: repos[3].url: repository ` + filepath.Join(dir, "repos", "missing") + `: no such file or directory (repo "local")`,
 		path + `:21:10: repos[4].url: repository ` + filepath.Join(dir, "repos", "infra", "main.tf") + ` is not a directory (repo "notdir")`,
 		path + `:24:24: repos[5].auth.token_file: token file ` + filepath.Join(dir, "secrets", "missing") + `: no such file or directory (repo "nofile")`,
+		path + `:27:38: repos[6].forge.token_env: environment variable UNSET_FORGE is not set (repo "forge")`,
+		path + `:27:72: repos[6].forge.webhook_secret_file: webhook secret file ` + filepath.Join(dir, "secrets", "empty") + ` is empty (repo "forge")`,
 	}
 	checkInvalid(t, err, want)
 
