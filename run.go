@@ -87,10 +87,21 @@ type Run struct {
 	// BlockedBy names the holder of the workspace lock a queued run waits
 	// for ("pr/12"); a queued run with BlockedBy set is not claimed until
 	// it is cleared.
-	BlockedBy  string    `json:"blocked_by,omitempty"`
+	BlockedBy string `json:"blocked_by,omitempty"`
+	// PR is the pull request of a run of a pull request's head, zero
+	// otherwise: its number (from the ref), and with a forge configured
+	// who opened it and its base branch.
+	PR         RunPR     `json:"pull_request,omitzero"`
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// RunPR is the pull request a run plans.
+type RunPR struct {
+	Number     int    `json:"number"`
+	Author     string `json:"author,omitempty"`
+	BaseBranch string `json:"base_branch,omitempty"`
 }
 
 // Duration is how long the run ran, zero until it finished.
@@ -114,6 +125,8 @@ type RunFilter struct {
 	Repo      string
 	Workspace string
 	Kind      RunKind
+	// Ref and Commit, when set, keep the runs of that ref and commit.
+	Ref, Commit string
 	// States, when not empty, keeps runs in one of these states.
 	States []RunState
 	// Limit caps the number of runs returned (newest first); 0 means no cap.

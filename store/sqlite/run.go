@@ -102,11 +102,13 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 	res, err := e.ExecContext(ctx, `INSERT INTO runs (
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
-		error, plan_sha256, created_at, started_at, finished_at, blocked_by
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		error, plan_sha256, created_at, started_at, finished_at, blocked_by,
+		pr_number, pr_author, pr_base
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
-		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy)
+		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch)
 	if err != nil {
 		return 0, err
 	}
@@ -114,7 +116,7 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
-// Error, PlanSHA256, BlockedBy, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// Error, PlanSHA256, BlockedBy, PR, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
 // CreatedAt are fixed at creation; their values in r are ignored.
 //
 // Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
@@ -132,11 +134,13 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 	res, err := db.db.ExecContext(ctx, `UPDATE runs SET
 		dir = ?, commit_sha = ?, ref = ?, state = ?,
 		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
-		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?
+		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?,
+		pr_number = ?, pr_author = ?, pr_base = ?
 	WHERE id = ?`,
 		r.Dir, r.Commit, r.Ref, string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
-		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy, id)
+		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, id)
 	if err != nil {
 		return fmt.Errorf("updating run %s: %w", r.ID, err)
 	}
@@ -152,7 +156,8 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 
 const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
 	add_count, change_count, destroy_count, replace_count,
-	error, plan_sha256, created_at, started_at, finished_at, blocked_by`
+	error, plan_sha256, created_at, started_at, finished_at, blocked_by,
+	pr_number, pr_author, pr_base`
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
@@ -165,7 +170,8 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 	)
 	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
 		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
-		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy); err != nil {
+		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy,
+		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch); err != nil {
 		return nil, err
 	}
 	r.ID = strconv.FormatInt(id, 10)
@@ -220,6 +226,12 @@ func (db *DB) ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.R
 	}
 	if f.Kind != "" {
 		add("kind = ?", string(f.Kind))
+	}
+	if f.Ref != "" {
+		add("ref = ?", f.Ref)
+	}
+	if f.Commit != "" {
+		add("commit_sha = ?", f.Commit)
 	}
 	if len(f.States) > 0 {
 		vals := make([]any, len(f.States))

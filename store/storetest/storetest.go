@@ -16,7 +16,7 @@
 //     SupersedeRuns, RecoverRuns, ListAttention, ClearAttention;
 //   - workspace locks (lock.go), poll state and QueueRuns, which queues a
 //     poll's runs and moves its poll state all or nothing (poll.go), and
-//     the ledger outbox (ledger.go).
+//     the ledger outbox (ledger.go), the forge outbox (forge.go).
 package storetest
 
 import (
@@ -40,6 +40,7 @@ type Store interface {
 	LockStore
 	PollStore
 	LedgerStore
+	ForgeOutboxStore
 }
 
 // RunStore keeps run records.
@@ -82,6 +83,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, newStore(t)) })
 	t.Run("LedgerReenqueue", func(t *testing.T) { testLedgerReenqueue(t, newStore(t)) })
+
+	t.Run("ForgeOutbox", func(t *testing.T) { testForgeOutbox(t, newStore(t)) })
 }
 
 // base is a time with nanoseconds, so that any rounding shows.
@@ -210,6 +213,7 @@ func testRoundTrip(t *testing.T, s Store) {
 		Error:      "Error: creating thing\n\n  on main.tf line 3:\n  ünïcode, 'quotes' and \"more\"",
 		PlanSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 		BlockedBy:  "pr/7",
+		PR:         landform.RunPR{Number: 12, Author: "alice", BaseBranch: "main"},
 		CreatedAt:  base,
 		StartedAt:  base.Add(1500 * time.Millisecond),
 		FinishedAt: base.Add(time.Minute + 1),
@@ -311,6 +315,13 @@ func testList(t *testing.T, s Store) {
 	} {
 		r := NewRun(c.repo, c.ws)
 		r.Kind, r.State, r.CreatedAt = c.kind, c.state, base.Add(c.created)
+		r.Ref, r.Commit = "refs/heads/main", "c1"
+		if c.name == "r2" || c.name == "r5" {
+			r.Ref = "refs/pull/3/head"
+		}
+		if c.name == "r5" {
+			r.Commit = "c2"
+		}
 		runs[c.name] = create(t, s, r)
 	}
 	names := map[string]string{}
@@ -331,6 +342,9 @@ func testList(t *testing.T, s Store) {
 		{landform.RunFilter{States: []landform.RunState{landform.StatePlanned, landform.StateErrored}}, "r5 r2 r1"},
 		{landform.RunFilter{States: []landform.RunState{landform.StateQueued}}, "r6"},
 		{landform.RunFilter{Limit: 2}, "r5 r4"},
+		{landform.RunFilter{Ref: "refs/pull/3/head"}, "r5 r2"},
+		{landform.RunFilter{Ref: "refs/pull/3/head", Commit: "c1"}, "r2"},
+		{landform.RunFilter{Repo: "a", Commit: "c2"}, "r5"},
 		{landform.RunFilter{Repo: "a", Kind: landform.RunPlan, Limit: 1}, "r5"},
 		{landform.RunFilter{Repo: "b", Workspace: "net", States: []landform.RunState{landform.StateNoChanges}}, "r3"},
 		{landform.RunFilter{Repo: "nope"}, ""},
