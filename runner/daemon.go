@@ -91,6 +91,10 @@ type WatchedSource interface {
 type WatchedRepo struct {
 	landform.Repo
 	Source WatchedSource
+	// Forge is the repository's forge, nil for none: with one, pull
+	// requests get plan previews and commit statuses, and their runs the
+	// author and base branch.
+	Forge Forge
 }
 
 // Daemon polls repositories, plans what their new commits touch with a
@@ -109,9 +113,20 @@ type Daemon struct {
 
 	wake   *broadcast // a run became claimable
 	ledger map[string]chan struct{}
+	// forgeOutbox is the store's forge outbox (nil when the store has
+	// none: then nothing is said on forges); forgeWake wakes a repo's
+	// forge loop, poke its poll loop.
+	forgeOutbox ForgeOutbox
+	forgeWake   map[string]chan struct{}
+	poke        map[string]chan struct{}
 
 	mu       sync.Mutex
 	statuses map[string]*RepoStatus
+	// deleted remembers the workspaces each pull request head deletes
+	// (repo, ref → commit and names), for the previews updated as its
+	// runs finish; guarded by mu. Lost on restart: a preview then lists
+	// no deleted workspace.
+	deleted map[[2]string]deletedAt
 	health   healthState // guarded by mu; see health.go
 
 	locks lockView
@@ -187,13 +202,19 @@ func NewDaemon(r *Runner, store DaemonStore, repos []WatchedRepo, opts ...Daemon
 		event:     func(Event) {},
 		wake:      newBroadcast(),
 		ledger:    map[string]chan struct{}{},
+		forgeWake: map[string]chan struct{}{},
+		poke:      map[string]chan struct{}{},
 		statuses:  map[string]*RepoStatus{},
+		deleted:   map[[2]string]deletedAt{},
 	}
+	d.forgeOutbox, _ = store.(ForgeOutbox)
 	for _, o := range opts {
 		o(d)
 	}
 	for _, repo := range repos {
 		d.ledger[repo.Name] = make(chan struct{}, 1)
+		d.forgeWake[repo.Name] = make(chan struct{}, 1)
+		d.poke[repo.Name] = make(chan struct{}, 1)
 		d.statuses[repo.Name] = &RepoStatus{Repo: repo.Name}
 	}
 	return d
@@ -262,6 +283,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if repo.Ledger {
 			loops.Go(func() error { d.recordLoop(ctx, repo); return nil })
 		}
+		if repo.Forge != nil && d.forgeOutbox != nil {
+			loops.Go(func() error { d.forgeLoop(ctx, repo); return nil })
+		}
 	}
 	werr := workers.Wait()
 	close(stopped)
@@ -276,8 +300,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.logger.Error("ledger: final flush failed; the runs stay in the outbox", "repo", repo.Name, "err", err)
 			}
 		}
+		if repo.Forge != nil && d.forgeOutbox != nil {
+			if err := d.deliverForge(flushCtx, repo); err != nil {
+				d.logger.Warn("forge: final delivery failed; the messages stay in the outbox", "repo", repo.Name, "err", err)
+			}
+		}
 	}
 	return werr
+}
+
+// Poke makes the poll loop of the repository named repo poll now rather
+// than at its next interval (a webhook said something changed); false for
+// an unknown repository. Polling stays the source of truth: a lost poke
+// costs only latency.
+func (d *Daemon) Poke(repo string) bool {
+	ch, ok := d.poke[repo]
+	if ok {
+		notify(ch)
+	}
+	return ok
 }
 
 // recover handles what a crash left: running plans are re-queued, applies

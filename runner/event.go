@@ -47,6 +47,11 @@ const (
 	// tried again after Wait, whose timer is armed when the event is
 	// reported. Health is degraded until it is recorded.
 	EventRecordFailed EventKind = "record_failed"
+	// EventForgeDelivered: the forge message Holder (its key:
+	// "preview/12", "status/<commit>/<workspace>") of Repo was delivered,
+	// or, with Err set, failed for the Count-th time (it stays in the
+	// outbox and is tried again).
+	EventForgeDelivered EventKind = "forge_delivered"
 )
 
 // Event is one thing the daemon did: what tests, and whatever watches the

@@ -51,6 +51,8 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 		case <-ctx.Done():
 			stop()
 			return
+		case <-d.poke[repo.Name]:
+			stop()
 		case <-next:
 		}
 	}
@@ -165,9 +167,14 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	for _, name := range deleted {
 		log.Warn("workspace deleted by this change: not planned", "workspace", name)
 	}
+	var pr landform.RunPR
+	if isPR {
+		pr = prOf(ref, d.pullRequests(ctx, repo))
+	}
 	runs := make([]*landform.Run, len(targets))
 	for i, t := range targets {
 		runs[i] = d.planRun(ctx, repo, ref, holder, to, t)
+		runs[i].PR = pr
 	}
 	superseded, err := d.store.QueueRuns(ctx, repo.Name, ref, to, runs)
 	if err != nil {
@@ -182,6 +189,12 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	}
 	if err := d.ledgerRecord(ctx, repo, superseded...); err != nil {
 		return err
+	}
+	if isPR {
+		d.rememberDeleted(repo.Name, ref, to, deleted)
+		if err := d.enqueueForge(ctx, repo, ref, to, deleted, runs...); err != nil {
+			log.Error("forge: queueing the preview and statuses failed", "err", err)
+		}
 	}
 	if len(runs) > 0 {
 		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(runs))
@@ -260,10 +273,16 @@ func (d *Daemon) recordBrokenCommit(ctx context.Context, repo WatchedRepo, ref, 
 		Kind: landform.RunPlan, State: landform.StateErrored, Error: errorText(d.redactor, cause),
 		CreatedAt: now, StartedAt: now, FinishedAt: now,
 	}
+	if n, ok := prNumber(ref); ok {
+		run.PR.Number = n
+	}
 	if _, err := d.store.QueueRuns(ctx, repo.Name, ref, commit, []*landform.Run{run}); err != nil {
 		return err
 	}
 	d.emit(Event{Kind: EventRunFinished, Repo: repo.Name, Run: run})
+	if err := d.enqueueForge(ctx, repo, ref, commit, nil, run); err != nil {
+		d.logger.Error("forge: queueing the preview failed", "repo", repo.Name, "ref", ref, "err", err)
+	}
 	return d.ledgerRecord(ctx, repo, run)
 }
 

@@ -97,7 +97,12 @@ func (d *Daemon) saveFinished(ctx context.Context, run *landform.Run) error {
 			return err
 		}
 		if ledger {
-			return d.enqueueLedger(ctx, run.Repo, run.ID)
+			if err := d.enqueueLedger(ctx, run.Repo, run.ID); err != nil {
+				return err
+			}
+		}
+		if ok && run.State != landform.StateQueued {
+			return d.enqueueForge(ctx, repo, run.Ref, run.Commit, d.deletedBy(run.Repo, run.Ref, run.Commit), run)
 		}
 		return nil
 	})

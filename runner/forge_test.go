@@ -1,0 +1,200 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/landform/landform"
+)
+
+// fakeForge records what the daemon says; while down, every call fails.
+type fakeForge struct {
+	mu       sync.Mutex
+	down     bool
+	prs      []landform.PullRequest
+	previews []Preview
+	statuses map[string]landform.RunState // commit/workspace → the run's state when said
+}
+
+func newFakeForge(prs ...landform.PullRequest) *fakeForge {
+	return &fakeForge{prs: prs, statuses: map[string]landform.RunState{}}
+}
+
+var errForgeDown = errors.New("forge: 503 Service Unavailable")
+
+func (f *fakeForge) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+func (f *fakeForge) PullRequests(context.Context) ([]landform.PullRequest, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errForgeDown
+	}
+	return slices.Clone(f.prs), nil
+}
+
+func (f *fakeForge) Preview(_ context.Context, p Preview) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errForgeDown
+	}
+	f.previews = append(f.previews, p)
+	return nil
+}
+
+func (f *fakeForge) Status(_ context.Context, run *landform.Run) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errForgeDown
+	}
+	f.statuses[run.Commit+"/"+run.Workspace] = run.State
+	return nil
+}
+
+func (f *fakeForge) lastPreview() (Preview, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.previews) == 0 {
+		return Preview{}, 0
+	}
+	return f.previews[len(f.previews)-1], len(f.previews)
+}
+
+func (f *fakeForge) status(key string) landform.RunState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.statuses[key]
+}
+
+// flushForge ends the forge loop's gathering wait and returns the events of
+// the deliveries until the one of key.
+func (h *harness) flushForge(key string) Event {
+	h.t.Helper()
+	h.clk.waitPending(h.t, forgeGather, 1)
+	h.clk.advance(forgeGather)
+	return h.next("delivery of "+key, func(e Event) bool { return e.Kind == EventForgeDelivered && e.Holder == key })
+}
+
+func forgeRepo(src *fakeSource, f *fakeForge) WatchedRepo {
+	r := prRepo(src)
+	r.Forge = f
+	return r
+}
+
+func TestPullRequestPreviewAndStatusesReachTheForge(t *testing.T) {
+	const pr7 = "refs/pull/7/head"
+	src := newFakeSource(map[string]string{mainRef: "m1"})
+	src.affect("p1", "app", "db")
+	src.affect("p2", "app")
+	f := newFakeForge(landform.PullRequest{Number: 7, Author: "alice", BaseBranch: "main", HeadSHA: "p1"})
+	h := newHarness(t, forgeRepo(src, f))
+	h.start()
+	ev := h.polled("infra")
+
+	src.setRef(pr7, "p1")
+	ev = h.round(ev)
+	for _, ws := range []string{"app", "db"} {
+		run := h.finished(ws)
+		if run.PR != (landform.RunPR{Number: 7, Author: "alice", BaseBranch: "main"}) {
+			t.Errorf("%s: pull request %+v, want 7 by alice onto main", ws, run.PR)
+		}
+	}
+	// The runs finished together: their statuses and one preview go out.
+	if e := h.flushForge("preview/7"); e.Err != nil {
+		t.Fatalf("preview: %v", e.Err)
+	}
+	p, _ := f.lastPreview()
+	if p.PR.Number != 7 || p.PR.Author != "alice" || p.Commit != "p1" || len(p.Runs) != 2 || p.PreviousCommit != "" {
+		t.Fatalf("preview: %+v", p)
+	}
+	for _, r := range p.Runs {
+		if r.State != landform.StatePlanned {
+			t.Errorf("preview shows %s %s, want planned", r.Workspace, r.State)
+		}
+	}
+	for _, key := range []string{"p1/app", "p1/db"} {
+		if got := f.status(key); got != landform.StatePlanned {
+			t.Errorf("status of %s: %q, want the planned run's", key, got)
+		}
+	}
+
+	// The forge goes down while the next push is planned: nothing is lost,
+	// the run's outcome does not depend on it, and once it is back the
+	// preview says what the push changed.
+	f.setDown(true)
+	src.setRef(pr7, "p2")
+	h.round(ev)
+	if run := h.finished("app"); run.Commit != "p2" || run.State != landform.StatePlanned {
+		t.Fatalf("app at p2: %+v", run)
+	}
+	h.clk.waitPending(t, forgeGather, 1)
+	h.clk.advance(forgeGather)
+	failed := h.next("a failed delivery", func(e Event) bool { return e.Kind == EventForgeDelivered && e.Err != nil })
+	if !errors.Is(failed.Err, errForgeDown) {
+		t.Fatalf("failed delivery: %v", failed.Err)
+	}
+	pending, err := h.db.PendingForge(context.Background(), "infra", 0)
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("outbox while the forge is down: %v, %v", pending, err)
+	}
+
+	f.setDown(false)
+	h.clk.advance(forgeRetryCap) // past the backoff
+	h.next("the preview delivered once the forge is back", func(e Event) bool {
+		return e.Kind == EventForgeDelivered && e.Holder == "preview/7" && e.Err == nil
+	})
+	p, _ = f.lastPreview()
+	if p.Commit != "p2" || p.PreviousCommit != "p1" || len(p.Runs) != 1 || len(p.Previous) != 2 {
+		t.Fatalf("preview after the push: commit %s (previous %s), %d runs, %d previous", p.Commit, p.PreviousCommit, len(p.Runs), len(p.Previous))
+	}
+	if got := f.status("p2/app"); got != landform.StatePlanned {
+		t.Errorf("status of p2/app: %q", got)
+	}
+}
+
+func TestBranchRunsAndReposWithoutForgeSayNothing(t *testing.T) {
+	src := newFakeSource(map[string]string{mainRef: "m1"})
+	src.affect("m2", "app")
+	src.affect("p1", "app")
+	h := newHarness(t, prRepo(src)) // no forge
+	h.start()
+	ev := h.polled("infra")
+	src.setRef(mainRef, "m2")
+	ev = h.round(ev)
+	h.finished("app")
+	src.setRef("refs/pull/3/head", "p1")
+	h.round(ev)
+	if run := h.finished("app"); run.PR.Number != 3 || run.PR.Author != "" {
+		t.Errorf("pull request of a run without a forge: %+v, want the number alone", run.PR)
+	}
+	if pending, err := h.db.PendingForge(context.Background(), "infra", 0); err != nil || len(pending) != 0 {
+		t.Errorf("outbox without a forge: %v, %v", pending, err)
+	}
+}
+
+func TestPokePollsNow(t *testing.T) {
+	src := newFakeSource(map[string]string{mainRef: "m1"})
+	h := newHarness(t, prRepo(src))
+	h.start()
+	h.polled("infra")
+	src.setRef(mainRef, "m2")
+	if !h.d.Poke("infra") || h.d.Poke("nope") {
+		t.Fatal("Poke: want true for a watched repo, false for another")
+	}
+	// No clock advance: the poke alone starts the next round, which sees
+	// the new commit (the failsafe turns a round that never comes into a
+	// failure).
+	h.polled("infra")
+	if listings, _, _, _ := src.counts(); listings != 2 {
+		t.Errorf("%d ref listings, want 2", listings)
+	}
+}
