@@ -127,7 +127,7 @@ type Daemon struct {
 	// runs finish; guarded by mu. Lost on restart: a preview then lists
 	// no deleted workspace.
 	deleted map[[2]string]deletedAt
-	health   healthState // guarded by mu; see health.go
+	health  healthState // guarded by mu; see health.go
 
 	locks lockView
 }
