@@ -78,3 +78,21 @@ type Issue struct {
 	Open   bool   `json:"open"`
 	URL    string `json:"url"`
 }
+
+// PullRequestPlans is what a pull request's plan preview shows: the latest
+// run of every workspace its head commit affects, and those of the head
+// planned before it (for "what changed since the previous push").
+type PullRequestPlans struct {
+	Repo   string
+	PR     RunPR
+	Ref    string
+	Commit string
+	// Runs are the latest run of each workspace at Commit, by workspace.
+	Runs []*Run
+	// Deleted are the workspaces Commit deletes: reported, not planned.
+	Deleted []string
+	// PreviousCommit is the pull request's head planned before Commit
+	// ("" for the first), and Previous its runs, by workspace.
+	PreviousCommit string
+	Previous       []*Run
+}

@@ -22,27 +22,10 @@ type Forge interface {
 	PullRequests(ctx context.Context) ([]landform.PullRequest, error)
 	// Preview posts the plan preview of a pull request: it creates
 	// Landform's comment on it or updates it in place.
-	Preview(ctx context.Context, p Preview) error
+	Preview(ctx context.Context, p landform.PullRequestPlans) error
 	// Status sets the commit status of run's workspace at run's commit
 	// from the run as it is now.
 	Status(ctx context.Context, run *landform.Run) error
-}
-
-// Preview is what a pull request's plan preview shows: the latest run of
-// every workspace its head commit affects, and those of the commit before.
-type Preview struct {
-	Repo   string
-	PR     landform.RunPR
-	Ref    string
-	Commit string
-	// Runs are the latest run of each workspace at Commit, by workspace.
-	Runs []*landform.Run
-	// Deleted are the workspaces Commit deletes: reported, not planned.
-	Deleted []string
-	// PreviousCommit is the pull request's head planned before Commit
-	// ("" for the first), and Previous its runs, by workspace.
-	PreviousCommit string
-	Previous       []*landform.Run
 }
 
 // ForgeOutbox keeps what is to be said on a forge until it is said: a
@@ -247,8 +230,8 @@ func (d *Daemon) deliver(ctx context.Context, repo WatchedRepo, m landform.Outbo
 }
 
 // preview gathers what the preview of a pull request's head shows.
-func (d *Daemon) preview(ctx context.Context, repo WatchedRepo, pm previewMessage) (Preview, error) {
-	p := Preview{Repo: repo.Name, Ref: pm.Ref, Commit: pm.Commit, Deleted: pm.Deleted}
+func (d *Daemon) preview(ctx context.Context, repo WatchedRepo, pm previewMessage) (landform.PullRequestPlans, error) {
+	p := landform.PullRequestPlans{Repo: repo.Name, Ref: pm.Ref, Commit: pm.Commit, Deleted: pm.Deleted}
 	all, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo.Name, Ref: pm.Ref, Kind: landform.RunPlan, Limit: 2000})
 	if err != nil {
 		return p, err

@@ -15,7 +15,7 @@ type fakeForge struct {
 	mu       sync.Mutex
 	down     bool
 	prs      []landform.PullRequest
-	previews []Preview
+	previews []landform.PullRequestPlans
 	statuses map[string]landform.RunState // commit/workspace → the run's state when said
 }
 
@@ -40,7 +40,7 @@ func (f *fakeForge) PullRequests(context.Context) ([]landform.PullRequest, error
 	return slices.Clone(f.prs), nil
 }
 
-func (f *fakeForge) Preview(_ context.Context, p Preview) error {
+func (f *fakeForge) Preview(_ context.Context, p landform.PullRequestPlans) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
@@ -60,11 +60,11 @@ func (f *fakeForge) Status(_ context.Context, run *landform.Run) error {
 	return nil
 }
 
-func (f *fakeForge) lastPreview() (Preview, int) {
+func (f *fakeForge) lastPreview() (landform.PullRequestPlans, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.previews) == 0 {
-		return Preview{}, 0
+		return landform.PullRequestPlans{}, 0
 	}
 	return f.previews[len(f.previews)-1], len(f.previews)
 }

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -59,6 +60,25 @@ func Drift(p *tfjson.Plan) []landform.DriftResource {
 		return cmp.Compare(a.Address, b.Address)
 	})
 	return out
+}
+
+// ResourceActions returns the planned action of every resource a plan
+// (`terraform show -json` of it) changes, by address: "create", "update",
+// "delete", "replace" (delete and create, in either order), "read", or the
+// actions joined by "-". No-ops are left out.
+func ResourceActions(planJSON []byte) (map[string]string, error) {
+	var p tfjson.Plan
+	if err := p.UnmarshalJSON(planJSON); err != nil {
+		return nil, fmt.Errorf("reading the plan's JSON: %w", err)
+	}
+	out := map[string]string{}
+	for _, rc := range p.ResourceChanges {
+		if rc == nil || rc.Change == nil || rc.Change.Actions.NoOp() {
+			continue
+		}
+		out[rc.Address] = actionName(rc.Change.Actions)
+	}
+	return out, nil
 }
 
 func actionName(a tfjson.Actions) string {

@@ -121,3 +121,22 @@ func TestHasChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestResourceActions(t *testing.T) {
+	t.Parallel()
+	got, err := ResourceActions([]byte(planJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"terraform_data.new": "create", "terraform_data.new2": "create", "terraform_data.edit": "update",
+		"terraform_data.gone": "delete", "terraform_data.dbc": "replace", "terraform_data.cbd": "replace",
+		"data.terraform_remote_state.x": "read", "terraform_data.forgot": "forget",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ResourceActions =\n%v\nwant\n%v", got, want)
+	}
+	if _, err := ResourceActions([]byte("not json")); err == nil {
+		t.Error("ResourceActions of garbage: no error")
+	}
+}
