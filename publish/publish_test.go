@@ -75,7 +75,7 @@ func (m *memForge) EditIssue(context.Context, int, string, string, bool) (forge.
 	return forge.Issue{}, nil
 }
 func (m *memForge) FindIssue(context.Context, string) (*forge.Issue, error) { return nil, nil }
-func (m *memForge) MaxCommentLength() int                                  { return m.max }
+func (m *memForge) MaxCommentLength() int                                   { return m.max }
 
 const planJSON = `{"format_version":"1.2","resource_changes":[{"address":"terraform_data.a","change":{"actions":["create"]}}]}`
 
