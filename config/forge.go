@@ -222,3 +222,16 @@ func projectOf(repoURL string) (string, string) {
 	}
 	return p, ""
 }
+
+// Secrets returns the values of the token and webhook secret f names that
+// can be read now, for redaction.
+func (f ForgeSettings) Secrets() []string {
+	var out []string
+	if tok, err := f.Token(nil, nil); err == nil && tok != "" {
+		out = append(out, tok)
+	}
+	if sec, err := f.WebhookSecret(nil, nil); err == nil && sec != "" {
+		out = append(out, sec)
+	}
+	return out
+}
