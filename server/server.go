@@ -1,6 +1,7 @@
-// Package server is Landform's HTTP side. For now it serves the daemon's
-// health: /healthz, with the polling status of every watched repository.
-// Webhooks, chat-ops endpoints, the REST API and the web page come here.
+// Package server is Landform's HTTP side: the daemon's health (/healthz,
+// with the polling status of every watched repository) and, with
+// WithWebhooks, the forges' webhooks (/webhooks/{kind}). Chat-ops
+// endpoints, the REST API and the web page come here.
 package server
 
 import (
@@ -29,7 +30,13 @@ const healthTimeout = 5 * time.Second
 // whose disk is full fixes nothing and drops the retries in progress.
 // Monitoring reads "status" and "reasons" (one line per problem, also
 // logged by the daemon when it happens).
-func New(health func(context.Context) runner.Health, logger *slog.Logger) http.Handler {
+//
+// Options add endpoints: WithWebhooks.
+func New(health func(context.Context) runner.Health, logger *slog.Logger, opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
@@ -41,5 +48,15 @@ func New(health func(context.Context) runner.Health, logger *slog.Logger) http.H
 			logger.Debug("writing /healthz", "err", err)
 		}
 	})
+	if o.webhooks != nil {
+		o.webhooks.mount(mux, logger)
+	}
 	return mux
+}
+
+// Option configures the handler New returns.
+type Option func(*options)
+
+type options struct {
+	webhooks *webhooks
 }
