@@ -71,11 +71,13 @@ repos:
 	return path
 }
 
-// startDaemon runs `landform serve --config config` until the test ends.
-func startDaemon(t *testing.T, config, dataDir string) *daemon {
+// startDaemon runs `landform serve --config config` until the test ends,
+// with env added to the test process's environment.
+func startDaemon(t *testing.T, config, dataDir string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, logs: &syncBuffer{}, dataDir: dataDir, config: config, done: make(chan struct{})}
 	d.cmd = exec.Command(landformBin, "--log-level", "debug", "serve", "--config", config)
+	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

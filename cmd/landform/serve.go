@@ -14,9 +14,11 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
+	"github.com/landform/landform/forge"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/modules"
+	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
 	"github.com/landform/landform/source"
@@ -91,6 +93,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	var secrets []string
 	for _, rs := range cfg.Repos {
 		secrets = append(secrets, rs.Auth.Secrets()...)
+		secrets = append(secrets, rs.Forge.Secrets()...)
 	}
 	red := redactor(cfg.Terraform.Env, secrets, cfg.Redact)
 	log = slog.New(redact.Handler(log.Handler(), red))
@@ -100,8 +103,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 
+	plans, err := a.openPlans()
+	if err != nil {
+		return err
+	}
 	cache := modules.NewCache(0)
-	var repos []runner.WatchedRepo
+	var (
+		repos []runner.WatchedRepo
+		hooks []server.WebhookRepo
+	)
 	for _, rs := range cfg.Repos {
 		src, err := source.Remote(rs, a.dataDir, cache, a.logger)
 		if err != nil {
@@ -109,7 +119,20 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		}
 		src.WithConfig(cfg.RepoOptions())
 		defer src.Close()
-		repos = append(repos, runner.WatchedRepo{Repo: rs.Repo, Source: src})
+		wr := runner.WatchedRepo{Repo: rs.Repo, Source: src}
+		if !rs.Forge.IsZero() {
+			client, err := publish.Dial(rs.Forge)
+			if err != nil {
+				return landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+			}
+			wr.Forge = publish.New(client, plans, cfg.ExternalURL, publish.WithLogger(log.With("repo", rs.Name)))
+			secret, err := rs.Forge.WebhookSecret(nil, nil)
+			if err != nil {
+				return landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
+			}
+			hooks = append(hooks, server.WebhookRepo{Name: rs.Name, Kind: rs.Forge.Kind, Project: rs.Forge.Project, Secret: secret})
+		}
+		repos = append(repos, wr)
 	}
 	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo))
@@ -118,7 +141,10 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return landform.Errorf(landform.EINVALID, "listen %s: %w", cfg.Listen, err)
 	}
-	httpSrv := &http.Server{Handler: server.New(d.Health, log), ReadHeaderTimeout: 10 * time.Second}
+	// A verified webhook makes its repository poll now: polling stays the
+	// source of truth, so a lost delivery costs only latency.
+	handler := server.New(d.Health, log, server.WithWebhooks(hooks, func(repo string, _ forge.WebhookEvent) { d.Poke(repo) }))
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(l) }()
 	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir, "listen", l.Addr().String())

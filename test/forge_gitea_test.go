@@ -1,0 +1,254 @@
+package test
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/landform/landform/test/giteatest"
+	"github.com/landform/landform/test/tftest"
+)
+
+// A pull request on a real Gitea: the daemon plans it, keeps one preview
+// comment up to date and sets a status per workspace; a webhook makes it
+// plan before the next poll; a forged one is refused; a comment that cannot
+// be posted while Gitea is down is posted once it is back.
+
+const (
+	hookSecret  = "landform-hook-secret"
+	previewMark = "<!-- landform:preview:0 -->"
+)
+
+// giteaScene is a Gitea with a repository, its working copy, a pull request
+// and a daemon watching it.
+type giteaScene struct {
+	t     *testing.T
+	gitea *giteatest.Server
+	repo  string
+	work  *tftest.GitRepo
+	pr    int
+	d     *daemon
+	cloud string
+}
+
+func workspaceFile(name, extra string) string {
+	return fmt.Sprintf(`resource "terraform_data" "%s" {
+  input = "%s"
+}
+%s`, name, name, extra)
+}
+
+// newGiteaScene pushes two workspaces to main, a change of envs/a to a
+// branch, opens a pull request of it and starts a daemon that polls every
+// pollEvery.
+func newGiteaScene(t *testing.T, pollEvery string, files map[string]string, extra ...string) *giteaScene {
+	t.Helper()
+	g := giteatest.Start(t)
+	s := &giteaScene{t: t, gitea: g, repo: "infra"}
+	g.CreateRepo(t, s.repo)
+	s.work = tftest.NewGitRepo(t)
+	base := map[string]string{
+		"envs/a/main.tf": workspaceFile("a", ""),
+		"envs/b/main.tf": workspaceFile("b", ""),
+	}
+	s.work.Write(base).Commit("initial")
+	s.work.Git("push", g.CloneURL(s.repo), "main")
+	s.work.Git("checkout", "-b", "feature")
+	change := map[string]string{"envs/a/main.tf": workspaceFile("a", `resource "terraform_data" "a2" {}`+"\n")}
+	for k, v := range files {
+		change[k] = v
+	}
+	s.work.Write(change).Commit("change a")
+	s.work.Git("push", g.CloneURL(s.repo), "feature")
+	s.pr = g.CreatePullRequest(t, s.repo, "feature", "main", "Change envs/a")
+
+	dataDir := t.TempDir()
+	repoURL := strings.Replace(g.CloneURL(s.repo), "admin:"+g.Token()+"@", "", 1)
+	cfg := daemonConfig(t, dataDir, fmt.Sprintf(`  - name: infra
+    url: %s
+    poll_interval: %s
+    pull_requests: true
+    auth: {token_env: GITEA_TOKEN, username: admin}
+    forge:
+      kind: gitea
+      url: %s
+      token_env: GITEA_TOKEN
+      webhook_secret_env: HOOK_SECRET
+`, repoURL, pollEvery, g.URL()), append(extra, "external_url: https://landform.example.com")...)
+	s.cloud = cloudOf(t, cfg)
+	s.d = startDaemon(t, cfg, dataDir, "GITEA_TOKEN="+g.Token(), "HOOK_SECRET="+hookSecret)
+	return s
+}
+
+// cloudOf returns the TESTCLOUD_ROOT a daemon config gives terraform.
+func cloudOf(t *testing.T, cfg string) string {
+	t.Helper()
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "TESTCLOUD_ROOT: "); ok {
+			return v
+		}
+	}
+	t.Fatal("no TESTCLOUD_ROOT in the daemon config")
+	return ""
+}
+
+// preview waits until the pull request has Landform's preview comment for
+// commit (its short SHA in the heading) showing every workspace of ws
+// planned, and returns it.
+func (s *giteaScene) preview(timeout time.Duration, commit string, ws ...string) giteatest.Comment {
+	s.t.Helper()
+	var found giteatest.Comment
+	waitFor(s.t, timeout, fmt.Sprintf("the preview of %s with %v planned", commit[:12], ws), func() bool {
+		for _, c := range s.gitea.Comments(s.t, s.repo, s.pr) {
+			if !strings.Contains(c.Body, previewMark) || !strings.Contains(c.Body, commit[:12]) {
+				continue
+			}
+			all := true
+			for _, w := range ws {
+				all = all && strings.Contains(c.Body, "| `"+w+"` | 📝 planned |")
+			}
+			if all {
+				found = c
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func (s *giteaScene) previews() int {
+	n := 0
+	for _, c := range s.gitea.Comments(s.t, s.repo, s.pr) {
+		if strings.Contains(c.Body, previewMark) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestGiteaPullRequestPreviewAndStatuses(t *testing.T) {
+	t.Parallel()
+	s := newGiteaScene(t, "1s", nil)
+	head := s.work.Head()
+	c := s.preview(2*time.Minute, head, "envs/a")
+	for _, want := range []string{"Landform plan for #", "`envs/a`", "planned", "+2 ~0 -0 ±0", "landform approve", "https://landform.example.com/runs/"} {
+		if !strings.Contains(c.Body, want) {
+			t.Errorf("preview lacks %q:\n%s", want, c.Body)
+		}
+	}
+	if strings.Contains(c.Body, "envs/b") {
+		t.Errorf("the preview shows envs/b, which the pull request does not touch:\n%s", c.Body)
+	}
+	waitFor(t, time.Minute, "a success status of envs/a", func() bool {
+		for _, st := range s.gitea.Statuses(t, s.repo, head) {
+			if st.Context == "landform/plan: envs/a" && st.State == "success" && strings.HasPrefix(st.TargetURL, "https://landform.example.com/runs/") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// Another push: the same comment is edited and says what changed.
+	s.work.Write(map[string]string{"envs/b/main.tf": workspaceFile("b", `resource "terraform_data" "b2" {}`+"\n")}).Commit("change b")
+	s.work.Git("push", s.gitea.CloneURL(s.repo), "feature")
+	head2 := s.work.Head()
+	c2 := s.preview(2*time.Minute, head2, "envs/a", "envs/b")
+	if c2.ID != c.ID {
+		t.Errorf("a new comment (%d) instead of editing %d", c2.ID, c.ID)
+	}
+	if n := s.previews(); n != 1 {
+		t.Errorf("%d preview comments, want 1", n)
+	}
+	if !strings.Contains(c2.Body, "Since `"+head[:12]+"`") || !strings.Contains(c2.Body, "`envs/b` (new)") {
+		t.Errorf("the edited preview does not say what changed since %s:\n%s", head[:12], c2.Body)
+	}
+}
+
+func TestGiteaWebhookTriggersThePlanAndForgeriesAreRefused(t *testing.T) {
+	t.Parallel()
+	// Polls every hour: only a webhook can make the daemon see a push.
+	s := newGiteaScene(t, "1h", nil)
+	first := s.preview(2*time.Minute, s.work.Head(), "envs/a") // the first poll, at start
+	addr := s.d.listenAddr()
+	polls := s.d.polls("infra")
+
+	// A forged delivery is refused and triggers nothing.
+	body := []byte(`{"ref":"refs/heads/feature","repository":{"full_name":"admin/infra"}}`)
+	mac := hmac.New(sha256.New, []byte("not-the-secret"))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/gitea", bytes.NewReader(body))
+	req.Header.Set("X-Gitea-Event", "push")
+	req.Header.Set("X-Gitea-Delivery", "forged-1")
+	req.Header.Set("X-Gitea-Signature", hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged delivery: HTTP %d, want 401", resp.StatusCode)
+	}
+	if n := s.d.polls("infra"); n != polls {
+		t.Errorf("a forged delivery triggered a poll (%d → %d)", polls, n)
+	}
+
+	// Gitea's own, signed delivery of a push plans it before the next poll.
+	s.gitea.AddWebhook(t, s.repo, "http://"+addr+"/webhooks/gitea", hookSecret)
+	s.work.Write(map[string]string{"envs/b/main.tf": workspaceFile("b", `resource "terraform_data" "b3" {}`+"\n")}).Commit("change b")
+	s.work.Git("push", s.gitea.CloneURL(s.repo), "feature")
+	c := s.preview(2*time.Minute, s.work.Head(), "envs/a", "envs/b")
+	if c.ID != first.ID {
+		t.Errorf("after the webhook: comment %d (first %d):\n%s", c.ID, first.ID, c.Body)
+	}
+}
+
+func TestGiteaOutageDelaysThePreviewNeverLosesIt(t *testing.T) {
+	t.Parallel()
+	// envs/slow reads a data source that blocks for a few seconds: Gitea
+	// is stopped while its plan runs.
+	slow := `terraform {
+  required_providers {
+    testcloud = { source = "landform/testcloud" }
+  }
+}
+provider "testcloud" {}
+data "testcloud_hang" "h" {
+  name    = "outage"
+  seconds = 4
+}
+resource "terraform_data" "after" {
+  input = data.testcloud_hang.h.name
+}
+`
+	// The sandbox would hide the test cloud's directory from the provider;
+	// this test is about the forge.
+	s := newGiteaScene(t, "1s", map[string]string{"envs/slow/main.tf": slow}, "sandbox: off")
+	marker := filepath.Join(s.cloud, "hang", "outage.json")
+	waitFor(t, 2*time.Minute, "the slow plan to start", func() bool {
+		_, err := os.Stat(marker)
+		return err == nil
+	})
+	s.gitea.Stop()
+	s.d.waitLog(2*time.Minute, "forge: delivery failed")
+	runs := s.d.waitRuns(time.Minute, "the slow plan to finish", func(rs []daemonRun) bool {
+		return len(runsOf(rs, func(r daemonRun) bool { return r.Workspace == "envs/slow" && r.State == "planned" })) == 1
+	})
+	if len(runs) == 0 {
+		t.Fatal("no runs")
+	}
+	s.gitea.Restart(t)
+	s.preview(3*time.Minute, s.work.Head(), "envs/a", "envs/slow")
+}
