@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,4 +252,94 @@ resource "terraform_data" "after" {
 	}
 	s.gitea.Restart(t)
 	s.preview(3*time.Minute, s.work.Head(), "envs/a", "envs/slow")
+}
+
+// TestGiteaCanariesReachNoOutlet: a secret in a testcloud_secret value, a
+// value matched by a redact pattern and the value of an environment
+// variable Landform passes to terraform appear in no comment, status,
+// ledger file or log line — including through an errored plan's message.
+func TestGiteaCanariesReachNoOutlet(t *testing.T) {
+	t.Parallel()
+	const (
+		secretCanary = "canary-secret-value-31337"
+		redactCanary = "CANARY2-8675309"
+		envCanary    = "canary-env-value-4242"
+	)
+	provider := `terraform {
+  required_providers {
+    testcloud = { source = "landform/testcloud" }
+  }
+}
+provider "testcloud" {}
+`
+	files := map[string]string{
+		"envs/secret/main.tf": provider + `resource "testcloud_secret" "s" {
+  name  = "db-password"
+  value = "` + secretCanary + `"
+}
+`,
+		"envs/a/main.tf": workspaceFile("a", `resource "terraform_data" "r" { input = "`+redactCanary+`" }
+variable "canary" { type = string }
+resource "terraform_data" "e" { input = var.canary }
+`),
+		"envs/broken/main.tf": `variable "canary" { type = string }
+output "x" { value = file("missing-${var.canary}.txt") }
+`,
+	}
+	s := newGiteaScene(t, "1s", files,
+		"  pass_env: [TF_VAR_canary]", // inside terraform: (after its env)
+		"redact: ['CANARY2-[0-9]+']",
+		"ledger: true")
+	s.d.signal(syscall.SIGKILL) // restarted with the canary in its environment
+	<-s.d.done
+	s.d = startDaemon(t, s.d.config, s.d.dataDir, "GITEA_TOKEN="+s.gitea.Token(), "HOOK_SECRET="+hookSecret, "TF_VAR_canary="+envCanary)
+	head := s.work.Head()
+	s.preview(2*time.Minute, head, "envs/a", "envs/secret")
+	// The errored workspace and the ledger: wait for their outcome too.
+	waitFor(t, time.Minute, "the status of envs/broken", func() bool {
+		for _, st := range s.gitea.Statuses(t, s.repo, head) {
+			if st.Context == "landform/plan: envs/broken" && st.State == "failure" {
+				return true
+			}
+		}
+		return false
+	})
+	ledger := t.TempDir()
+	waitFor(t, 2*time.Minute, "the ledger branch on Gitea", func() bool {
+		_, err := gitOutput(".", "clone", "--quiet", "--branch", "landform/ledger", s.gitea.CloneURL(s.repo), filepath.Join(ledger, "l"))
+		return err == nil
+	})
+
+	var outlets []string
+	for _, c := range s.gitea.Comments(t, s.repo, s.pr) {
+		outlets = append(outlets, "comment: "+c.Body)
+	}
+	for _, st := range s.gitea.Statuses(t, s.repo, head) {
+		outlets = append(outlets, "status: "+st.Description+" "+st.TargetURL)
+	}
+	err := filepath.WalkDir(filepath.Join(ledger, "l"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		outlets = append(outlets, "ledger "+p+": "+string(data))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outlets = append(outlets, "log: "+s.d.logs.String())
+	var sawBroken, sawRedacted bool
+	for _, o := range outlets {
+		for _, canary := range []string{secretCanary, redactCanary, envCanary} {
+			if i := strings.Index(o, canary); i >= 0 {
+				t.Errorf("canary %q in %s: …%s…", canary, o[:min(len(o), 40)], o[max(0, i-300):min(len(o), i+100)])
+			}
+		}
+		sawBroken = sawBroken || strings.Contains(o, "envs/broken") && strings.Contains(o, "missing-")
+		sawRedacted = sawRedacted || strings.Contains(o, "***")
+	}
+	if !sawBroken || !sawRedacted {
+		t.Errorf("the outlets do not show the errored plan (%v) or a mask (%v): the test looked at nothing", sawBroken, sawRedacted)
+	}
 }

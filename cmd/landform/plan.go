@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/datadir"
+	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/report"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
@@ -147,11 +149,12 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		return nil, err
 	}
 	defer db.Close()
+	red := redactor(o.engine.env, o.engine.passEnv, nil, nil)
+	a.logger = slog.New(redact.Handler(a.logger.Handler(), red)) // the engine logs terraform's errors
 	engine, err := a.newEngine(o.engine)
 	if err != nil {
 		return nil, err
 	}
-	red := redactor(o.engine.env, nil, nil)
 	r, err := a.newRunner(db, engine, o.engine.env, red, cmp.Or(o.parallel, change.Head.Config.Parallel), false)
 	if err != nil {
 		return nil, err

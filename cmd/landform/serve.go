@@ -80,6 +80,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	defer db.Close()
+	// Everything made from here on logs through the redaction, the
+	// engine (which logs terraform's errors) included.
+	var secrets []string
+	for _, rs := range cfg.Repos {
+		secrets = append(secrets, rs.Auth.Secrets()...)
+		secrets = append(secrets, rs.Forge.Secrets()...)
+	}
+	red := redactor(cfg.Terraform.Env, cfg.Terraform.PassEnv, secrets, cfg.Redact)
+	log = slog.New(redact.Handler(log.Handler(), red))
+	a.logger = log
 	engine, err := a.newEngine(engineFlags{
 		cliConfig: cfg.Terraform.CLIConfig, binaries: cfg.Terraform.Binaries, passEnv: cfg.Terraform.PassEnv,
 		sandbox: cfg.Sandbox, pluginCache: cfg.Terraform.PluginCacheDir,
@@ -90,14 +100,6 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if cfg.Sandbox == string(terraform.SandboxOff) {
 		log.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
 	}
-	var secrets []string
-	for _, rs := range cfg.Repos {
-		secrets = append(secrets, rs.Auth.Secrets()...)
-		secrets = append(secrets, rs.Forge.Secrets()...)
-	}
-	red := redactor(cfg.Terraform.Env, secrets, cfg.Redact)
-	log = slog.New(redact.Handler(log.Handler(), red))
-	a.logger = log
 	r, err := a.newRunner(db, engine, cfg.Terraform.Env, red, cfg.Parallel, true)
 	if err != nil {
 		return err

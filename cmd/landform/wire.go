@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -98,8 +99,15 @@ func (a *app) newEngine(f engineFlags) (*terraform.Engine, error) {
 // redactor masks the values Landform hands terraform (env values,
 // repository secrets) and the operator's patterns, in everything a run's
 // text reaches.
-func redactor(env map[string]string, secrets []string, patterns []*regexp.Regexp) *redact.Redactor {
+func redactor(env map[string]string, passEnv, secrets []string, patterns []*regexp.Regexp) *redact.Redactor {
 	values := slices.Collect(maps.Values(env))
+	// What terraform gets of Landform's own environment is masked as what
+	// the config gives it.
+	for _, name := range passEnv {
+		if v, ok := os.LookupEnv(name); ok {
+			values = append(values, v)
+		}
+	}
 	return redact.New(append(values, secrets...), patterns...)
 }
 
