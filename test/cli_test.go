@@ -47,14 +47,14 @@ type cliResult struct {
 
 // landform runs the landform binary with args and returns what it did.
 // A run longer than five minutes fails the test.
-func landform(t *testing.T, args ...string) cliResult {
+func landform(t testing.TB, args ...string) cliResult {
 	t.Helper()
 	return landformIn(t, "", nil, args...)
 }
 
 // landformIn runs the landform binary with args in dir, with env added to
 // the test process's environment, and returns what it did.
-func landformIn(t *testing.T, dir string, env []string, args ...string) cliResult {
+func landformIn(t testing.TB, dir string, env []string, args ...string) cliResult {
 	t.Helper()
 	statOnce.Do(func() {
 		if err := statSources(); err != nil {
@@ -80,7 +80,7 @@ func landformIn(t *testing.T, dir string, env []string, args ...string) cliResul
 
 // landformJSON runs landform with args, requires exit code wantCode, and
 // decodes stdout into v.
-func landformJSON(t *testing.T, wantCode int, v any, args ...string) cliResult {
+func landformJSON(t testing.TB, wantCode int, v any, args ...string) cliResult {
 	t.Helper()
 	res := landform(t, args...)
 	if res.Code != wantCode {

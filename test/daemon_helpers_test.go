@@ -38,7 +38,7 @@ func (b *syncBuffer) String() string {
 
 // daemon is a `landform serve` process.
 type daemon struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	dataDir string
@@ -49,7 +49,7 @@ type daemon struct {
 
 // daemonConfig writes a server config with the test's terraform settings
 // and repos (YAML list items, already indented under "repos:").
-func daemonConfig(t *testing.T, dataDir, repos string, extra ...string) string {
+func daemonConfig(t testing.TB, dataDir, repos string, extra ...string) string {
 	t.Helper()
 	tools := tftest.Load(t)
 	cfg := fmt.Sprintf(`data_dir: %s
@@ -73,7 +73,7 @@ repos:
 
 // startDaemon runs `landform serve --config config` until the test ends,
 // with env added to the test process's environment.
-func startDaemon(t *testing.T, config, dataDir string, env ...string) *daemon {
+func startDaemon(t testing.TB, config, dataDir string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, logs: &syncBuffer{}, dataDir: dataDir, config: config, done: make(chan struct{})}
 	d.cmd = exec.Command(landformBin, "--log-level", "debug", "serve", "--config", config)
@@ -168,7 +168,7 @@ func (d *daemon) waitRuns(timeout time.Duration, what string, cond func([]daemon
 
 // waitFor polls cond every 100ms until it holds, failing the test after
 // timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

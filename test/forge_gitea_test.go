@@ -31,7 +31,7 @@ const (
 // giteaScene is a Gitea with a repository, its working copy, a pull request
 // and a daemon watching it.
 type giteaScene struct {
-	t     *testing.T
+	t       testing.TB
 	gitea *giteatest.Server
 	repo  string
 	work  *tftest.GitRepo
@@ -50,7 +50,7 @@ func workspaceFile(name, extra string) string {
 // newGiteaScene pushes two workspaces to main, a change of envs/a to a
 // branch, opens a pull request of it and starts a daemon that polls every
 // pollEvery.
-func newGiteaScene(t *testing.T, pollEvery string, files map[string]string, extra ...string) *giteaScene {
+func newGiteaScene(t testing.TB, pollEvery string, files map[string]string, extra ...string) *giteaScene {
 	t.Helper()
 	g := giteatest.Start(t)
 	s := &giteaScene{t: t, gitea: g, repo: "infra"}
@@ -90,7 +90,7 @@ func newGiteaScene(t *testing.T, pollEvery string, files map[string]string, extr
 }
 
 // cloudOf returns the TESTCLOUD_ROOT a daemon config gives terraform.
-func cloudOf(t *testing.T, cfg string) string {
+func cloudOf(t testing.TB, cfg string) string {
 	t.Helper()
 	data, err := os.ReadFile(cfg)
 	if err != nil {
