@@ -2,7 +2,9 @@ package landform
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RunKind says what a run does.
@@ -131,6 +133,17 @@ type RunFilter struct {
 	States []RunState
 	// Limit caps the number of runs returned (newest first); 0 means no cap.
 	Limit int
+}
+
+// OneLine joins the lines of s with single spaces and cuts it to at most
+// limit characters (runes), ending with "…" when it was cut: a commit
+// status's description, a table cell.
+func OneLine(s string, limit int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if limit <= 0 || utf8.RuneCountInString(s) <= limit {
+		return s
+	}
+	return string([]rune(s)[:limit-1]) + "…"
 }
 
 // ShortSHA abbreviates a commit to the 12 characters messages show.

@@ -13,6 +13,7 @@ package forge
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/landform/landform"
@@ -94,3 +95,25 @@ const (
 	MaxCommentGitLab = 1_000_000
 	MaxCommentGitea  = 65536
 )
+
+// MaxStatusDescription is the longest commit status description clients
+// send, in characters: GitHub's limit, kept on every forge so a status
+// reads the same everywhere (Gitea sets none).
+const MaxStatusDescription = 140
+
+// ErrorCode is the landform error code of an HTTP status a forge answered:
+// 404 is ENOTFOUND, 401 and 403 EUNAUTHORIZED, 400 and 422 EINVALID, 409
+// ECONFLICT; "" for anything else (5xx, rate limits: no code, retried).
+func ErrorCode(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return landform.ENOTFOUND
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return landform.EUNAUTHORIZED
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return landform.EINVALID
+	case http.StatusConflict:
+		return landform.ECONFLICT
+	}
+	return ""
+}

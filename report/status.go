@@ -39,18 +39,9 @@ func CommitStatus(run *landform.Run, externalURL string) landform.CommitStatus {
 	default:
 		s.State, s.Description = landform.StatusSuccess, "plan "+run.Summary.String()+" ("+string(run.State)+")"
 	}
-	s.Description = cutRunes(strings.Join(strings.Fields(s.Description), " "), maxStatusDescription)
+	s.Description = landform.OneLine(s.Description, maxStatusDescription)
 	if externalURL != "" && run.ID != "" {
 		s.TargetURL = strings.TrimRight(externalURL, "/") + "/runs/" + run.ID
 	}
 	return s
-}
-
-// cutRunes shortens s to at most n runes, ending with "…" when cut.
-func cutRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

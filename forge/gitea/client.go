@@ -130,17 +130,7 @@ func (c *Client) fail(resp *sdk.Response, err error, format string, args ...any)
 	if resp == nil || resp.Response == nil {
 		return fmt.Errorf("gitea: %s of %s/%s: %w", what, c.owner, c.repo, err)
 	}
-	code := ""
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		code = landform.ENOTFOUND
-	case http.StatusUnauthorized, http.StatusForbidden:
-		code = landform.EUNAUTHORIZED
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		code = landform.EINVALID
-	case http.StatusConflict:
-		code = landform.ECONFLICT
-	}
+	code := forge.ErrorCode(resp.StatusCode)
 	if code == "" {
 		return fmt.Errorf("gitea: %s of %s/%s: %s: %w", what, c.owner, c.repo, resp.Status, err)
 	}

@@ -529,7 +529,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestDescription(t *testing.T) {
+func TestFirstLine(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"2 to add", "2 to add"},
@@ -537,8 +537,8 @@ func TestDescription(t *testing.T) {
 		{strings.Repeat("x", 140), strings.Repeat("x", 140)},
 		{strings.Repeat("x", 141), strings.Repeat("x", 139) + "…"},
 	} {
-		if got := description(tc.in); got != tc.want {
-			t.Errorf("description(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := firstLine(tc.in); got != tc.want {
+			t.Errorf("firstLine(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -32,7 +32,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	gh "github.com/google/go-github/v75/github"
 
@@ -258,7 +257,7 @@ func (c *Client) SetStatus(ctx context.Context, s forge.Status) error {
 	st := &gh.RepoStatus{
 		State:       gh.Ptr(string(s.State)),
 		Context:     gh.Ptr(s.Context),
-		Description: gh.Ptr(oneLine(s.Description, maxDescription)),
+		Description: gh.Ptr(landform.OneLine(s.Description, maxDescription)),
 	}
 	if s.TargetURL != "" {
 		st.TargetURL = gh.Ptr(s.TargetURL)
@@ -267,16 +266,6 @@ func (c *Client) SetStatus(ctx context.Context, s forge.Status) error {
 		return c.fail(resp, err, "setting status %q on %s", s.Context, s.SHA)
 	}
 	return nil
-}
-
-// oneLine joins the lines of s with spaces and cuts it to limit characters,
-// ending with "…" when it was cut.
-func oneLine(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	return string([]rune(s)[:limit-1]) + "…"
 }
 
 // CreateIssue opens an issue.
@@ -351,17 +340,7 @@ func (c *Client) fail(resp *gh.Response, err error, format string, args ...any) 
 		return fmt.Errorf("github: %s: %w", what, err)
 	}
 	msg := fmt.Sprintf("github: %s: %d %s", what, resp.StatusCode, message(resp.StatusCode, err))
-	code := ""
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		code = landform.ENOTFOUND
-	case http.StatusUnauthorized, http.StatusForbidden:
-		code = landform.EUNAUTHORIZED
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		code = landform.EINVALID
-	case http.StatusConflict:
-		code = landform.ECONFLICT
-	}
+	code := forge.ErrorCode(resp.StatusCode)
 	var limited *gh.RateLimitError
 	var abuse *gh.AbuseRateLimitError
 	if code == "" || errors.As(err, &limited) || errors.As(err, &abuse) {

@@ -44,7 +44,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
@@ -335,7 +334,7 @@ func (c *Client) SetStatus(ctx context.Context, s forge.Status) error {
 	opt := &gl.SetCommitStatusOptions{
 		State:       state,
 		Name:        gl.Ptr(s.Context),
-		Description: gl.Ptr(oneLine(s.Description, maxDescription)),
+		Description: gl.Ptr(landform.OneLine(s.Description, maxDescription)),
 	}
 	if s.TargetURL != "" {
 		opt.TargetURL = gl.Ptr(s.TargetURL)
@@ -348,16 +347,6 @@ func (c *Client) SetStatus(ctx context.Context, s forge.Status) error {
 		return c.fail(resp, err, "setting status %q on %s", s.Context, s.SHA)
 	}
 	return nil
-}
-
-// oneLine joins the lines of s with spaces and cuts it to limit characters,
-// ending with "…" when it was cut.
-func oneLine(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	return string([]rune(s)[:limit-1]) + "…"
 }
 
 // CreateIssue opens an issue.
@@ -452,17 +441,7 @@ func (c *Client) fail(resp *gl.Response, err error, format string, args ...any) 
 		return fmt.Errorf("gitlab: %s: %w", what, err)
 	}
 	msg := fmt.Sprintf("gitlab: %s: %d %s", what, resp.StatusCode, message(resp.StatusCode, err))
-	code := ""
-	switch resp.StatusCode {
-	case http.StatusNotFound:
-		code = landform.ENOTFOUND
-	case http.StatusUnauthorized, http.StatusForbidden:
-		code = landform.EUNAUTHORIZED
-	case http.StatusBadRequest, http.StatusUnprocessableEntity:
-		code = landform.EINVALID
-	case http.StatusConflict:
-		code = landform.ECONFLICT
-	}
+	code := forge.ErrorCode(resp.StatusCode)
 	if code == "" {
 		return &apiError{msg: msg, err: err}
 	}
