@@ -31,7 +31,7 @@ const (
 // giteaScene is a Gitea with a repository, its working copy, a pull request
 // and a daemon watching it.
 type giteaScene struct {
-	t       testing.TB
+	t     testing.TB
 	gitea *giteatest.Server
 	repo  string
 	work  *tftest.GitRepo
