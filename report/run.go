@@ -22,10 +22,13 @@ type RunRecord struct {
 	Error      string               `json:"error,omitempty"`
 	PlanSHA256 string               `json:"plan_sha256,omitempty"`
 	BlockedBy  string               `json:"blocked_by,omitempty"`
-	CreatedAt  time.Time            `json:"created_at"`
-	StartedAt  time.Time            `json:"started_at,omitzero"`
-	FinishedAt time.Time            `json:"finished_at,omitzero"`
-	DurationMS int64                `json:"duration_ms,omitempty"`
+	// PullRequest is the pull request a run of a pull request's head plans:
+	// its number, and with a forge configured its author and base branch.
+	PullRequest *landform.RunPR `json:"pull_request,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	StartedAt   time.Time       `json:"started_at,omitzero"`
+	FinishedAt  time.Time       `json:"finished_at,omitzero"`
+	DurationMS  int64           `json:"duration_ms,omitempty"`
 }
 
 // NewRunRecord returns run's record, times in UTC.
@@ -36,8 +39,14 @@ func NewRunRecord(run *landform.Run) RunRecord {
 		}
 		return t.UTC()
 	}
+	var pr *landform.RunPR
+	if run.PR != (landform.RunPR{}) {
+		p := run.PR
+		pr = &p
+	}
 	return RunRecord{
-		ID: run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
+		PullRequest: pr,
+		ID:          run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
 		Kind: run.Kind, State: run.State, Summary: run.Summary, Error: run.Error, PlanSHA256: run.PlanSHA256,
 		BlockedBy: run.BlockedBy, CreatedAt: utc(run.CreatedAt), StartedAt: utc(run.StartedAt),
 		FinishedAt: utc(run.FinishedAt), DurationMS: run.Duration().Milliseconds(),

@@ -153,6 +153,22 @@ func TestGiteaPullRequestPreviewAndStatuses(t *testing.T) {
 	if strings.Contains(c.Body, "envs/b") {
 		t.Errorf("the preview shows envs/b, which the pull request does not touch:\n%s", c.Body)
 	}
+	// The run carries the pull request as the forge describes it.
+	var doc struct {
+		Runs []struct {
+			Workspace   string `json:"workspace"`
+			PullRequest struct {
+				Number     int    `json:"number"`
+				Author     string `json:"author"`
+				BaseBranch string `json:"base_branch"`
+			} `json:"pull_request"`
+		} `json:"runs"`
+	}
+	landformJSON(t, 0, &doc, "--data-dir", s.d.dataDir, "runs", "--json")
+	if len(doc.Runs) == 0 || doc.Runs[0].PullRequest.Number != s.pr || doc.Runs[0].PullRequest.Author != s.gitea.Admin() ||
+		doc.Runs[0].PullRequest.BaseBranch != "main" {
+		t.Errorf("runs --json: %+v, want pull request #%d by %s onto main", doc.Runs, s.pr, s.gitea.Admin())
+	}
 	waitFor(t, time.Minute, "a success status of envs/a", func() bool {
 		for _, st := range s.gitea.Statuses(t, s.repo, head) {
 			if st.Context == "landform/plan: envs/a" && st.State == "success" && strings.HasPrefix(st.TargetURL, "https://landform.example.com/runs/") {
