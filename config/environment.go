@@ -34,6 +34,11 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 		c.executable(indexPath("terraform.binaries", i), b)
 	}
 	c.dir("terraform.plugin_cache_dir", "plugin cache directory", t.PluginCacheDir)
+	for i, set := range s.Policies.Sets {
+		if set.Source != PolicyBuiltin && set.Source != PolicyRepo {
+			c.dir(joinPath(indexPath("policies.sets", i), "source"), "policy directory", set.Source)
+		}
+	}
 	for i, r := range s.Repos {
 		p := indexPath("repos", i)
 		if r.URL != "" {

@@ -103,7 +103,9 @@ type Server struct {
 	// CLI — on top of the values Landform itself hands terraform.
 	Redact []*regexp.Regexp
 	// Limits bound what one repository can make the daemon do.
-	Limits    Limits
+	Limits Limits
+	// Policies are evaluated on every plan.
+	Policies  Policies
 	Terraform TerraformSettings
 	// Repos are the watched repositories, in file order, names unique.
 	Repos []RepoSettings
@@ -192,7 +194,7 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "terraform", "repos"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -270,6 +272,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			s.Sandbox = decodeSandbox(d, p, v)
 		case "limits":
 			s.Limits = decodeLimits(d, p, v)
+		case "policies":
+			s.Policies = sp.decodePolicies(p, v)
 		case "redact":
 			d.stringList(v, p, func(str, ip string, n *yaml.Node) {
 				re, err := regexp.Compile(str)

@@ -251,7 +251,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, terraform, repos)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos)`,
 		}},
 
 		// Wrong types.
@@ -918,5 +918,59 @@ func TestEngineVariablesCannotBeConfigured(t *testing.T) {
 		`landform.yaml:2:14: terraform.pass_env[0]: "LANDFORM_VERSION_JSON" is set by Landform itself and cannot be passed through`,
 		`landform.yaml:3:17: terraform.allowed_env[0]: "LANDFORM_TERRAFORM" is set by Landform itself; a repo config may not set it`,
 		`landform.yaml:4:9: terraform.env.TF_CLI_ARGS_plan: "TF_CLI_ARGS_plan" is set by Landform itself`,
+	})
+}
+
+func TestParseServerPolicies(t *testing.T) {
+	s, err := config.ParseServer("/etc/landform/landform.yaml", []byte(`policies:
+  owners: [alice, platform-team]
+  sets:
+    - name: guard-rails
+      source: builtin
+      workspaces: ["envs/prod/**", "./global/*"]
+      params:
+        protect_types: {types: [aws_db_instance]}
+        max_destroys: {max: 5}
+    - name: team
+      source: dir:policies
+      enforcement: warn
+    - name: own
+      source: repo
+`+repo0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Policies{
+		Owners: []string{"alice", "platform-team"},
+		Sets: []config.PolicySet{
+			{Name: "guard-rails", Source: config.PolicyBuiltin, Enforcement: landform.EnforceDeny, Workspaces: []string{"envs/prod/**", "global/*"},
+				Params: map[string]any{"protect_types": map[string]any{"types": []any{"aws_db_instance"}}, "max_destroys": map[string]any{"max": 5}}},
+			{Name: "team", Source: "/etc/landform/policies", Enforcement: landform.EnforceWarn},
+			{Name: "own", Source: config.PolicyRepo, Enforcement: landform.EnforceDeny},
+		},
+	}
+	if diff := cmp.Diff(want, s.Policies); diff != "" {
+		t.Errorf("Policies (-want +got):\n%s", diff)
+	}
+	if !s.Policies.IsOwner("alice") || s.Policies.IsOwner("mallory") || s.Policies.IsOwner("") {
+		t.Error("IsOwner wrong")
+	}
+
+	_, err = config.ParseServer("landform.yaml", []byte(`policies:
+  sets:
+    - name: a
+      source: builtin
+      enforcement: block
+    - {name: a, source: builtin}
+    - source: builtin
+    - {name: b, source: builtin, params: [x]}
+    - {name: c, source: http://policies}
+`+repo0))
+	checkInvalid(t, err, []string{
+		`landform.yaml:5:20: policies.sets[0].enforcement: unknown enforcement "block" (want deny or warn)`,
+		`landform.yaml:6:7: policies.sets[1]: policy set "a" is defined twice (first at line 3)`,
+		`landform.yaml:7:7: policies.sets[2]: missing required field "name"`,
+		`landform.yaml:8:42: policies.sets[3].params: expected a mapping, got a list`,
+		`landform.yaml:9:25: policies.sets[4].source: unknown policy source "http://policies" (want builtin, repo, or dir:PATH)`,
 	})
 }
