@@ -93,10 +93,13 @@ type Run struct {
 	// PR is the pull request of a run of a pull request's head, zero
 	// otherwise: its number (from the ref), and with a forge configured
 	// who opened it and its base branch.
-	PR         RunPR     `json:"pull_request,omitzero"`
-	CreatedAt  time.Time `json:"created_at"`
-	StartedAt  time.Time `json:"started_at,omitzero"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
+	PR RunPR `json:"pull_request,omitzero"`
+	// Policy is what the policies decided about the plan, nil when they
+	// were not evaluated (no policies, no changes, not planned yet).
+	Policy     *PolicyResult `json:"policy,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	StartedAt  time.Time     `json:"started_at,omitzero"`
+	FinishedAt time.Time     `json:"finished_at,omitzero"`
 }
 
 // RunPR is the pull request a run plans.

@@ -25,10 +25,12 @@ type RunRecord struct {
 	// PullRequest is the pull request a run of a pull request's head plans:
 	// its number, and with a forge configured its author and base branch.
 	PullRequest *landform.RunPR `json:"pull_request,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	StartedAt   time.Time       `json:"started_at,omitzero"`
-	FinishedAt  time.Time       `json:"finished_at,omitzero"`
-	DurationMS  int64           `json:"duration_ms,omitempty"`
+	// Policy is what the policies decided (and an owner's override).
+	Policy     *landform.PolicyResult `json:"policy,omitempty"`
+	CreatedAt  time.Time              `json:"created_at"`
+	StartedAt  time.Time              `json:"started_at,omitzero"`
+	FinishedAt time.Time              `json:"finished_at,omitzero"`
+	DurationMS int64                  `json:"duration_ms,omitempty"`
 }
 
 // NewRunRecord returns run's record, times in UTC.
@@ -46,6 +48,7 @@ func NewRunRecord(run *landform.Run) RunRecord {
 	}
 	return RunRecord{
 		PullRequest: pr,
+		Policy:      run.Policy,
 		ID:          run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
 		Kind: run.Kind, State: run.State, Summary: run.Summary, Error: run.Error, PlanSHA256: run.PlanSHA256,
 		BlockedBy: run.BlockedBy, CreatedAt: utc(run.CreatedAt), StartedAt: utc(run.StartedAt),

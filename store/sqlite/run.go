@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -42,6 +43,18 @@ func checkTimes(ts ...time.Time) error {
 		}
 	}
 	return nil
+}
+
+// policyJSON is the stored form of a policy result: ” for none.
+func policyJSON(p *landform.PolicyResult) string {
+	if p == nil {
+		return ""
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "" // a PolicyResult always marshals
+	}
+	return string(b)
 }
 
 // parseID returns the row ID of a run ID: its canonical decimal form only.
@@ -103,12 +116,12 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
 		error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-		pr_number, pr_author, pr_base
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pr_number, pr_author, pr_base, policy
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch)
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy))
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +129,7 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
-// Error, PlanSHA256, BlockedBy, PR, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// Error, PlanSHA256, BlockedBy, PR, Policy, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
 // CreatedAt are fixed at creation; their values in r are ignored.
 //
 // Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
@@ -135,12 +148,12 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 		dir = ?, commit_sha = ?, ref = ?, state = ?,
 		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
 		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?,
-		pr_number = ?, pr_author = ?, pr_base = ?
+		pr_number = ?, pr_author = ?, pr_base = ?, policy = ?
 	WHERE id = ?`,
 		r.Dir, r.Commit, r.Ref, string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch, id)
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), id)
 	if err != nil {
 		return fmt.Errorf("updating run %s: %w", r.ID, err)
 	}
@@ -157,7 +170,7 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
 	add_count, change_count, destroy_count, replace_count,
 	error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-	pr_number, pr_author, pr_base`
+	pr_number, pr_author, pr_base, policy`
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
@@ -166,13 +179,20 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 		id                int64
 		created           string
 		started, finished sql.NullString
+		policy            string
 		err               error
 	)
 	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
 		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
 		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy,
-		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch); err != nil {
+		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy); err != nil {
 		return nil, err
+	}
+	if policy != "" {
+		r.Policy = &landform.PolicyResult{}
+		if err := json.Unmarshal([]byte(policy), r.Policy); err != nil {
+			return nil, fmt.Errorf("run %d: policy: %w", id, err)
+		}
 	}
 	r.ID = strconv.FormatInt(id, 10)
 	if r.CreatedAt, err = time.Parse(timeLayout, created); err != nil {

@@ -214,6 +214,11 @@ func testRoundTrip(t *testing.T, s Store) {
 		PlanSHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 		BlockedBy:  "pr/7",
 		PR:         landform.RunPR{Number: 12, Author: "alice", BaseBranch: "main"},
+		Policy: &landform.PolicyResult{
+			Deny:             []landform.PolicyMessage{{Set: "builtin", Package: "landform.protect_types", Rule: "deny", Message: "no"}},
+			RequireApprovals: []landform.ApprovalRequirement{{Count: 2, From: []string{"dba"}, Set: "builtin", Package: "landform.destroy_approvals"}},
+			Override:         &landform.PolicyOverride{By: "alice", Reason: "migration", At: base},
+		},
 		CreatedAt:  base,
 		StartedAt:  base.Add(1500 * time.Millisecond),
 		FinishedAt: base.Add(time.Minute + 1),
