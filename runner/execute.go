@@ -97,7 +97,20 @@ func (r *Runner) execute(ctx context.Context, src Source, run *landform.Run, p e
 			err = fmt.Errorf("storing plan: %w", err)
 		}
 	}
+	var verdict *landform.PolicyResult
+	if err == nil && out.Changes && r.policies != nil {
+		// Fail closed: a policy that cannot be evaluated fails the run.
+		if verdict, err = r.policies.Evaluate(ctx, run, out.Artifact.JSON); err != nil {
+			err = fmt.Errorf("policies: %w", err)
+		}
+	}
 	r.conclude(run, out, err, red)
+	if err == nil && verdict != nil {
+		run.Policy = redactVerdict(verdict, red)
+		if run.Policy.Denied() {
+			run.State = landform.StatePolicyFailed
+		}
+	}
 	if err != nil {
 		r.logger.Debug("run failed", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID, "err", run.Error)
 	}
@@ -184,6 +197,21 @@ func (r *Runner) conclude(run *landform.Run, out *PlanOutput, runErr error, red 
 	}
 	run.Summary = out.Summary
 	run.PlanSHA256 = out.Artifact.SHA256
+}
+
+// redactVerdict masks the messages of a policy result: a rule may quote
+// the plan's values.
+func redactVerdict(v *landform.PolicyResult, red *redact.Redactor) *landform.PolicyResult {
+	out := *v
+	mask := func(ms []landform.PolicyMessage) []landform.PolicyMessage {
+		ms = slices.Clone(ms)
+		for i := range ms {
+			ms[i].Message = red.String(ms[i].Message)
+		}
+		return ms
+	}
+	out.Deny, out.Warn = mask(v.Deny), mask(v.Warn)
+	return &out
 }
 
 // errorText is the text of err as a run stores it: redacted with red and

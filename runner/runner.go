@@ -78,6 +78,13 @@ type Planner interface {
 	Plan(ctx context.Context, job PlanJob) (*PlanOutput, error)
 }
 
+// Policies judges a run's plan (OPA Rego over its JSON): deny, warn,
+// require approvals. An error (a policy that does not compile or fails to
+// evaluate) fails the run: policies fail closed.
+type Policies interface {
+	Evaluate(ctx context.Context, run *landform.Run, planJSON []byte) (*landform.PolicyResult, error)
+}
+
 // Runner executes runs and records them: the one executor of every run
 // kind, used by the daemon's workers and by one-shot batches alike.
 type Runner struct {
@@ -89,6 +96,7 @@ type Runner struct {
 	parallel int
 	workDir  string
 	redactor *redact.Redactor
+	policies Policies
 }
 
 // Option configures a Runner.
@@ -132,6 +140,11 @@ func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir }
 // tokens); each run adds its workspace's env values and the values its
 // plan marks sensitive. Default: mask nothing.
 func WithRedactor(red *redact.Redactor) Option { return func(r *Runner) { r.redactor = red } }
+
+// WithPolicies makes every plan with changes be judged by p: a deny puts
+// the run in policy_failed, an evaluation error makes it errored. Default:
+// no policies.
+func WithPolicies(p Policies) Option { return func(r *Runner) { r.policies = p } }
 
 // New returns a Runner.
 func New(store Store, plans PlanStore, planner Planner, opts ...Option) *Runner {
