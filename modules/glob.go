@@ -170,3 +170,14 @@ func escapeGlob(s string) string {
 	}
 	return b.String()
 }
+
+// MatchGlob reports whether the "/"-separated name matches pattern, a glob
+// as when_modified takes them ("**" for any number of segments, braces for
+// alternatives). An invalid pattern is an error.
+func MatchGlob(pattern, name string) (bool, error) {
+	g, err := compileGlob(pattern)
+	if err != nil {
+		return false, err
+	}
+	return g.match(name), nil
+}

@@ -70,3 +70,22 @@ func TestEscapeGlob(t *testing.T) {
 		t.Errorf("expandBraces = %v", got)
 	}
 }
+
+func TestMatchGlob(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, name string
+		want          bool
+	}{
+		{"envs/prod/**", "envs/prod/app", true},
+		{"envs/prod/**", "envs/staging", false},
+		{"envs/*", "envs/prod@blue", true},
+		{"{a,b}/x", "b/x", true},
+	} {
+		if got, err := MatchGlob(tc.pattern, tc.name); err != nil || got != tc.want {
+			t.Errorf("MatchGlob(%q, %q) = %v, %v", tc.pattern, tc.name, got, err)
+		}
+	}
+	if _, err := MatchGlob("[x", "a"); err == nil {
+		t.Error("a bad pattern matched")
+	}
+}

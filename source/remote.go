@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"io/fs"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/gitrepo"
@@ -70,4 +71,37 @@ func (r *Repo) Targets(ctx context.Context, base, head string) ([]landform.Targe
 		return nil, nil, err
 	}
 	return c.Targets, c.Deleted, nil
+}
+
+// DefaultBranchFS returns the head commit of the remote's default branch,
+// as the remote has it now (one ref listing, and a fetch when the clone
+// lacks it), and that commit's tree: what the repository says on the
+// branch a pull request cannot change, such as its policies.
+func (r *Repo) DefaultBranchFS(ctx context.Context) (string, fs.FS, error) {
+	refs, def, err := r.Refs(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if def == "" {
+		return "", nil, landform.Errorf(landform.ENOTFOUND, "the remote of %s names no default branch", r.name)
+	}
+	ref := "refs/heads/" + def
+	sha, ok := refs[ref]
+	if !ok {
+		return "", nil, landform.Errorf(landform.ENOTFOUND, "the default branch %s of %s is not on the remote", def, r.name)
+	}
+	g, err := r.Git(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := g.Resolve(sha); err != nil {
+		if err := r.Fetch(ctx, []string{ref}); err != nil {
+			return "", nil, err
+		}
+	}
+	fsys, err := g.FS(sha)
+	if err != nil {
+		return "", nil, err
+	}
+	return sha, fsys, nil
 }
