@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/redact"
@@ -84,5 +85,57 @@ func TestPoliciesJudgeEveryPlanWithChanges(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(judged, " "), "quiet") {
 		t.Errorf("judged a plan without changes: %v", judged)
+	}
+}
+
+func TestOverridePolicyByAnOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	planner := planFunc(func(context.Context, runner.PlanJob) (*runner.PlanOutput, error) {
+		return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte("p"), JSON: []byte("{}")}, Changes: true}, nil
+	})
+	deny := policyFunc(func(*landform.Run, []byte) (*landform.PolicyResult, error) {
+		return &landform.PolicyResult{Deny: []landform.PolicyMessage{{Set: "builtin", Package: "landform.max_destroys", Rule: "deny", Message: "too many destroys"}}}, nil
+	})
+	r, db, _ := newRunner(t, planner, runner.WithPolicies(deny))
+	ts := targets("db")
+	runs, err := r.PlanBatch(ctx, source(ts...), runner.Batch{Repo: "infra", Commit: "c1", Ref: "main", Targets: ts}, nil)
+	if err != nil || runs[0].State != landform.StatePolicyFailed {
+		t.Fatalf("plan: %v, %+v", err, runs)
+	}
+	id := runs[0].ID
+	owners := func(who string) bool { return who == "alice" }
+	now := time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC)
+
+	for _, tc := range []struct {
+		o    runner.Override
+		code string
+	}{
+		{runner.Override{RunID: id, By: "mallory", IsOwner: owners, Reason: "trust me", Now: now}, landform.EUNAUTHORIZED},
+		{runner.Override{RunID: id, By: "alice", IsOwner: owners, Reason: "  ", Now: now}, landform.EINVALID},
+		{runner.Override{RunID: "999", By: "alice", IsOwner: owners, Reason: "x", Now: now}, landform.ENOTFOUND},
+	} {
+		if _, err := runner.OverridePolicy(ctx, db, tc.o); landform.ErrorCode(err) != tc.code {
+			t.Errorf("override by %q (%q): %v, want %s", tc.o.By, tc.o.Reason, err, tc.code)
+		}
+	}
+	if stored, _ := db.GetRun(ctx, id); stored.State != landform.StatePolicyFailed || stored.Policy.Override != nil {
+		t.Fatalf("refused overrides changed the run: %+v", stored)
+	}
+
+	run, err := runner.OverridePolicy(ctx, db, runner.Override{RunID: id, By: "alice", IsOwner: owners, Reason: "planned migration, see #42", Ledger: true, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := db.GetRun(ctx, id)
+	if stored.State != landform.StatePlanned || stored.Policy.Override == nil || stored.Policy.Override.By != "alice" ||
+		stored.Policy.Override.Reason != "planned migration, see #42" || !stored.Policy.Override.At.Equal(now) || len(stored.Policy.Deny) != 1 {
+		t.Errorf("after the override: %+v (returned %+v)", stored, run)
+	}
+	if ids, err := db.PendingLedger(ctx, "infra", 0); err != nil || len(ids) != 1 || ids[0] != id {
+		t.Errorf("ledger outbox after the override: %v, %v", ids, err)
+	}
+	// Twice is refused: the run is no longer denied.
+	if _, err := runner.OverridePolicy(ctx, db, runner.Override{RunID: id, By: "alice", IsOwner: owners, Reason: "again", Now: now}); landform.ErrorCode(err) != landform.EINVALID {
+		t.Errorf("second override: %v", err)
 	}
 }
