@@ -122,6 +122,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newServeCmd(a),
 		newValidateCmd(a),
 		newUnlockCmd(a),
+		newApproveCmd(a),
 		newLocksCmd(a),
 	)
 	return root
