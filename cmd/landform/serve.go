@@ -15,6 +15,7 @@ import (
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/forge"
+	"github.com/landform/landform/gate"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/modules"
@@ -100,10 +101,6 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if cfg.Sandbox == string(terraform.SandboxOff) {
 		log.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
 	}
-	r, err := a.newRunner(db, engine, cfg.Terraform.Env, red, cfg.Parallel, true)
-	if err != nil {
-		return err
-	}
 
 	plans, err := a.openPlans()
 	if err != nil {
@@ -111,8 +108,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	}
 	cache := modules.NewCache(0)
 	var (
-		repos []runner.WatchedRepo
-		hooks []server.WebhookRepo
+		repos   []runner.WatchedRepo
+		hooks   []server.WebhookRepo
+		sources = map[string]gate.DefaultBranch{}
 	)
 	for _, rs := range cfg.Repos {
 		src, err := source.Remote(rs, a.dataDir, cache, a.logger)
@@ -122,6 +120,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		src.WithConfig(cfg.RepoOptions())
 		defer src.Close()
 		wr := runner.WatchedRepo{Repo: rs.Repo, Source: src}
+		sources[rs.Name] = src
 		if !rs.Forge.IsZero() {
 			client, err := publish.Dial(rs.Forge)
 			if err != nil {
@@ -135,6 +134,18 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 			hooks = append(hooks, server.WebhookRepo{Name: rs.Name, Kind: rs.Forge.Kind, Project: rs.Forge.Project, Secret: secret})
 		}
 		repos = append(repos, wr)
+	}
+	policyGate, err := gate.New(cfg.Policies, sources)
+	if err != nil {
+		return err
+	}
+	var ropts []runner.Option
+	if !policyGate.Empty() {
+		ropts = append(ropts, runner.WithPolicies(policyGate))
+	}
+	r, err := a.newRunner(db, engine, cfg.Terraform.Env, red, cfg.Parallel, true, ropts...)
+	if err != nil {
+		return err
 	}
 	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo))

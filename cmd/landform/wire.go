@@ -116,7 +116,7 @@ func (a *app) openPlans() (*planfs.Store, error) { return planfs.New(a.plansDir(
 
 // newRunner wires the runner to the store, the plan store and terraform;
 // cleanWork removes what a crash left in the work root first.
-func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, red *redact.Redactor, parallel int, cleanWork bool) (*runner.Runner, error) {
+func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, red *redact.Redactor, parallel int, cleanWork bool, opts ...runner.Option) (*runner.Runner, error) {
 	plans, err := a.openPlans()
 	if err != nil {
 		return nil, err
@@ -125,12 +125,12 @@ func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]
 	if err != nil {
 		return nil, err
 	}
-	return runner.New(db, plans, &tfPlanner{engine: engine, env: env},
+	return runner.New(db, plans, &tfPlanner{engine: engine, env: env}, append([]runner.Option{
 		runner.WithLogger(a.logger),
 		runner.WithParallel(parallel),
 		runner.WithWorkDir(work),
 		runner.WithRedactor(red),
-	), nil
+	}, opts...)...), nil
 }
 
 // tfPlanner adapts the terraform engine to runner.Planner.
