@@ -123,6 +123,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newValidateCmd(a),
 		newUnlockCmd(a),
 		newApproveCmd(a),
+		newPolicyCmd(a),
 		newLocksCmd(a),
 	)
 	return root

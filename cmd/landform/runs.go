@@ -45,7 +45,7 @@ func newRunsCmd(a *app) *cobra.Command {
 }
 
 func newShowCmd(a *app) *cobra.Command {
-	var asJSON bool
+	var asJSON, planJSON bool
 	cmd := &cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "Show one run and its plan",
@@ -61,6 +61,21 @@ func newShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if planJSON {
+				if run.PlanSHA256 == "" {
+					return landform.Errorf(landform.ENOTFOUND, "run %s has no plan", run.ID)
+				}
+				plans, err := a.openPlans()
+				if err != nil {
+					return err
+				}
+				art, err := plans.Get(ctx, run.ID)
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(art.JSON)
+				return err
+			}
 			if asJSON {
 				return writeJSON(a.stdout, report.NewRunRecord(run))
 			}
@@ -71,6 +86,9 @@ func newShowCmd(a *app) *cobra.Command {
 			}
 			if run.Error != "" {
 				fmt.Fprintf(a.stdout, "\nerror:\n%s\n", report.Indent(run.Error))
+			}
+			if run.Policy != nil {
+				fmt.Fprintf(a.stdout, "\npolicies: %s\n", report.Indent(report.PolicyText(run.Policy)))
 			}
 			if run.PlanSHA256 == "" {
 				return nil
@@ -88,5 +106,6 @@ func newShowCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run as one JSON document")
+	cmd.Flags().BoolVar(&planJSON, "plan-json", false, "print the run's stored plan JSON (terraform show -json), e.g. for landform policy eval")
 	return cmd
 }
