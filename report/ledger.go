@@ -109,6 +109,12 @@ func ledgerMarkdown(r *RunRecord) []byte {
 	if r.Error != "" {
 		fmt.Fprintf(&b, "\n## Error\n\n```\n%s\n```\n", strings.ReplaceAll(r.Error, "```", "'''"))
 	}
+	if r.Policy != nil {
+		fmt.Fprintf(&b, "\n## Policies\n\n```\n%s```\n", strings.ReplaceAll(PolicyText(r.Policy), "```", "'''"))
+		if o := r.Policy.Override; o != nil {
+			fmt.Fprintf(&b, "\nThe deny was **overridden** by %s at %s: %s\n", o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
+		}
+	}
 	return b.Bytes()
 }
 

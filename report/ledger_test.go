@@ -103,3 +103,26 @@ func TestLedgerMessage(t *testing.T) {
 		t.Errorf("batch: %q", got)
 	}
 }
+
+func TestLedgerFilesOfAPolicyVerdict(t *testing.T) {
+	at := time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC)
+	run := &landform.Run{
+		ID: "7", Repo: "infra", Workspace: "envs/prod", Dir: "envs/prod", Commit: "abc", Kind: landform.RunPlan,
+		State: landform.StatePlanned, CreatedAt: at,
+		Policy: &landform.PolicyResult{
+			Deny:     []landform.PolicyMessage{{Set: "guard", Package: "landform.protect_types", Rule: "deny", Message: "testcloud_bucket.logs: destroy of a protected resource type (testcloud_bucket)"}},
+			Override: &landform.PolicyOverride{By: "alice", Reason: "planned migration", At: at},
+		},
+	}
+	files := report.LedgerFiles(run)
+	md := string(files[0].Data)
+	for _, want := range []string{"## Policies", "landform.protect_types: testcloud_bucket.logs: destroy", "**overridden** by alice", "planned migration"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	var rec report.RunRecord
+	if err := json.Unmarshal(files[1].Data, &rec); err != nil || rec.Policy == nil || rec.Policy.Override.By != "alice" || len(rec.Policy.Deny) != 1 {
+		t.Errorf("record: %+v, %v", rec.Policy, err)
+	}
+}
