@@ -33,6 +33,10 @@ type detailsItem struct {
 func workspaceDetails(w PreviewWorkspace, external string) (previewDetails, bool) {
 	r := w.Run
 	items := destroyList(w.Changes)
+	if p := r.Policy; p != nil && (len(p.Deny) > 0 || len(p.Warn) > 0 || len(p.RequireApprovals) > 0) {
+		// Rule messages may quote the repository: code only.
+		items = append(items, detailsItem{text: "**Policies**\n\n"}, detailsItem{lines: codeLines(PolicyText(p))})
+	}
 	if r.Error != "" {
 		items = append(items, detailsItem{text: "**Error**\n\n"}, detailsItem{lines: codeLines(r.Error)})
 	}

@@ -100,7 +100,7 @@ type summaryRow struct {
 }
 
 const (
-	tableHead     = "| Workspace | State | Changes | Run |\n|---|---|---|---|\n"
+	tableHead     = "| Workspace | State | Changes | Policies | Run |\n|---|---|---|---|---|\n"
 	noWorkspaces  = "No workspace is affected.\n"
 	continuedNote = "_The plan details continue in the next comments._\n"
 )
@@ -210,7 +210,7 @@ func newSummaryRow(p *Preview, w PreviewWorkspace) summaryRow {
 	if r.Commit != "" && r.Commit != p.HeadCommit {
 		run += " at " + code(landform.ShortSHA(r.Commit))
 	}
-	text := fmt.Sprintf("| %s | %s %s | %s | %s |\n", cell(code(r.Workspace)), v.symbol, v.words, cell(changes), cell(run))
+	text := fmt.Sprintf("| %s | %s %s | %s | %s | %s |\n", cell(code(r.Workspace)), v.symbol, v.words, cell(changes), policyCell(r.Policy), cell(run))
 	return summaryRow{text: text, rank: rowRank(v.cat, r.Summary)}
 }
 
@@ -273,4 +273,20 @@ func deletedLine(deleted []string) string {
 		names[i] = code(n)
 	}
 	return "\nDeleted by this commit, not planned: " + capList(names, ", ", maxDeletedItems, maxDeletedRunes) + ".\n"
+}
+
+// policyCell is what the policies decided, in a table cell: "—" when they
+// were not evaluated.
+func policyCell(p *landform.PolicyResult) string {
+	switch {
+	case p == nil:
+		return "—"
+	case p.Denied():
+		return fmt.Sprintf("🚫 denied: %d", len(p.Deny))
+	case len(p.Deny) > 0:
+		return "⚠️ denied, overridden"
+	case len(p.Warn) > 0:
+		return fmt.Sprintf("⚠️ warnings: %d", len(p.Warn))
+	}
+	return "✅ passed"
 }

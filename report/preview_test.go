@@ -180,6 +180,22 @@ func hostilePreview() report.Preview {
 	return p
 }
 
+// policiesPreview has a denied workspace, one that passed with warnings
+// and approvals required, and one overridden.
+func policiesPreview() report.Preview {
+	p := smallPreview()
+	p.Workspaces[0].Run.State = landform.StatePolicyFailed
+	p.Workspaces[0].Run.Policy = &landform.PolicyResult{
+		Deny: []landform.PolicyMessage{{Set: "guard", Package: "landform.protect_types", Rule: "deny",
+			Message: "aws_s3_bucket.logs: destroy of a protected resource type (aws_s3_bucket) `</details>`"}},
+	}
+	p.Workspaces[1].Run.Policy = &landform.PolicyResult{
+		Warn:             []landform.PolicyMessage{{Set: "team", Package: "landform.tags", Rule: "warn", Message: "aws_instance.web: no owner tag"}},
+		RequireApprovals: []landform.ApprovalRequirement{{Count: 2, From: []string{"dba"}, Set: "guard", Package: "landform.destroy_approvals"}},
+	}
+	return p
+}
+
 func TestRenderPreviewGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -195,6 +211,7 @@ func TestRenderPreviewGolden(t *testing.T) {
 		{"previous_unchanged", unchangedPreview(), githubLimit},
 		{"links", linksPreview(), githubLimit},
 		{"hostile", hostilePreview(), githubLimit},
+		{"policies", policiesPreview(), githubLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
