@@ -29,6 +29,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseWebhook$$' -fuzztime $(FUZZTIME) ./forge/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyWebhook$$' -fuzztime $(FUZZTIME) ./forge/
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderPreview$$' -fuzztime 2000x ./report/
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONValue$$' -fuzztime $(FUZZTIME) ./policies/
 
 build:
 	$(GO) build -o bin/landform ./cmd/landform
