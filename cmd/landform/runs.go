@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -65,11 +66,7 @@ func newShowCmd(a *app) *cobra.Command {
 				if run.PlanSHA256 == "" {
 					return landform.Errorf(landform.ENOTFOUND, "run %s has no plan", run.ID)
 				}
-				plans, err := a.openPlans()
-				if err != nil {
-					return err
-				}
-				art, err := plans.Get(ctx, run.ID)
+				art, err := a.planOf(ctx, run.ID)
 				if err != nil {
 					return err
 				}
@@ -93,11 +90,7 @@ func newShowCmd(a *app) *cobra.Command {
 			if run.PlanSHA256 == "" {
 				return nil
 			}
-			plans, err := a.openPlans()
-			if err != nil {
-				return err
-			}
-			art, err := plans.Get(ctx, run.ID)
+			art, err := a.planOf(ctx, run.ID)
 			if err != nil {
 				return err
 			}
@@ -108,4 +101,13 @@ func newShowCmd(a *app) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the run as one JSON document")
 	cmd.Flags().BoolVar(&planJSON, "plan-json", false, "print the run's stored plan JSON (terraform show -json), e.g. for landform policy eval")
 	return cmd
+}
+
+// planOf reads the stored plan artifact of run id.
+func (a *app) planOf(ctx context.Context, id string) (*landform.PlanArtifact, error) {
+	plans, err := a.openPlans()
+	if err != nil {
+		return nil, err
+	}
+	return plans.Get(ctx, id)
 }
