@@ -41,7 +41,7 @@ var categoryWords = []struct {
 }{
 	{catChanges, "with changes"},
 	{catNoChanges, "with no changes"},
-	{catFailed, "errored"},
+	{catFailed, "failed"},
 	{catPending, "pending"},
 	{catOutdated, "outdated"},
 }

@@ -377,7 +377,7 @@ func TestRenderPreviewSplitsHugePlan(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("the bodies hold %d lines of the plan, want its %d lines once each, in order", len(got), len(want))
 	}
-	for _, row := range []string{"| `envs/dev` |", "| `envs/prod` |", "| `envs/stage` |", "**3 workspaces**: 2 with changes, 1 errored; +1 ~1 -0 ±0"} {
+	for _, row := range []string{"| `envs/dev` |", "| `envs/prod` |", "| `envs/stage` |", "**3 workspaces**: 2 with changes, 1 failed; +1 ~1 -0 ±0"} {
 		if !strings.Contains(bodies[0], row) {
 			t.Errorf("the first body lacks %q", row)
 		}
@@ -434,7 +434,7 @@ func TestRenderPreviewCutsTheTableLast(t *testing.T) {
 	bodies := report.RenderPreview(p, 4096, marker)
 	first := bodies[0]
 	checkBody(t, 0, first, 4096)
-	for _, want := range []string{"**500 workspaces**: 26 with changes, 454 with no changes, 20 errored; +0 ~0 -26 ±0",
+	for _, want := range []string{"**500 workspaces**: 26 with changes, 454 with no changes, 20 failed; +0 ~0 -26 ±0",
 		"_The table shows ", "Deleted by this commit, not planned: `services/legacy-a`, `services/legacy-b`."} {
 		if !strings.Contains(first, want) {
 			t.Errorf("the first body lacks %q:\n%s", want, first)
