@@ -41,6 +41,7 @@ type Store interface {
 	PollStore
 	LedgerStore
 	ForgeOutboxStore
+	ApprovalStore
 }
 
 // RunStore keeps run records.
@@ -85,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("LedgerReenqueue", func(t *testing.T) { testLedgerReenqueue(t, newStore(t)) })
 
 	t.Run("ForgeOutbox", func(t *testing.T) { testForgeOutbox(t, newStore(t)) })
+	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore(t)) })
 }
 
 // base is a time with nanoseconds, so that any rounding shows.
