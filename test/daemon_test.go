@@ -423,7 +423,7 @@ func TestDaemonReportsABrokenCommitAndGoesOn(t *testing.T) {
 func TestValidateServerConfig(t *testing.T) {
 	t.Parallel()
 	good := daemonConfig(t, t.TempDir(), repoYAML("infra", "https://git.example.com/org/infra.git"))
-	if res := landform(t, "validate", "--config", good); res.Code != 0 || !strings.Contains(res.Stdout, "ok (1 repositories)") {
+	if res := landform(t, "validate", "--config", good); res.Code != 0 || !strings.Contains(res.Stdout, "ok (1 repositories, 0 policy sets)") {
 		t.Errorf("validate of a good config: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "landform.yaml")

@@ -176,3 +176,17 @@ func TestPolicyTestCommand(t *testing.T) {
 		t.Errorf("policy test: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 }
+
+func TestValidateCompilesPolicies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.rego"), []byte("package landform.bad\n\ndeny contains msg if {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := daemonConfig(t, t.TempDir(), repoYAML("infra", "https://git.example.com/org/infra.git"),
+		"policies:\n  sets:\n    - {name: guard, source: builtin}\n    - {name: local, source: 'dir:"+dir+"'}")
+	res := landform(t, "validate", "--config", cfg)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "bad.rego:") {
+		t.Errorf("validate with a broken policy: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform/config"
+	"github.com/landform/landform/gate"
 )
 
 // loadServerConfig reads a server config and checks that the environment
@@ -26,14 +27,20 @@ func newValidateCmd(a *app) *cobra.Command {
 	var cfgPath string
 	cmd := &cobra.Command{
 		Use:   "validate --config landform.yaml",
-		Short: "Check a server config: syntax, fields, and the env vars and files it names",
+		Short: "Check a server config: syntax, fields, the env vars and files it names, and its policies",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadServerConfig(cfgPath)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "%s: ok (%d repositories)\n", cfgPath, len(cfg.Repos))
+			// The server's policy sets compile as serve would compile them
+			// (repository sets are read from each default branch at run
+			// time).
+			if _, err := gate.New(cfg.Policies, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "%s: ok (%d repositories, %d policy sets)\n", cfgPath, len(cfg.Repos), len(cfg.Policies.Sets))
 			return nil
 		},
 	}
