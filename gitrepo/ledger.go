@@ -11,6 +11,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/backoff"
@@ -63,6 +64,8 @@ type Ledger struct {
 	r   *Repo
 	ref plumbing.ReferenceName
 	now func() time.Time
+	// signer signs each commit; nil: commits are not signed.
+	signer Signer
 
 	// mu serializes Write calls.
 	mu sync.Mutex
@@ -78,6 +81,20 @@ func WithClock(now func() time.Time) LedgerOption {
 			return landform.Errorf(landform.EINVALID, "nil clock")
 		}
 		l.now = now
+		return nil
+	}
+}
+
+// WithLedgerSigner signs every commit the Ledger makes with s (see
+// LoadSigner), the ones rebuilt on a tip someone else moved included, so
+// that `git verify-commit` and `git log --show-signature` tell who wrote
+// them. Commits of others on the branch are left as they are.
+func WithLedgerSigner(s Signer) LedgerOption {
+	return func(l *Ledger) error {
+		if s == nil {
+			return landform.Errorf(landform.EINVALID, "nil ledger signer")
+		}
+		l.signer = s
 		return nil
 	}
 }
@@ -131,6 +148,9 @@ func (l *Ledger) Branch() string { return l.ref.Short() }
 // When the files are already in the tip with the same content (a retried
 // write that had succeeded), no commit is made and the tip's SHA returned.
 //
+// With WithLedgerSigner, each commit is signed before it is pushed or the
+// ref updated, on every attempt.
+//
 // A file the branch already holds with other content is overwritten only
 // when its entry's Replaces allows it; otherwise the entry is refused, an
 // *EntryError (ECONFLICT) naming it and the file, and nothing is written:
@@ -152,7 +172,9 @@ func (l *Ledger) Branch() string { return l.ref.Short() }
 // the reverse), when the ledger branch is checked out in a local
 // repository, or when every attempt lost a race; for the remote, a
 // *RemoteError or ENOTFOUND or EUNAUTHORIZED, as Watcher's methods return
-// them; the context's error when it ends during a wait.
+// them; the context's error when it ends during a wait; the Signer's error
+// when signing fails (EINVALID for LoadSigner's, such as an OpenPGP key
+// that has expired since).
 func (l *Ledger) Write(ctx context.Context, author Signature, entries []LedgerEntry) (string, error) {
 	sig, err := author.orDefault()
 	if err != nil {
@@ -258,6 +280,9 @@ func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 			return parent.String(), nil
 		}
 		if changed {
+			if commit, err = w.sign(commit); err != nil {
+				return "", err
+			}
 			err := w.push(ctx, commit, parent)
 			if err == nil {
 				return commit.String(), nil
@@ -286,6 +311,60 @@ func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 		}
 		parent, fresh = tip, true
 	}
+}
+
+// sign writes a signed copy of commit h, which commit made, and returns
+// its hash; without a Signer it returns h. h itself stays in the object
+// store, referenced by nothing (git gc prunes it; a push never sends it):
+// commit, in ledgertree.go, writes the commit it builds, and signing
+// there, before the write, would save that object.
+func (w *ledgerWrite) sign(h plumbing.Hash) (plumbing.Hash, error) {
+	if w.l.signer == nil {
+		return h, nil
+	}
+	r := w.r
+	r.mu.Lock()
+	c, err := object.GetCommit(r.storer(), h)
+	r.mu.Unlock()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("reading ledger commit %s in %s: %w", h, r.src, err)
+	}
+	// A commit of its own, not tied to the object it was decoded from: the
+	// payload signed and the object written are encoded from the same
+	// fields, so the object without its gpgsig header is the payload, what
+	// git verifies.
+	signed := &object.Commit{
+		Author:       c.Author,
+		Committer:    c.Committer,
+		Message:      c.Message,
+		TreeHash:     c.TreeHash,
+		ParentHashes: c.ParentHashes,
+	}
+	payload := &plumbing.MemoryObject{}
+	if err := signed.EncodeWithoutSignature(payload); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	rd, err := payload.Reader()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	sig, err := w.l.signer.Sign(rd)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("signing ledger commit in %s: %w", r.src, err)
+	}
+	signed.PGPSignature = string(sig)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj := r.storer().NewEncodedObject()
+	if err := signed.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hash, err := r.storer().SetEncodedObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing signed ledger commit in %s: %w", r.src, err)
+	}
+	return hash, nil
 }
 
 // localTip returns the clone's ref of the ledger branch, zero if none.
@@ -417,6 +496,9 @@ func (w *ledgerWrite) local(ctx context.Context) (string, error) {
 		}
 		if !changed {
 			return parent.String(), nil
+		}
+		if commit, err = w.sign(commit); err != nil {
+			return "", err
 		}
 		err = casRef(r.dir, w.ref, parent, commit)
 		if err == nil {
