@@ -280,9 +280,6 @@ func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 			return parent.String(), nil
 		}
 		if changed {
-			if commit, err = w.sign(commit); err != nil {
-				return "", err
-			}
 			err := w.push(ctx, commit, parent)
 			if err == nil {
 				return commit.String(), nil
@@ -313,58 +310,27 @@ func (w *ledgerWrite) remote(ctx context.Context) (string, error) {
 	}
 }
 
-// sign writes a signed copy of commit h, which commit made, and returns
-// its hash; without a Signer it returns h. h itself stays in the object
-// store, referenced by nothing (git gc prunes it; a push never sends it):
-// commit, in ledgertree.go, writes the commit it builds, and signing
-// there, before the write, would save that object.
-func (w *ledgerWrite) sign(h plumbing.Hash) (plumbing.Hash, error) {
+// signCommit signs c, which commit is about to write, when the ledger has
+// a Signer: the signature covers c encoded without it, which is what git
+// verifies.
+func (w *ledgerWrite) signCommit(c *object.Commit) error {
 	if w.l.signer == nil {
-		return h, nil
-	}
-	r := w.r
-	r.mu.Lock()
-	c, err := object.GetCommit(r.storer(), h)
-	r.mu.Unlock()
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("reading ledger commit %s in %s: %w", h, r.src, err)
-	}
-	// A commit of its own, not tied to the object it was decoded from: the
-	// payload signed and the object written are encoded from the same
-	// fields, so the object without its gpgsig header is the payload, what
-	// git verifies.
-	signed := &object.Commit{
-		Author:       c.Author,
-		Committer:    c.Committer,
-		Message:      c.Message,
-		TreeHash:     c.TreeHash,
-		ParentHashes: c.ParentHashes,
+		return nil
 	}
 	payload := &plumbing.MemoryObject{}
-	if err := signed.EncodeWithoutSignature(payload); err != nil {
-		return plumbing.ZeroHash, err
+	if err := c.EncodeWithoutSignature(payload); err != nil {
+		return err
 	}
 	rd, err := payload.Reader()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return err
 	}
 	sig, err := w.l.signer.Sign(rd)
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("signing ledger commit in %s: %w", r.src, err)
+		return fmt.Errorf("signing ledger commit in %s: %w", w.r.src, err)
 	}
-	signed.PGPSignature = string(sig)
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	obj := r.storer().NewEncodedObject()
-	if err := signed.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	hash, err := r.storer().SetEncodedObject(obj)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("writing signed ledger commit in %s: %w", r.src, err)
-	}
-	return hash, nil
+	c.PGPSignature = string(sig)
+	return nil
 }
 
 // localTip returns the clone's ref of the ledger branch, zero if none.
@@ -496,9 +462,6 @@ func (w *ledgerWrite) local(ctx context.Context) (string, error) {
 		}
 		if !changed {
 			return parent.String(), nil
-		}
-		if commit, err = w.sign(commit); err != nil {
-			return "", err
 		}
 		err = casRef(r.dir, w.ref, parent, commit)
 		if err == nil {

@@ -178,6 +178,9 @@ func (w *ledgerWrite) commit(parent plumbing.Hash) (plumbing.Hash, bool, error) 
 	if !parent.IsZero() {
 		c.ParentHashes = []plumbing.Hash{parent}
 	}
+	if err := w.signCommit(c); err != nil {
+		return plumbing.ZeroHash, false, err
+	}
 	obj := w.r.storer().NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, false, err
