@@ -14,4 +14,7 @@
 // Command, or a *UsageError whose Usage is the text to reply with. A
 // Command's String is the canonical text of the command, which parses back
 // to the same Command.
+//
+// VerifySlack checks Slack's request signature, and ParseSlackCommand reads
+// the slash command payload it signs.
 package chatops
