@@ -34,6 +34,13 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 		c.executable(indexPath("terraform.binaries", i), b)
 	}
 	c.dir("terraform.plugin_cache_dir", "plugin cache directory", t.PluginCacheDir)
+	if s.LedgerSigningKeyFile != "" {
+		c.file("ledger.signing_key_file", "ledger signing key", s.LedgerSigningKeyFile, "")
+	}
+	if s.LedgerSigningPassphraseEnv != "" {
+		_, err := envSecret(s.LedgerSigningPassphraseEnv, lookupEnv)
+		c.problem("ledger.signing_passphrase_env", "", err)
+	}
 	for i, set := range s.Policies.Sets {
 		if set.Source != PolicyBuiltin && set.Source != PolicyRepo {
 			c.dir(joinPath(indexPath("policies.sets", i), "source"), "policy directory", set.Source)

@@ -48,7 +48,8 @@ var lockPolicies = func() []string {
 //	external_url: https://landform.example.com   # for links in previews and statuses
 //	parallel: 4                    # worker pool size, default the number of CPUs
 //	shutdown_grace: 30s            # how long running terraform may finish on SIGTERM
-//	ledger: true                   # record finished runs on each repo's ledger branch
+//	ledger: true                   # record finished runs on each repo's ledger branch; or
+//	ledger: {enabled: true, signing_key_file: /etc/landform/ledger-key, signing_passphrase_env: KEY_PASS}
 //	sandbox: required              # run terraform in a bubblewrap sandbox (default), or off
 //	redact: ['AKIA[0-9A-Z]{16}']   # patterns masked in run errors, logs and the ledger
 //	limits: {queued_runs_per_repo: 5000}   # see Limits
@@ -96,6 +97,11 @@ type Server struct {
 	// Ledger is the global ledger switch, already folded into each
 	// RepoSettings.Ledger.
 	Ledger bool
+	// LedgerSigningKeyFile, when set, signs every ledger commit (an
+	// OpenPGP or OpenSSH private key); LedgerSigningPassphraseEnv names
+	// the environment variable holding its passphrase, if it has one.
+	LedgerSigningKeyFile       string
+	LedgerSigningPassphraseEnv string
 	// Sandbox is SandboxRequired (the default) or SandboxOff.
 	Sandbox string
 	// Redact are patterns (Go regular expressions) of text to mask in
@@ -265,7 +271,10 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 				s.ShutdownGrace = g
 			}
 		case "ledger":
-			if b, ok := d.boolean(v, p); ok {
+			if v.Kind == yaml.MappingNode {
+				s.Ledger = true
+				sp.decodeLedger(p, v, s)
+			} else if b, ok := d.boolean(v, p); ok {
 				s.Ledger = b
 			}
 		case "sandbox":

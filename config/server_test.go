@@ -974,3 +974,22 @@ func TestParseServerPolicies(t *testing.T) {
 		`landform.yaml:9:25: policies.sets[4].source: unknown policy source "http://policies" (want builtin, repo, or dir:PATH)`,
 	})
 }
+
+func TestParseServerLedgerSigning(t *testing.T) {
+	s, err := config.ParseServer("/etc/landform/landform.yaml", []byte("ledger: {signing_key_file: keys/ledger, signing_passphrase_env: KEY_PASS}\n"+repo0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Ledger || s.LedgerSigningKeyFile != "/etc/landform/keys/ledger" || s.LedgerSigningPassphraseEnv != "KEY_PASS" {
+		t.Errorf("ledger = %v, %q, %q", s.Ledger, s.LedgerSigningKeyFile, s.LedgerSigningPassphraseEnv)
+	}
+	s, err = config.ParseServer("landform.yaml", []byte("ledger: {enabled: false}\n"+repo0))
+	if err != nil || s.Ledger {
+		t.Errorf("ledger {enabled: false}: %v, %v", s.Ledger, err)
+	}
+	_, err = config.ParseServer("landform.yaml", []byte("ledger: {signing_passphrase_env: KEY_PASS, signing_key: x}\n"+repo0))
+	checkInvalid(t, err, []string{
+		`landform.yaml:1:10: ledger.signing_passphrase_env: goes with signing_key_file, which is not set`,
+		`landform.yaml:1:44: ledger: unknown field "signing_key", did you mean "signing_key_file"?`,
+	})
+}

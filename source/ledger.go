@@ -33,7 +33,11 @@ func (r *Repo) Record(ctx context.Context, branch string, runs []*landform.Run) 
 			entries[i].Files = append(entries[i].Files, gitrepo.LedgerFile{Path: f.Path, Data: f.Data})
 		}
 	}
-	l, err := gitrepo.NewLedger(g, branch)
+	var opts []gitrepo.LedgerOption
+	if r.signer != nil {
+		opts = append(opts, gitrepo.WithLedgerSigner(r.signer))
+	}
+	l, err := gitrepo.NewLedger(g, branch, opts...)
 	if err != nil {
 		return err
 	}

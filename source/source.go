@@ -34,6 +34,8 @@ type Repo struct {
 	// config is what the repo config of each commit may contain (the
 	// operator's allow-list and limits).
 	config config.RepoOptions
+	// signer signs the ledger commits, nil for unsigned ones.
+	signer gitrepo.Signer
 
 	mu    sync.Mutex
 	git   *gitrepo.Repo
@@ -161,6 +163,13 @@ func (r *Repo) Snapshot(ctx context.Context, commit string) (*Snapshot, error) {
 // means the defaults). Call it before the first Snapshot.
 func (r *Repo) WithConfig(o config.RepoOptions) *Repo {
 	r.config = o
+	return r
+}
+
+// WithLedgerSigner makes Record sign every ledger commit with s (nil: no
+// signature). Call it before the first Record.
+func (r *Repo) WithLedgerSigner(s gitrepo.Signer) *Repo {
+	r.signer = s
 	return r
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/forge"
 	"github.com/landform/landform/gate"
+	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/modules"
@@ -88,6 +89,19 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		secrets = append(secrets, rs.Auth.Secrets()...)
 		secrets = append(secrets, rs.Forge.Secrets()...)
 	}
+	var (
+		signer     gitrepo.Signer
+		passphrase []byte
+	)
+	if cfg.LedgerSigningPassphraseEnv != "" {
+		passphrase = []byte(os.Getenv(cfg.LedgerSigningPassphraseEnv))
+		secrets = append(secrets, string(passphrase))
+	}
+	if cfg.LedgerSigningKeyFile != "" {
+		if signer, err = gitrepo.LoadSigner(cfg.LedgerSigningKeyFile, passphrase); err != nil {
+			return err
+		}
+	}
 	red := redactor(cfg.Terraform.Env, cfg.Terraform.PassEnv, secrets, cfg.Redact)
 	log = slog.New(redact.Handler(log.Handler(), red))
 	a.logger = log
@@ -117,7 +131,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		if err != nil {
 			return err
 		}
-		src.WithConfig(cfg.RepoOptions())
+		src.WithConfig(cfg.RepoOptions()).WithLedgerSigner(signer)
 		defer src.Close()
 		wr := runner.WatchedRepo{Repo: rs.Repo, Source: src}
 		sources[rs.Name] = src
