@@ -30,6 +30,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyWebhook$$' -fuzztime $(FUZZTIME) ./forge/
 	$(GO) test -run '^$$' -fuzz '^FuzzRenderPreview$$' -fuzztime 2000x ./report/
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONValue$$' -fuzztime $(FUZZTIME) ./policies/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseComment$$' -fuzztime $(FUZZTIME) ./chatops/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifySlack$$' -fuzztime $(FUZZTIME) ./chatops/
 
 build:
 	$(GO) build -o bin/landform ./cmd/landform
