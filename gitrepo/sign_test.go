@@ -27,11 +27,12 @@ import (
 	"github.com/landform/landform/gitrepo"
 )
 
-// needTool skips the test when the program name is not on the PATH.
+// needTool fails the test when the program name is not on the PATH:
+// scripts/setup installs it, and a skip would hide the verification.
 func needTool(t *testing.T, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s is not installed: %v", name, err)
+		t.Fatalf("%s is not installed (scripts/setup installs it): %v", name, err)
 	}
 }
 
@@ -475,11 +476,8 @@ func TestWriteLedgerSignedOpenPGP(t *testing.T) {
 		t.Errorf("a commit signed with another key verified")
 	}
 
-	// With gpg, the way people will check.
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Logf("verified with go-crypto only: gpg is not installed (%v)", err)
-		return
-	}
+	// With gpg, the way people will check (scripts/setup installs it).
+	needTool(t, "gpg")
 	home := gnupgHome(t)
 	runGPG(t, home, pub, "--import")
 	env := []string{"GNUPGHOME=" + home}
