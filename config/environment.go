@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/landform/landform/internal/gitremote"
 )
@@ -34,6 +36,16 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 		c.executable(indexPath("terraform.binaries", i), b)
 	}
 	c.dir("terraform.plugin_cache_dir", "plugin cache directory", t.PluginCacheDir)
+	for i, p := range t.SandboxReadOnly {
+		c.exists(indexPath("terraform.sandbox_paths.read_only", i), p)
+	}
+	for i, p := range t.SandboxReadWrite {
+		c.exists(indexPath("terraform.sandbox_paths.read_write", i), p)
+		if inside(p, s.DataDir) || inside(s.DataDir, p) {
+			c.problem(indexPath("terraform.sandbox_paths.read_write", i), "",
+				fmt.Errorf("sandbox path %s overlaps the data directory %s: terraform would reach the database and every plan", p, s.DataDir))
+		}
+	}
 	if s.LedgerSigningKeyFile != "" {
 		c.file("ledger.signing_key_file", "ledger signing key", s.LedgerSigningKeyFile, "")
 	}
@@ -177,4 +189,20 @@ func pathError(what, path string, err error) error {
 		err = pe.Err
 	}
 	return fmt.Errorf("%s %s: %w", what, path, err)
+}
+
+// exists records a problem when the path at p does not exist.
+func (c *envChecker) exists(p, path string) {
+	if _, err := os.Stat(path); err != nil {
+		c.problem(p, "", pathError("sandbox path", path, err))
+	}
+}
+
+// inside reports whether path is dir or below it.
+func inside(path, dir string) bool {
+	if dir == "" {
+		return false
+	}
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }

@@ -60,6 +60,7 @@ var lockPolicies = func() []string {
 //	  env: {TESTCLOUD_ROOT: /srv/cloud}       # extra environment of every terraform run
 //	  pass_env: [AWS_PROFILE]                 # daemon environment variables terraform gets too
 //	  allowed_env: [AWS_PROFILE]              # what a repo config's env may set besides TF_VAR_*
+//	  sandbox_paths: {read_only: [/etc/pki], read_write: [/srv/tfstate]}   # more of the machine in the sandbox
 //	repos:                         # at least one
 //	  - name: infra                # unique, [A-Za-z0-9._-]+
 //	    url: https://git.example.com/org/infra.git   # or ssh://, git@host:path, git://, file://, a local path
@@ -139,6 +140,10 @@ type TerraformSettings struct {
 	// PATH, LANG, LC_ALL, TZ, SSL_CERT_FILE, SSL_CERT_DIR); valid names,
 	// each once, none of them one Landform sets itself.
 	PassEnv []string
+	// SandboxReadOnly and SandboxReadWrite are more paths of the machine
+	// every terraform sandbox sees (a local state directory, an
+	// emulator's data): the operator's choice, never a repository's.
+	SandboxReadOnly, SandboxReadWrite []string
 	// AllowedEnv are the environment variables a repo config's workspaces
 	// may set in env besides TF_VAR_* ones (RepoOptions.AllowedEnv); valid
 	// names, each once, none of them TF_VAR_* or one Landform sets itself.
@@ -201,7 +206,7 @@ func LoadServer(path string) (*Server, error) {
 
 var (
 	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos"}
-	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env"}
+	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
@@ -401,6 +406,18 @@ func (sp *serverParser) decodeTerraform(p string, n *yaml.Node, t *TerraformSett
 			t.AllowedEnv = decodeAllowedEnv(d, fp, v)
 		case "pass_env":
 			t.PassEnv = decodePassEnv(d, fp, v)
+		case "sandbox_paths":
+			d.object(v, fp, []string{"read_only", "read_write"}, func(name, sp2 string, _, list *yaml.Node) {
+				d.list(list, sp2, func(i int, ip string, item *yaml.Node) {
+					if path := sp.path(ip, item); path != "" {
+						if name == "read_only" {
+							t.SandboxReadOnly = append(t.SandboxReadOnly, path)
+						} else {
+							t.SandboxReadWrite = append(t.SandboxReadWrite, path)
+						}
+					}
+				})
+			})
 		}
 	})
 }

@@ -993,3 +993,22 @@ func TestParseServerLedgerSigning(t *testing.T) {
 		`landform.yaml:1:44: ledger: unknown field "signing_key", did you mean "signing_key_file"?`,
 	})
 }
+
+func TestSandboxPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "state", "x"), "")
+	path := filepath.Join(dir, "landform.yaml")
+	writeFile(t, path, "data_dir: data\nterraform:\n  sandbox_paths: {read_only: [/nonexistent-landform], read_write: [state, data/plans]}\n"+repo0)
+	s, err := config.LoadServer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Terraform.SandboxReadOnly) != 1 || s.Terraform.SandboxReadWrite[0] != filepath.Join(dir, "state") {
+		t.Errorf("sandbox paths: %v %v", s.Terraform.SandboxReadOnly, s.Terraform.SandboxReadWrite)
+	}
+	checkInvalid(t, s.CheckEnvironment(os.LookupEnv), []string{
+		path + `:3:31: terraform.sandbox_paths.read_only[0]: sandbox path /nonexistent-landform: no such file or directory`,
+		path + `:3:75: terraform.sandbox_paths.read_write[1]: sandbox path ` + filepath.Join(dir, "data", "plans") + `: no such file or directory`,
+		path + `:3:75: terraform.sandbox_paths.read_write[1]: sandbox path ` + filepath.Join(dir, "data", "plans") + ` overlaps the data directory ` + filepath.Join(dir, "data") + `: terraform would reach the database and every plan`,
+	})
+}

@@ -40,6 +40,7 @@ type Engine struct {
 	bwrap         string   // the bwrap binary, sandboxed
 	wrapper       string   // the script terraform-exec runs instead of terraform (sandboxScript, plainScript; "" on Windows)
 	sandboxMounts []mount  // what every sandbox sees besides its job's own
+	extraMounts   []mount  // the operator's sandbox paths (WithSandboxPaths)
 
 	mu       sync.Mutex
 	versions map[string]versionEntry  // binary path → probed version

@@ -63,6 +63,31 @@ func WithSandbox(m SandboxMode) Option {
 	}
 }
 
+// WithSandboxPaths lets every sandbox see more of the machine: the
+// directories or files of readOnly, read-only, and of readWrite, writable
+// (a local state directory, an emulator's data). Paths must be absolute
+// and exist when the engine starts. The operator chooses them; a
+// repository never can.
+func WithSandboxPaths(readOnly, readWrite []string) Option {
+	return func(e *Engine) error {
+		for _, set := range []struct {
+			paths []string
+			kind  mountKind
+		}{{readOnly, mountRO}, {readWrite, mountRW}} {
+			for _, p := range set.paths {
+				if !filepath.IsAbs(p) {
+					return landform.Errorf(landform.EINVALID, "sandbox path %q is not absolute", p)
+				}
+				if _, err := os.Stat(p); err != nil {
+					return landform.Errorf(landform.EINVALID, "sandbox path %s: %w", p, err)
+				}
+				e.extraMounts = append(e.extraMounts, mount{path: filepath.Clean(p), kind: set.kind})
+			}
+		}
+		return nil
+	}
+}
+
 // sandboxEnv carries bwrap's arguments, quoted for the shell, from a job to
 // the wrapper script (see sandboxScript); the sandbox unsets it.
 const sandboxEnv = "LANDFORM_SANDBOX"
@@ -213,6 +238,7 @@ func (e *Engine) setupSandbox(mirrors []string) error {
 		}
 	}
 	ms = append(ms, mount{path: e.cliConfigFile, kind: mountRO})
+	ms = append(ms, e.extraMounts...)
 	var walk []string
 	if filepath.IsAbs(e.cacheDir) {
 		ms = append(ms, mount{path: filepath.Clean(e.cacheDir), kind: mountRO})

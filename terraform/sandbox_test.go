@@ -251,3 +251,39 @@ output "work_dir"   { value = fileexists(%q) }
 		})
 	}
 }
+
+// TestSandboxPaths: a directory outside the run's tree is invisible to a
+// sandboxed provider unless the operator lists it (read-write here).
+func TestSandboxPaths(t *testing.T) {
+	t.Parallel()
+	needTestcloud(t)
+	cloud := t.TempDir() // outside every job's directories
+	files := map[string]string{"main.tf": testcloudProvider + `
+data "testcloud_hang" "h" {
+  name    = "seen"
+  seconds = 0
+}
+`}
+	plan := func(e *Engine) error {
+		_, err := e.Plan(testContext(t), PlanRequest{Dir: workspaceDir(t, files), Name: "envs/x", Env: map[string]string{"TESTCLOUD_ROOT": cloud}})
+		return err
+	}
+	marker := filepath.Join(cloud, "hang", "seen.json")
+	closed, _ := newTestEngine(t, WithSandbox(SandboxRequired))
+	_ = plan(closed) // the provider may write: into the sandbox's private /tmp
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a sandboxed provider wrote outside its tree")
+	}
+	open, _ := newTestEngine(t, WithSandbox(SandboxRequired), WithSandboxPaths(nil, []string{cloud}))
+	if err := plan(open); err != nil {
+		t.Fatalf("with the cloud listed read-write: %v", err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the provider's write did not reach the listed directory: %v", err)
+	}
+	for _, bad := range [][]string{{"relative/dir"}, {filepath.Join(cloud, "missing")}} {
+		if _, err := New(WithWorkDir(t.TempDir()), WithSandboxPaths(bad, nil)); landform.ErrorCode(err) != landform.EINVALID {
+			t.Errorf("sandbox path %s: %v, want EINVALID", bad[0], err)
+		}
+	}
+}

@@ -48,10 +48,16 @@ type daemon struct {
 }
 
 // daemonConfig writes a server config with the test's terraform settings
-// and repos (YAML list items, already indented under "repos:").
+// and repos (YAML list items, already indented under "repos:"). extra lines
+// go between the terraform block and repos; "{{cloud}}" in them is the test
+// cloud's directory (TESTCLOUD_ROOT), which exists.
 func daemonConfig(t testing.TB, dataDir, repos string, extra ...string) string {
 	t.Helper()
 	tools := tftest.Load(t)
+	cloud := filepath.Join(t.TempDir(), "cloud")
+	if err := os.MkdirAll(cloud, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`data_dir: %s
 listen: 127.0.0.1:0
 parallel: 2
@@ -63,7 +69,7 @@ terraform:
     TESTCLOUD_ROOT: %s
 %s
 repos:
-%s`, dataDir, tools.MirrorConfig(t), tools.Terraform, filepath.Join(t.TempDir(), "cloud"), strings.Join(extra, "\n"), repos)
+%s`, dataDir, tools.MirrorConfig(t), tools.Terraform, cloud, strings.ReplaceAll(strings.Join(extra, "\n"), "{{cloud}}", cloud), repos)
 	path := filepath.Join(t.TempDir(), "landform.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

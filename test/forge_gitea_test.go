@@ -250,9 +250,9 @@ resource "terraform_data" "after" {
   input = data.testcloud_hang.h.name
 }
 `
-	// The sandbox would hide the test cloud's directory from the provider;
-	// this test is about the forge.
-	s := newGiteaScene(t, "1s", map[string]string{"envs/slow/main.tf": slow}, "sandbox: off")
+	// The provider writes its marker in the test cloud's directory: the
+	// operator lets the sandbox see it.
+	s := newGiteaScene(t, "1s", map[string]string{"envs/slow/main.tf": slow}, "  sandbox_paths: {read_write: [{{cloud}}]}")
 	marker := filepath.Join(s.cloud, "hang", "outage.json")
 	waitFor(t, 2*time.Minute, "the slow plan to start", func() bool {
 		_, err := os.Stat(marker)

@@ -108,6 +108,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	engine, err := a.newEngine(engineFlags{
 		cliConfig: cfg.Terraform.CLIConfig, binaries: cfg.Terraform.Binaries, passEnv: cfg.Terraform.PassEnv,
 		sandbox: cfg.Sandbox, pluginCache: cfg.Terraform.PluginCacheDir,
+		sandboxRO: cfg.Terraform.SandboxReadOnly, sandboxRW: cfg.Terraform.SandboxReadWrite,
 	})
 	if err != nil {
 		return err

@@ -72,6 +72,8 @@ type engineFlags struct {
 	passEnv     []string
 	sandbox     string
 	pluginCache string
+	// sandboxRO and sandboxRW are the operator's sandbox paths.
+	sandboxRO, sandboxRW []string
 }
 
 // newEngine builds the terraform engine from the flags.
@@ -86,6 +88,7 @@ func (a *app) newEngine(f engineFlags) (*terraform.Engine, error) {
 		terraform.WithBinaries(f.binaries...),
 		terraform.WithSandbox(sandbox),
 		terraform.WithPassEnv(f.passEnv...),
+		terraform.WithSandboxPaths(f.sandboxRO, f.sandboxRW),
 	}
 	if f.cliConfig != "" {
 		opts = append(opts, terraform.WithCLIConfig(f.cliConfig))
