@@ -139,3 +139,39 @@ func TestOverridePolicyByAnOwnerOnly(t *testing.T) {
 		t.Errorf("second override: %v", err)
 	}
 }
+
+func TestRetryLedger(t *testing.T) {
+	ctx := context.Background()
+	planner := planFunc(func(context.Context, runner.PlanJob) (*runner.PlanOutput, error) {
+		return &runner.PlanOutput{Artifact: landform.PlanArtifact{Plan: []byte("p"), JSON: []byte("{}")}}, nil
+	})
+	r, db, _ := newRunner(t, planner)
+	ts := targets("a")
+	runs, err := r.PlanBatch(ctx, source(ts...), runner.Batch{Repo: "infra", Commit: "c1", Ref: "main", Targets: ts}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := runs[0].ID
+	if _, err := runner.RetryLedger(ctx, db, id); landform.ErrorCode(err) != landform.EINVALID {
+		t.Errorf("retry of a record not set aside: %v", err)
+	}
+	if err := db.EnqueueLedger(ctx, "infra", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PendingLedger(ctx, "infra", 0); err != nil { // the writer took it
+		t.Fatal(err)
+	}
+	if err := db.SetAsideLedger(ctx, "infra", id, `path ".git/x" refused`); err != nil {
+		t.Fatal(err)
+	}
+	reason, err := runner.RetryLedger(ctx, db, id)
+	if err != nil || reason != `path ".git/x" refused` {
+		t.Fatalf("retry: %q, %v", reason, err)
+	}
+	if ids, _ := db.PendingLedger(ctx, "infra", 0); len(ids) != 1 || ids[0] != id {
+		t.Errorf("pending after the retry: %v", ids)
+	}
+	if _, err := runner.RetryLedger(ctx, db, "999"); landform.ErrorCode(err) != landform.ENOTFOUND {
+		t.Errorf("retry of an unknown run: %v", err)
+	}
+}

@@ -124,6 +124,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newUnlockCmd(a),
 		newApproveCmd(a),
 		newPolicyCmd(a),
+		newLedgerCmd(a),
 		newLocksCmd(a),
 	)
 	return root
