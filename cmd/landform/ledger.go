@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -33,8 +35,8 @@ func newLedgerCmd(a *app) *cobra.Command {
 			if len(aside) == 0 {
 				fmt.Fprintf(a.stderr, "no ledger record of %s is set aside\n", repo)
 			}
-			for id, reason := range aside {
-				fmt.Fprintf(a.stdout, "run %s\t%s\n", id, report.Field(reason))
+			for _, id := range slices.Sorted(maps.Keys(aside)) {
+				fmt.Fprintf(a.stdout, "run %s\t%s\n", id, report.Field(aside[id]))
 			}
 			return nil
 		},
