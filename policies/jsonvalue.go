@@ -132,7 +132,13 @@ func (p *jsonParser) number() (*ast.Term, error) {
 			return nil, p.errorf("invalid number")
 		}
 	}
-	return ast.NumberTerm(json.Number(p.data[start:p.pos])), nil
+	// As OPA's own reader: a number whose exponent would make evaluation
+	// slow (1e70000) is refused.
+	n, err := ast.NumberChecked(string(p.data[start:p.pos]))
+	if err != nil {
+		return nil, p.errorf("%v", err)
+	}
+	return ast.NewTerm(n), nil
 }
 
 func (p *jsonParser) object(depth int) (*ast.Term, error) {
