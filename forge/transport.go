@@ -57,7 +57,7 @@ func (o RetryOptions) withDefaults() RetryOptions {
 		o.MaxWait = DefaultMaxWait
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = backoff.Sleep
 	}
 	return o
 }
@@ -205,19 +205,6 @@ func drain(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // timeoutTransport gives each request timeout, reading the answer's body
 // included.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/landform/landform/internal/backoff"
 )
 
 // fakeSleep records the waits of a transport instead of waiting.
@@ -337,7 +339,7 @@ func TestCancelledContextStopsTheWait(t *testing.T) {
 	waiting := make(chan time.Duration, 1)
 	rt := NewTransport(nil, RetryOptions{Sleep: func(ctx context.Context, d time.Duration) error {
 		waiting <- d
-		return sleep(ctx, d)
+		return backoff.Sleep(ctx, d)
 	}})
 	done := make(chan error, 1)
 	go func() {

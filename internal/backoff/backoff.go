@@ -34,7 +34,16 @@ func (p Policy) Delay(failures int) time.Duration {
 // Wait sleeps p.Delay(failures), or until ctx is done (then it returns
 // ctx's error).
 func (p Policy) Wait(ctx context.Context, failures int) error {
-	t := time.NewTimer(p.Delay(failures))
+	return Sleep(ctx, p.Delay(failures))
+}
+
+// Sleep waits d, or until ctx is done (then it returns ctx's error); a d
+// of zero or less returns at once with ctx's error, if any.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
