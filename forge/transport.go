@@ -205,7 +205,6 @@ func drain(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-
 // timeoutTransport gives each request timeout, reading the answer's body
 // included.
 type timeoutTransport struct {
