@@ -1012,3 +1012,13 @@ func TestSandboxPaths(t *testing.T) {
 		path + `:3:75: terraform.sandbox_paths.read_write[1]: sandbox path ` + filepath.Join(dir, "data", "plans") + ` overlaps the data directory ` + filepath.Join(dir, "data") + `: terraform would reach the database and every plan`,
 	})
 }
+
+func TestLedgerFor(t *testing.T) {
+	s, err := config.ParseServer("landform.yaml", []byte("ledger: false\n"+repo0+"    ledger: true\n  - name: other\n    url: https://h/o/x.git\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.LedgerFor("infra") || s.LedgerFor("other") || s.LedgerFor("unknown") {
+		t.Errorf("LedgerFor: infra %v, other %v, unknown %v", s.LedgerFor("infra"), s.LedgerFor("other"), s.LedgerFor("unknown"))
+	}
+}

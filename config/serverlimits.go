@@ -52,3 +52,14 @@ func (s *Server) RepoOptions() RepoOptions {
 		MaxWorkspaces: s.Limits.WorkspacesPerRepo,
 	}
 }
+
+// LedgerFor reports whether the runs of the repository named repo are
+// recorded on its ledger branch: its own setting, else the global one.
+func (s *Server) LedgerFor(repo string) bool {
+	for _, rs := range s.Repos {
+		if rs.Name == repo {
+			return rs.Ledger
+		}
+	}
+	return s.Ledger
+}

@@ -163,3 +163,23 @@ func prefixed(modules map[string]string) map[string]string {
 	}
 	return out
 }
+
+// Offline returns the sets of p that can be evaluated without the
+// repositories (the built-in and directory ones), plus each of dirs as a
+// set of its own enforced with deny, and the names of the repository sets
+// it left out: what `landform policy eval` judges a plan with.
+func Offline(p config.Policies, dirs []string) (config.Policies, []string) {
+	var out config.Policies
+	var left []string
+	for _, s := range p.Sets {
+		if s.Source == config.PolicyRepo {
+			left = append(left, s.Name)
+			continue
+		}
+		out.Sets = append(out.Sets, s)
+	}
+	for _, d := range dirs {
+		out.Sets = append(out.Sets, config.PolicySet{Name: d, Source: d, Enforcement: landform.EnforceDeny})
+	}
+	return out, left
+}

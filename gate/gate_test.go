@@ -97,3 +97,13 @@ func TestGateRefusesBrokenServerPolicies(t *testing.T) {
 		t.Errorf("an empty policy directory: %v, want EINVALID", err)
 	}
 }
+
+func TestOffline(t *testing.T) {
+	got, left := gate.Offline(config.Policies{Sets: []config.PolicySet{
+		{Name: "guard", Source: config.PolicyBuiltin}, {Name: "team", Source: config.PolicyRepo},
+	}}, []string{"/etc/p"})
+	if len(got.Sets) != 2 || got.Sets[0].Name != "guard" || got.Sets[1].Source != "/etc/p" || got.Sets[1].Enforcement != landform.EnforceDeny ||
+		len(left) != 1 || left[0] != "team" {
+		t.Errorf("Offline = %+v, left %v", got, left)
+	}
+}

@@ -22,15 +22,16 @@ type Override struct {
 	By      string
 	IsOwner func(who string) bool
 	Reason  string
-	// Ledger puts the run's record in the ledger outbox again, so the
-	// override and its reason reach the ledger.
-	Ledger bool
+	// Ledger says whether a repository records its runs on a ledger: then
+	// the run's record goes to the ledger outbox again, so the override
+	// and its reason reach the ledger. nil means no ledger.
+	Ledger func(repo string) bool
 	Now    time.Time
 }
 
 // OverridePolicy records a policy owner's override of the deny of run
 // o.RunID: the run goes from policy_failed to planned, its policy result
-// keeps who overrode it, when and why, and (with o.Ledger) its ledger
+// keeps who overrode it, when and why, and (when o.Ledger says the repository has one) its ledger
 // record is written again with them.
 //
 // Errors: EUNAUTHORIZED when o.By is not a policy owner; EINVALID without
@@ -57,7 +58,7 @@ func OverridePolicy(ctx context.Context, s OverrideStore, o Override) (*landform
 	if err := s.UpdateRun(ctx, run); err != nil {
 		return nil, err
 	}
-	if o.Ledger {
+	if o.Ledger != nil && o.Ledger(run.Repo) {
 		if err := s.EnqueueLedger(ctx, run.Repo, run.ID); err != nil {
 			return run, err
 		}

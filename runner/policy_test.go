@@ -122,7 +122,7 @@ func TestOverridePolicyByAnOwnerOnly(t *testing.T) {
 		t.Fatalf("refused overrides changed the run: %+v", stored)
 	}
 
-	run, err := runner.OverridePolicy(ctx, db, runner.Override{RunID: id, By: "alice", IsOwner: owners, Reason: "planned migration, see #42", Ledger: true, Now: now})
+	run, err := runner.OverridePolicy(ctx, db, runner.Override{RunID: id, By: "alice", IsOwner: owners, Reason: "planned migration, see #42", Ledger: func(repo string) bool { return repo == "infra" }, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

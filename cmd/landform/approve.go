@@ -47,18 +47,8 @@ today approve only overrides policies.`,
 				return err
 			}
 			defer db.Close()
-			run, err := db.GetRun(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			ledger := cfg.Ledger
-			for _, rs := range cfg.Repos {
-				if rs.Name == run.Repo {
-					ledger = rs.Ledger
-				}
-			}
-			run, err = runner.OverridePolicy(ctx, db, runner.Override{
-				RunID: args[0], By: as, IsOwner: cfg.Policies.IsOwner, Reason: override, Ledger: ledger, Now: time.Now(),
+			run, err := runner.OverridePolicy(ctx, db, runner.Override{
+				RunID: args[0], By: as, IsOwner: cfg.Policies.IsOwner, Reason: override, Ledger: cfg.LedgerFor, Now: time.Now(),
 			})
 			if err != nil {
 				return err

@@ -75,26 +75,23 @@ landform show RUN --plan-json. Exit status: 0 allowed, 2 denied, 1 error.`,
 			if err != nil {
 				return landform.Errorf(landform.EINVALID, "reading the plan: %w", err)
 			}
-			var sets config.Policies
+			var configured config.Policies
 			if cmd.Flags().Changed("config") {
 				cfg, err := loadServerConfig(cfgPath)
 				if err != nil {
 					return err
 				}
-				for _, s := range cfg.Policies.Sets {
-					if s.Source == config.PolicyRepo {
-						fmt.Fprintf(a.stderr, "note: policy set %s is a repository's, read by the daemon from its default branch: left out\n", s.Name)
-						continue
-					}
-					sets.Sets = append(sets.Sets, s)
-				}
+				configured = cfg.Policies
 			}
-			for _, d := range dirs {
-				abs, err := filepath.Abs(d)
-				if err != nil {
+			abs := make([]string, len(dirs))
+			for i, d := range dirs {
+				if abs[i], err = filepath.Abs(d); err != nil {
 					return err
 				}
-				sets.Sets = append(sets.Sets, config.PolicySet{Name: d, Source: abs, Enforcement: landform.EnforceDeny})
+			}
+			sets, left := gate.Offline(configured, abs)
+			for _, name := range left {
+				fmt.Fprintf(a.stderr, "note: policy set %s is a repository's, read by the daemon from its default branch: left out\n", name)
 			}
 			if len(sets.Sets) == 0 {
 				return landform.Errorf(landform.EINVALID, "no policies: give --config or --policy DIR")
