@@ -96,10 +96,19 @@ type Run struct {
 	PR RunPR `json:"pull_request,omitzero"`
 	// Policy is what the policies decided about the plan, nil when they
 	// were not evaluated (no policies, no changes, not planned yet).
-	Policy     *PolicyResult `json:"policy,omitempty"`
-	CreatedAt  time.Time     `json:"created_at"`
-	StartedAt  time.Time     `json:"started_at,omitzero"`
-	FinishedAt time.Time     `json:"finished_at,omitzero"`
+	Policy *PolicyResult `json:"policy,omitempty"`
+	// CommitAuthor is the email of the commit's author, set when the run
+	// is queued: with the pull request's author, who may not approve the
+	// change under allow_self_approval: false.
+	CommitAuthor string `json:"commit_author,omitempty"`
+	// Apply is the apply of the run's plan, nil until one is asked for.
+	Apply *ApplyResult `json:"apply,omitempty"`
+	// Approvals are the run's approvals and refusals, oldest first, where
+	// a reader filled them in (the store keeps them apart: ListApprovals).
+	Approvals  []*Approval `json:"approvals,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	StartedAt  time.Time   `json:"started_at,omitzero"`
+	FinishedAt time.Time   `json:"finished_at,omitzero"`
 }
 
 // RunPR is the pull request a run plans.

@@ -57,6 +57,18 @@ func policyJSON(p *landform.PolicyResult) string {
 	return string(b)
 }
 
+// applyJSON is the stored form of an apply result: '' for none.
+func applyJSON(a *landform.ApplyResult) string {
+	if a == nil {
+		return ""
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "" // an ApplyResult always marshals
+	}
+	return string(b)
+}
+
 // parseID returns the row ID of a run ID: its canonical decimal form only.
 func parseID(id string) (int64, bool) {
 	n, err := strconv.ParseInt(id, 10, 64)
@@ -116,12 +128,12 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
 		error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-		pr_number, pr_author, pr_base, policy
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pr_number, pr_author, pr_base, policy, apply, commit_author
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy))
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor)
 	if err != nil {
 		return 0, err
 	}
@@ -129,7 +141,7 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
-// Error, PlanSHA256, BlockedBy, PR, Policy, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// Error, PlanSHA256, BlockedBy, PR, Policy, CommitAuthor, Apply, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
 // CreatedAt are fixed at creation; their values in r are ignored.
 //
 // Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
@@ -144,16 +156,7 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 	if err := checkTimes(r.StartedAt, r.FinishedAt); err != nil {
 		return err
 	}
-	res, err := db.db.ExecContext(ctx, `UPDATE runs SET
-		dir = ?, commit_sha = ?, ref = ?, state = ?,
-		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
-		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?,
-		pr_number = ?, pr_author = ?, pr_base = ?, policy = ?
-	WHERE id = ?`,
-		r.Dir, r.Commit, r.Ref, string(r.State),
-		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
-		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), id)
+	res, err := updateRow(ctx, db.db, r, id)
 	if err != nil {
 		return fmt.Errorf("updating run %s: %w", r.ID, err)
 	}
@@ -167,10 +170,24 @@ func (db *DB) UpdateRun(ctx context.Context, r *landform.Run) error {
 	return nil
 }
 
+// updateRow saves r's mutable fields in row id.
+func updateRow(ctx context.Context, e execer, r *landform.Run, id int64) (sql.Result, error) {
+	return e.ExecContext(ctx, `UPDATE runs SET
+		dir = ?, commit_sha = ?, ref = ?, state = ?,
+		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
+		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?,
+		pr_number = ?, pr_author = ?, pr_base = ?, policy = ?, apply = ?, commit_author = ?
+	WHERE id = ?`,
+		r.Dir, r.Commit, r.Ref, string(r.State),
+		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
+		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor, id)
+}
+
 const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
 	add_count, change_count, destroy_count, replace_count,
 	error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-	pr_number, pr_author, pr_base, policy`
+	pr_number, pr_author, pr_base, policy, apply, commit_author`
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
@@ -179,14 +196,20 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 		id                int64
 		created           string
 		started, finished sql.NullString
-		policy            string
+		policy, apply     string
 		err               error
 	)
 	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
 		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
 		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy,
-		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy); err != nil {
+		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy, &apply, &r.CommitAuthor); err != nil {
 		return nil, err
+	}
+	if apply != "" {
+		r.Apply = &landform.ApplyResult{}
+		if err := json.Unmarshal([]byte(apply), r.Apply); err != nil {
+			return nil, fmt.Errorf("run %d: apply: %w", id, err)
+		}
 	}
 	if policy != "" {
 		r.Policy = &landform.PolicyResult{}

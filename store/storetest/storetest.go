@@ -42,6 +42,8 @@ type Store interface {
 	LedgerStore
 	ForgeOutboxStore
 	ApprovalStore
+	TransitionStore
+	ChatOpsStore
 }
 
 // RunStore keeps run records.
@@ -87,6 +89,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("ForgeOutbox", func(t *testing.T) { testForgeOutbox(t, newStore(t)) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore(t)) })
+	t.Run("Transition", func(t *testing.T) { testTransition(t, newStore(t)) })
+	t.Run("ConcurrentTransitions", func(t *testing.T) { testConcurrentTransitions(t, newStore(t)) })
+	t.Run("ChatOps", func(t *testing.T) { testChatOps(t, newStore(t)) })
 }
 
 // base is a time with nanoseconds, so that any rounding shows.
@@ -220,6 +225,11 @@ func testRoundTrip(t *testing.T, s Store) {
 			Deny:             []landform.PolicyMessage{{Set: "builtin", Package: "landform.protect_types", Rule: "deny", Message: "no"}},
 			RequireApprovals: []landform.ApprovalRequirement{{Count: 2, From: []string{"dba"}, Set: "builtin", Package: "landform.destroy_approvals"}},
 			Override:         &landform.PolicyOverride{By: "alice", Reason: "migration", At: base},
+		},
+		CommitAuthor: "bob@example.com",
+		Apply: &landform.ApplyResult{
+			By: "carol", Channel: landform.ChannelSlack, RequestedAt: base, StartedAt: base.Add(time.Second),
+			FinishedAt: base.Add(time.Minute), Summary: "Apply complete!", Output: "out", Error: "boom", Replan: "9",
 		},
 		CreatedAt:  base,
 		StartedAt:  base.Add(1500 * time.Millisecond),

@@ -1,0 +1,110 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/landform/landform"
+)
+
+// TransitionRun moves run id from one of the states from to what change
+// makes of it, in one transaction: it reads the run, and when its state is
+// one of from, calls change on it and saves it as UpdateRun does. Two
+// callers racing to move a run out of one state never both succeed: the
+// loser gets ECONFLICT naming the state the winner left it in, with the run
+// as it is now. Returns ENOTFOUND for an unknown run; change's error is
+// returned as is and saves nothing.
+func (db *DB) TransitionRun(ctx context.Context, id string, from []landform.RunState, change func(*landform.Run) error) (*landform.Run, error) {
+	n, ok := parseID(id)
+	if !ok {
+		return nil, notFound(id)
+	}
+	var out *landform.Run
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRun(tx.QueryRowContext(ctx, "SELECT "+runColumns+" FROM runs WHERE id = ?", n))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(id)
+		}
+		if err != nil {
+			return fmt.Errorf("reading run %s: %w", id, err)
+		}
+		if !slices.Contains(from, r.State) {
+			out = r
+			return &landform.Error{Code: landform.ECONFLICT,
+				Message: fmt.Sprintf("run %s is %s, not %s", id, r.State, statesText(from))}
+		}
+		if err := change(r); err != nil {
+			return err
+		}
+		if r.State == "" {
+			return landform.Errorf(landform.EINVALID, "run %s needs a state", id)
+		}
+		if err := checkTimes(r.StartedAt, r.FinishedAt); err != nil {
+			return err
+		}
+		if _, err := updateRow(ctx, tx, r, n); err != nil {
+			return fmt.Errorf("updating run %s: %w", id, err)
+		}
+		out = r
+		return nil
+	})
+	return out, err
+}
+
+// statesText is "planned", "planned or approved", "a, b or c".
+func statesText(states []landform.RunState) string {
+	s := make([]string, len(states))
+	for i, st := range states {
+		s[i] = string(st)
+	}
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// MarkCommandSeen records that the chat-ops command key of repo has been
+// handled and reports whether this call recorded it first: a command seen
+// through a webhook and again through a comment poll is handled once.
+func (db *DB) MarkCommandSeen(ctx context.Context, repo, key string) (bool, error) {
+	if repo == "" || key == "" {
+		return false, landform.Errorf(landform.EINVALID, "a chat-ops command needs a repo and a key")
+	}
+	res, err := db.db.ExecContext(ctx, `INSERT INTO chatops_seen (repo, key, seen_at) VALUES (?, ?, ?)
+		ON CONFLICT (repo, key) DO NOTHING`, repo, key, formatTime(db.now()))
+	if err != nil {
+		return false, fmt.Errorf("recording chat-ops command %s: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("recording chat-ops command %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// CommentCursor returns where repo's comment poll got to, "" when it never
+// ran.
+func (db *DB) CommentCursor(ctx context.Context, repo string) (string, error) {
+	var c string
+	err := db.db.QueryRowContext(ctx, "SELECT cursor FROM chatops_cursor WHERE repo = ?", repo).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the comment cursor of %s: %w", repo, err)
+	}
+	return c, nil
+}
+
+// SetCommentCursor records where repo's comment poll got to.
+func (db *DB) SetCommentCursor(ctx context.Context, repo, cursor string) error {
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO chatops_cursor (repo, cursor) VALUES (?, ?)
+		ON CONFLICT (repo) DO UPDATE SET cursor = excluded.cursor`, repo, cursor); err != nil {
+		return fmt.Errorf("recording the comment cursor of %s: %w", repo, err)
+	}
+	return nil
+}
