@@ -57,7 +57,7 @@ func policyJSON(p *landform.PolicyResult) string {
 	return string(b)
 }
 
-// applyJSON is the stored form of an apply result: '' for none.
+// applyJSON is the stored form of an apply result: ” for none.
 func applyJSON(a *landform.ApplyResult) string {
 	if a == nil {
 		return ""
