@@ -65,7 +65,7 @@ func (e *StepError) Is(target error) bool {
 // ErrStalePlan is in the chain of the error Job.Apply returns when the
 // state moved since the plan was made (terraform: "Saved plan is stale");
 // callers use errors.Is and plan again.
-var ErrStalePlan = errors.New("saved plan is stale")
+var ErrStalePlan = landform.ErrStalePlan
 
 var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]`)
 
