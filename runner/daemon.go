@@ -47,6 +47,11 @@ type DaemonStore interface {
 	QueueRuns(ctx context.Context, repo, ref, commit string, runs []*landform.Run) (superseded []*landform.Run, err error)
 	RunIDStore
 
+	// Approvals, and moving a run between states atomically.
+	TransitionRun(ctx context.Context, id string, from []landform.RunState, change func(*landform.Run) error) (*landform.Run, error)
+	AddApproval(ctx context.Context, a *landform.Approval) error
+	ListApprovals(ctx context.Context, runID string) ([]*landform.Approval, error)
+
 	EnqueueLedger(ctx context.Context, repo, runID string) error
 	PendingLedger(ctx context.Context, repo string, limit int) ([]string, error)
 	MarkLedgerDone(ctx context.Context, repo string, runIDs []string) error
@@ -130,6 +135,11 @@ type Daemon struct {
 	health  healthState // guarded by mu; see health.go
 
 	locks lockView
+
+	// approvals decides who may approve and what an apply needs (nil:
+	// refuse all); applies are the applies running in the background.
+	approvals ApprovalPolicy
+	applies   applies
 }
 
 // RepoStatus is the health of one watched repository.
@@ -274,6 +284,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}()
 
+	d.applies.start(workCtx)
 	var workers, loops errgroup.Group
 	for i := range d.parallel {
 		workers.Go(func() error { return d.work(ctx, workCtx, fmt.Sprintf("%s/%d", d.owner, i)) })
@@ -288,6 +299,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}
 	werr := workers.Wait()
+	d.applies.stop()
 	close(stopped)
 	_ = loops.Wait()
 

@@ -52,6 +52,17 @@ const (
 	// or, with Err set, failed for the Count-th time (it stays in the
 	// outbox and is tried again).
 	EventForgeDelivered EventKind = "forge_delivered"
+	// EventApproval: Holder approved Run (Err nil; Run's state is
+	// awaiting_approval or approved) or was refused (Err says why; the
+	// refusal is recorded).
+	EventApproval EventKind = "approval"
+	// EventApplyStarted: Holder's request moved Run to applying; its
+	// apply runs in the background.
+	EventApplyStarted EventKind = "apply_started"
+	// EventApplyFinished: the apply of Run ended and is recorded: Run's
+	// state is applied, apply_failed, stale (a fresh plan is queued),
+	// interrupted, or approved again when terraform did not start.
+	EventApplyFinished EventKind = "apply_finished"
 )
 
 // Event is one thing the daemon did: what tests, and whatever watches the

@@ -345,6 +345,8 @@ type harness struct {
 	db      *sqlite.DB
 	planner *fakePlanner
 	d       *Daemon
+	// plansDir is the plan store's directory.
+	plansDir string
 
 	mu       sync.Mutex
 	events   []Event
@@ -371,8 +373,9 @@ func newHarness(t *testing.T, repos ...WatchedRepo) *harness {
 type harnessConfig struct {
 	// store, when set, wraps the store the daemon and its runner use.
 	store func(*sqlite.DB) DaemonStore
-	// opts are more runner options.
-	opts []Option
+	// opts are more runner options, dopts more daemon options.
+	opts  []Option
+	dopts []DaemonOption
 }
 
 // newHarnessWith is newHarness with cfg.
@@ -386,7 +389,8 @@ func newHarnessWith(t *testing.T, cfg harnessConfig, repos ...WatchedRepo) *harn
 	}
 	t.Cleanup(func() { db.Close() })
 	h.db = db
-	plans, err := planfs.New(filepath.Join(t.TempDir(), "plans"))
+	h.plansDir = filepath.Join(t.TempDir(), "plans")
+	plans, err := planfs.New(h.plansDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +405,7 @@ func newHarnessWith(t *testing.T, cfg harnessConfig, repos ...WatchedRepo) *harn
 	}
 	opts := append([]Option{WithClock(h.clk.now), WithParallel(workers), WithWorkDir(t.TempDir())}, cfg.opts...)
 	r := New(store, plans, h.planner, opts...)
-	h.d = NewDaemon(r, store, repos, WithTimer(h.clk.after), WithOwner("test"), WithEvents(h.record))
+	h.d = NewDaemon(r, store, repos, append([]DaemonOption{WithTimer(h.clk.after), WithOwner("test"), WithEvents(h.record)}, cfg.dopts...)...)
 	return h
 }
 

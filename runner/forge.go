@@ -254,6 +254,14 @@ func (d *Daemon) preview(ctx context.Context, repo WatchedRepo, pm previewMessag
 	}
 	p.Runs, p.Previous = latestPerWorkspace(cur), latestPerWorkspace(prev)
 	for _, r := range p.Runs {
+		if r.Approvals, err = d.store.ListApprovals(ctx, r.ID); err != nil {
+			return p, err
+		}
+		if len(r.Approvals) == 0 {
+			r.Approvals = nil
+		}
+	}
+	for _, r := range p.Runs {
 		if r.PR.Number != 0 {
 			p.PR = r.PR
 			break

@@ -91,6 +91,12 @@ func (d *Daemon) record(ctx context.Context, repo WatchedRepo) error {
 			if err != nil {
 				return d.ledgerFailed(repo, fmt.Errorf("reading run %s: %w", id, err))
 			}
+			if run.Approvals, err = d.store.ListApprovals(ctx, id); err != nil {
+				return d.ledgerFailed(repo, fmt.Errorf("reading the approvals of run %s: %w", id, err))
+			}
+			if len(run.Approvals) == 0 {
+				run.Approvals = nil
+			}
 			runs = append(runs, run)
 		}
 		for len(runs) > 0 {

@@ -35,6 +35,8 @@ type Store interface {
 type PlanStore interface {
 	// Put stores a, sets a.SHA256 and returns it.
 	Put(ctx context.Context, runID string, a *landform.PlanArtifact) (string, error)
+	// Get returns the artifact of run runID; ENOTFOUND when there is none.
+	Get(ctx context.Context, runID string) (*landform.PlanArtifact, error)
 	// HighestRunID returns the highest decimal run ID stored, 0 when
 	// there is none.
 	HighestRunID(ctx context.Context) (int64, error)
@@ -97,6 +99,7 @@ type Runner struct {
 	workDir  string
 	redactor *redact.Redactor
 	policies Policies
+	applier  Applier
 }
 
 // Option configures a Runner.

@@ -128,7 +128,9 @@ func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]
 	if err != nil {
 		return nil, err
 	}
-	return runner.New(db, plans, &tfPlanner{engine: engine, env: env}, append([]runner.Option{
+	tf := &tfPlanner{engine: engine, env: env}
+	return runner.New(db, plans, tf, append([]runner.Option{
+		runner.WithApplier(tf),
 		runner.WithLogger(a.logger),
 		runner.WithParallel(parallel),
 		runner.WithWorkDir(work),
@@ -149,4 +151,14 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 		return nil, err
 	}
 	return &runner.PlanOutput{Artifact: res.Artifact, Summary: res.Summary, Changes: res.Changes}, nil
+}
+
+// Apply applies a saved plan through the terraform engine.
+func (p *tfPlanner) Apply(ctx context.Context, job runner.ApplyJob) (*runner.ApplyOutput, error) {
+	req := terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env)
+	res, err := p.engine.Apply(ctx, req, job.PlanFile)
+	if err != nil {
+		return nil, err
+	}
+	return &runner.ApplyOutput{Output: res.Output, Summary: res.Summary}, nil
 }
