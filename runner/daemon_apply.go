@@ -160,4 +160,3 @@ func (d *Daemon) finishApply(ctx context.Context, repo WatchedRepo, env ApplyEnv
 	}
 	d.emit(Event{Kind: EventApplyFinished, Repo: done.Repo, Run: done, Err: err})
 }
-
