@@ -80,6 +80,14 @@ type Client interface {
 	// FindIssue returns the most recent issue (open or closed) whose body
 	// contains marker, nil when there is none.
 	FindIssue(ctx context.Context, marker string) (*Issue, error)
+	// IsTeamMember reports whether user (a login of the forge) belongs to
+	// team: "org/name" (SplitTeam), or "name" for a team of the
+	// repository's owner; on GitLab a group's full path ("group/sub").
+	// A team, organization or user the forge does not know, or a user
+	// name no account can have, is (false, nil). A team name that cannot
+	// be one is EINVALID; any other error (the token may not see the
+	// team: EUNAUTHORIZED) is returned, never taken for "not a member".
+	IsTeamMember(ctx context.Context, team, user string) (bool, error)
 	// MaxCommentLength is the longest comment body the forge accepts, in
 	// characters (runes).
 	MaxCommentLength() int

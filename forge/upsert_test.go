@@ -132,6 +132,8 @@ func (m *memClient) EditIssue(context.Context, int, string, string, bool) (Issue
 
 func (m *memClient) FindIssue(context.Context, string) (*Issue, error) { return nil, nil }
 
+func (m *memClient) IsTeamMember(context.Context, string, string) (bool, error) { return false, nil }
+
 func (m *memClient) MaxCommentLength() int { return m.maxLen }
 
 func TestMarker(t *testing.T) {

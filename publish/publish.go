@@ -65,6 +65,14 @@ func (f *Forge) Status(ctx context.Context, run *landform.Run) error {
 	return f.client.SetStatus(ctx, report.CommitStatus(run, f.externalURL))
 }
 
+// IsTeamMember reports whether user belongs to team on the repository's
+// forge (forge.Client.IsTeamMember: "org/name", or "name" for a team of
+// the repository's owner; a GitLab group's path): chat-ops asks it about
+// the "team:" approvers of a workspace.
+func (f *Forge) IsTeamMember(ctx context.Context, team, user string) (bool, error) {
+	return f.client.IsTeamMember(ctx, team, user)
+}
+
 // Preview renders the plan preview of a pull request and makes it the
 // Landform comments of the pull request: edited in place, split into as
 // many comments as the forge's size limit needs.

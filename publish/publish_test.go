@@ -75,7 +75,10 @@ func (m *memForge) EditIssue(context.Context, int, string, string, bool) (forge.
 	return forge.Issue{}, nil
 }
 func (m *memForge) FindIssue(context.Context, string) (*forge.Issue, error) { return nil, nil }
-func (m *memForge) MaxCommentLength() int                                   { return m.max }
+func (m *memForge) IsTeamMember(_ context.Context, team, user string) (bool, error) {
+	return team == "acme/platform" && user == "alice", nil
+}
+func (m *memForge) MaxCommentLength() int { return m.max }
 
 const planJSON = `{"format_version":"1.2","resource_changes":[{"address":"terraform_data.a","change":{"actions":["create"]}}]}`
 
@@ -159,5 +162,20 @@ func TestPreviewIsOneCommentEditedInPlaceAndSplitWhenLong(t *testing.T) {
 	}
 	if s := mf.statuses[0]; s.Context != "landform/plan: envs/a" || s.State != forge.StatusSuccess || s.SHA != "c2" || s.TargetURL != "https://landform.example.com/runs/2" {
 		t.Errorf("status: %+v", s)
+	}
+}
+
+func TestIsTeamMemberAsksTheForge(t *testing.T) {
+	// chat-ops holds the Forge as a TeamChecker.
+	var tc interface {
+		IsTeamMember(ctx context.Context, team, user string) (bool, error)
+	} = publish.New(&memForge{max: forge.MaxCommentGitHub}, nil, "")
+	for _, c := range []struct {
+		team, user string
+		want       bool
+	}{{"acme/platform", "alice", true}, {"acme/platform", "bob", false}, {"acme/other", "alice", false}} {
+		if got, err := tc.IsTeamMember(context.Background(), c.team, c.user); err != nil || got != c.want {
+			t.Errorf("IsTeamMember(%q, %q) = %v, %v; want %v", c.team, c.user, got, err, c.want)
+		}
 	}
 }

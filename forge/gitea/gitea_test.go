@@ -56,6 +56,7 @@ func TestClient(t *testing.T) {
 	t.Run("Comments", func(t *testing.T) { testComments(t, s) })
 	t.Run("Statuses", func(t *testing.T) { testStatuses(t, s) })
 	t.Run("Issues", func(t *testing.T) { testIssues(t, s) })
+	t.Run("Teams", func(t *testing.T) { testTeams(t, s) })
 	t.Run("Errors", func(t *testing.T) { testErrors(t, s) })
 	t.Run("Context", func(t *testing.T) { testContext(t, s) })
 	// Last: it stops the server.

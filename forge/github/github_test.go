@@ -15,6 +15,8 @@ package github
 //	issues.json         docs.github.com/rest/issues/issues#list-repository-issues example response (issue-items)
 //	issue.json          docs.github.com/rest/issues/issues#create-an-issue example response (issue)
 //	status.json         docs.github.com/rest/commits/statuses#create-a-commit-status example response (status)
+//	team-membership.json docs.github.com/rest/teams/members#get-team-membership-for-a-user example response
+//	                    (team-membership-response-if-user-is-a-team-maintainer)
 //
 // Tests make second pages and other states by changing fields of these
 // (variant), never by writing new shapes. Error bodies are inline, from

@@ -13,6 +13,10 @@ package gitlab
 //	status.json         docs.gitlab.com/api/commits/#set-the-pipeline-status-of-a-commit example response
 //	issue.json          docs.gitlab.com/api/issues/#new-issue example response
 //	issues.json         the same issue in an array, as docs.gitlab.com/api/issues/#list-project-issues answers
+//	users.json          docs.gitlab.com/api/users/#list-users example response (for normal users), which
+//	                    GET /users?username= answers too
+//	member.json         docs.gitlab.com/api/members/#get-a-member-of-a-group-or-project-including-inherited-and-invited-members
+//	                    example response
 //
 // Tests make second pages and other states by changing fields of these
 // (variant), never by writing new shapes. Pagination headers (X-Page,
