@@ -47,6 +47,11 @@ type DaemonStore interface {
 	QueueRuns(ctx context.Context, repo, ref, commit string, runs []*landform.Run) (superseded []*landform.Run, err error)
 	RunIDStore
 
+	// Chat-ops: commands handled, and the comment poll's cursor.
+	MarkCommandSeen(ctx context.Context, repo, key string) (bool, error)
+	CommentCursor(ctx context.Context, repo string) (string, error)
+	SetCommentCursor(ctx context.Context, repo, cursor string) error
+
 	// Approvals, and moving a run between states atomically.
 	TransitionRun(ctx context.Context, id string, from []landform.RunState, change func(*landform.Run) error) (*landform.Run, error)
 	AddApproval(ctx context.Context, a *landform.Approval) error
@@ -100,6 +105,9 @@ type WatchedRepo struct {
 	// requests get plan previews and commit statuses, and their runs the
 	// author and base branch.
 	Forge Forge
+	// PollComments makes the poll loop read new pull request comments
+	// for commands (chat-ops without webhooks).
+	PollComments bool
 }
 
 // Daemon polls repositories, plans what their new commits touch with a
@@ -140,6 +148,8 @@ type Daemon struct {
 	// refuse all); applies are the applies running in the background.
 	approvals ApprovalPolicy
 	applies   applies
+	// comments gets every new pull request comment (nil: none).
+	comments CommentHandler
 }
 
 // RepoStatus is the health of one watched repository.

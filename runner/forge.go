@@ -26,6 +26,11 @@ type Forge interface {
 	// Status sets the commit status of run's workspace at run's commit
 	// from the run as it is now.
 	Status(ctx context.Context, run *landform.Run) error
+	// Comments lists the comments of pull request number created or
+	// updated at or after since, oldest first.
+	Comments(ctx context.Context, number int, since time.Time) ([]landform.Comment, error)
+	// Comment adds a comment to pull request number.
+	Comment(ctx context.Context, number int, body string) error
 }
 
 // ForgeOutbox keeps what is to be said on a forge until it is said: a
@@ -224,6 +229,14 @@ func (d *Daemon) deliver(ctx context.Context, repo WatchedRepo, m landform.Outbo
 			return err
 		}
 		return repo.Forge.Preview(ctx, p)
+	}
+	if kind == "comment" {
+		var cm commentMessage
+		if err := json.Unmarshal(m.Payload, &cm); err != nil {
+			d.logger.Error("forge: dropping a malformed comment message", "repo", repo.Name, "key", m.Key, "err", err)
+			return nil
+		}
+		return repo.Forge.Comment(ctx, cm.PR, cm.Body)
 	}
 	d.logger.Error("forge: dropping a message of an unknown kind", "repo", repo.Name, "key", m.Key)
 	return nil

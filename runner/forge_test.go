@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -17,6 +19,8 @@ type fakeForge struct {
 	prs      []landform.PullRequest
 	previews []landform.PullRequestPlans
 	statuses map[string]landform.RunState // commit/workspace → the run's state when said
+	comments map[int][]landform.Comment
+	replies  []string // "#pr: body" of each comment Landform posted
 }
 
 func newFakeForge(prs ...landform.PullRequest) *fakeForge {
@@ -58,6 +62,41 @@ func (f *fakeForge) Status(_ context.Context, run *landform.Run) error {
 	}
 	f.statuses[run.Commit+"/"+run.Workspace] = run.State
 	return nil
+}
+
+func (f *fakeForge) Comments(_ context.Context, number int, since time.Time) ([]landform.Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, errForgeDown
+	}
+	var out []landform.Comment
+	for _, c := range f.comments[number] {
+		if !c.CreatedAt.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeForge) Comment(_ context.Context, number int, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errForgeDown
+	}
+	f.replies = append(f.replies, fmt.Sprintf("#%d: %s", number, body))
+	return nil
+}
+
+// addComment makes a comment appear on pull request number.
+func (f *fakeForge) addComment(number int, c landform.Comment) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.comments == nil {
+		f.comments = map[int][]landform.Comment{}
+	}
+	f.comments[number] = append(f.comments[number], c)
 }
 
 func (f *fakeForge) lastPreview() (landform.PullRequestPlans, int) {

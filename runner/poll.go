@@ -80,6 +80,16 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 	if err := d.unblock(ctx, repo, log); err != nil {
 		return err
 	}
+	if repo.PollComments && d.comments != nil && repo.Forge != nil {
+		prs, err := repo.Forge.PullRequests(ctx)
+		if err == nil {
+			err = d.pollComments(ctx, repo, prs)
+		}
+		if err != nil {
+			// Commands wait for the next round; plans go on.
+			log.Warn("chat-ops: polling pull request comments failed", "err", err)
+		}
+	}
 
 	type move struct{ ref, from, to string }
 	var moved []move
