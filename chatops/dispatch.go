@@ -60,6 +60,15 @@ type Reply struct {
 	// OK is false when the command was refused or failed, in full or in
 	// part.
 	OK bool
+	// PullRequests are the pull requests of the runs the command named
+	// (a Slack command's reply is posted on them too), each once.
+	PullRequests []PullRequestRef
+}
+
+// PullRequestRef names a pull request of a repository.
+type PullRequestRef struct {
+	Repo string
+	PR   int
 }
 
 // Dispatch reads req's command and does it with a. Unknown or malformed
@@ -181,9 +190,6 @@ func (d dispatcher) approve(ctx context.Context, cmd Command) Reply {
 		}
 	}
 	return d.each(ctx, ids, func(id string) (string, error) {
-		if _, err := d.run(ctx, id); err != nil {
-			return "", err
-		}
 		if cmd.OverridePolicy != "" {
 			run, err := d.a.OverridePolicy(ctx, id, d.req.Identity, cmd.OverridePolicy)
 			if err != nil {
@@ -230,9 +236,6 @@ func (d dispatcher) apply(ctx context.Context, cmd Command) Reply {
 		}
 	}
 	return d.each(ctx, ids, func(id string) (string, error) {
-		if _, err := d.run(ctx, id); err != nil {
-			return "", err
-		}
 		if _, err := d.a.Apply(ctx, id, d.req.Identity, d.req.Channel); err != nil {
 			return "", err
 		}
@@ -256,7 +259,14 @@ func (d dispatcher) each(ctx context.Context, ids []string, f func(id string) (s
 	out := Reply{Command: true, OK: true}
 	var b strings.Builder
 	for _, id := range ids {
-		msg, err := f(id)
+		run, err := d.run(ctx, id)
+		var msg string
+		if err == nil {
+			if pr := (PullRequestRef{Repo: run.Repo, PR: run.PR.Number}); pr.PR > 0 && !slices.Contains(out.PullRequests, pr) {
+				out.PullRequests = append(out.PullRequests, pr)
+			}
+			msg, err = f(id)
+		}
 		if err != nil {
 			out.OK = false
 			fmt.Fprintf(&b, "- ⛔ run %s: %s\n", id, strings.TrimPrefix(landform.ErrorMessage(err), "run "+id+": "))

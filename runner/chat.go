@@ -307,3 +307,9 @@ func (c ChatActions) Unlock(ctx context.Context, repo string, pr int, workspaces
 func (c ChatActions) PullRequestRuns(ctx context.Context, repo string, pr int) ([]*landform.Run, error) {
 	return c.D.PullRequestRuns(ctx, repo, pr)
 }
+
+// StartApply starts the apply of run runID; done is closed once its
+// outcome is recorded.
+func (c ChatActions) StartApply(ctx context.Context, runID, by, channel string) (*landform.Run, <-chan struct{}, error) {
+	return c.D.Apply(ctx, ApplyRequest{RunID: runID, By: by, Channel: channel})
+}
