@@ -431,3 +431,12 @@ func (r *Repo) blobSize(h plumbing.Hash) (int64, error) {
 	}
 	return obj.Size(), nil
 }
+
+// CommitAuthor returns the email of rev's commit author.
+func (r *Repo) CommitAuthor(rev string) (string, error) {
+	c, err := r.commit(rev)
+	if err != nil {
+		return "", err
+	}
+	return c.Author.Email, nil
+}

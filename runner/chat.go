@@ -164,6 +164,7 @@ func (d *Daemon) Replan(ctx context.Context, repo string, pr int, workspaces []s
 	}
 	holder, _ := pullRequest(ref)
 	prInfo := prOf(ref, d.pullRequests(ctx, r))
+	author := d.commitAuthor(ctx, r, head, log)
 	runs := make([]*landform.Run, 0, len(workspaces))
 	for _, name := range workspaces {
 		t, err := r.Source.Target(ctx, head, name)
@@ -171,7 +172,7 @@ func (d *Daemon) Replan(ctx context.Context, repo string, pr int, workspaces []s
 			return nil, err
 		}
 		run := d.planRun(ctx, r, ref, holder, head, t)
-		run.PR = prInfo
+		run.PR, run.CommitAuthor = prInfo, author
 		runs = append(runs, run)
 	}
 	superseded, err := d.store.QueueRuns(ctx, repo, ref, head, runs)

@@ -181,10 +181,12 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	if isPR {
 		pr = prOf(ref, d.pullRequests(ctx, repo))
 	}
+	author := d.commitAuthor(ctx, repo, to, log)
 	runs := make([]*landform.Run, len(targets))
 	for i, t := range targets {
 		runs[i] = d.planRun(ctx, repo, ref, holder, to, t)
 		runs[i].PR = pr
+		runs[i].CommitAuthor = author
 	}
 	superseded, err := d.store.QueueRuns(ctx, repo.Name, ref, to, runs)
 	if err != nil {
@@ -211,6 +213,27 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 		d.wake.Notify()
 	}
 	return nil
+}
+
+// CommitAuthors is what a WatchedSource that knows commit authors offers:
+// their emails, for the rule that the author of a change may not approve
+// it (allow_self_approval: false).
+type CommitAuthors interface {
+	CommitAuthor(ctx context.Context, commit string) (string, error)
+}
+
+// commitAuthor returns the email of commit's author, "" when the source
+// cannot say (logged: approvals then check the pull request's author only).
+func (d *Daemon) commitAuthor(ctx context.Context, repo WatchedRepo, commit string, log *slog.Logger) string {
+	ca, ok := repo.Source.(CommitAuthors)
+	if !ok {
+		return ""
+	}
+	email, err := ca.CommitAuthor(ctx, commit)
+	if err != nil {
+		log.Warn("reading the commit's author failed", "err", err)
+	}
+	return email
 }
 
 // planRun returns a queued plan run of t at commit, waiting (BlockedBy)

@@ -253,7 +253,7 @@ func (d *Daemon) requeueInterrupted(run *landform.Run) {
 	defer cancel()
 	again := &landform.Run{
 		Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
-		Kind: run.Kind, State: landform.StateQueued, CreatedAt: d.now().UTC(),
+		Kind: run.Kind, State: landform.StateQueued, PR: run.PR, CommitAuthor: run.CommitAuthor, CreatedAt: d.now().UTC(),
 	}
 	if err := d.store.CreateRun(ctx, again); err != nil {
 		d.logger.Error("re-queueing an interrupted run", "run", run.ID, "err", err)

@@ -105,3 +105,12 @@ func (r *Repo) DefaultBranchFS(ctx context.Context) (string, fs.FS, error) {
 	}
 	return sha, fsys, nil
 }
+
+// CommitAuthor returns the email of the author of commit (fetched).
+func (r *Repo) CommitAuthor(ctx context.Context, commit string) (string, error) {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return "", err
+	}
+	return g.CommitAuthor(commit)
+}

@@ -140,15 +140,11 @@ func (db *DB) RecoverRuns(ctx context.Context) (requeued, flagged []*landform.Ru
 		}
 		requeued = make([]*landform.Run, 0, len(cut))
 		for _, old := range cut {
-			res, err := tx.ExecContext(ctx, `INSERT INTO runs
-				(repo, workspace, dir, commit_sha, ref, kind, state, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				old.Repo, old.Workspace, old.Dir, old.Commit, old.Ref, old.Kind, landform.StateQueued,
-				formatTime(old.CreatedAt))
-			if err != nil {
-				return err
+			again := &landform.Run{
+				Repo: old.Repo, Workspace: old.Workspace, Dir: old.Dir, Commit: old.Commit, Ref: old.Ref,
+				Kind: old.Kind, State: landform.StateQueued, PR: old.PR, CommitAuthor: old.CommitAuthor,
 			}
-			id, err := res.LastInsertId()
+			id, err := insertRun(ctx, tx, again, old.CreatedAt)
 			if err != nil {
 				return err
 			}
@@ -158,11 +154,8 @@ func (db *DB) RecoverRuns(ctx context.Context) (requeued, flagged []*landform.Ru
 				now, old.ID); err != nil {
 				return err
 			}
-			requeued = append(requeued, &landform.Run{
-				ID: formatID(id), Repo: old.Repo, Workspace: old.Workspace, Dir: old.Dir,
-				Commit: old.Commit, Ref: old.Ref, Kind: old.Kind, State: landform.StateQueued,
-				CreatedAt: old.CreatedAt,
-			})
+			again.ID, again.CreatedAt = formatID(id), old.CreatedAt
+			requeued = append(requeued, again)
 		}
 
 		flagged, err = queryRuns(ctx, tx, `UPDATE runs
