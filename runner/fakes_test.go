@@ -163,6 +163,7 @@ type fakeSource struct {
 	defaultBranch string
 	refsErr       error
 	affects       map[string][]string // head commit → workspace names
+	ancestors     map[string][]string // commit → commits it contains
 	recorded      []*landform.Run
 
 	listings, fetches, targetCalls, records int
@@ -227,8 +228,27 @@ func (s *fakeSource) Fetch(context.Context, []string) error {
 	return nil
 }
 
-// MergeBase says every pull request forked at the default branch's head.
-func (s *fakeSource) MergeBase(_ context.Context, _, b string) (string, error) { return b, nil }
+// MergeBase says every pull request forked at the default branch's head,
+// unless a is an ancestor of b (see contains).
+func (s *fakeSource) MergeBase(_ context.Context, a, b string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Contains(s.ancestors[b], a) {
+		return a, nil
+	}
+	return b, nil
+}
+
+// contains makes commit contain the commits ancestors (a merge commit
+// contains its pull request's head).
+func (s *fakeSource) contains(commit string, ancestors ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ancestors == nil {
+		s.ancestors = map[string][]string{}
+	}
+	s.ancestors[commit] = append(s.ancestors[commit], ancestors...)
+}
 
 func (s *fakeSource) Targets(_ context.Context, base, head string) ([]landform.Target, []string, error) {
 	s.mu.Lock()
@@ -275,6 +295,9 @@ type fakePlanner struct {
 	release  chan struct{}
 	once     sync.Once
 	started  chan string // the workspaces whose blocking plans started
+	// json, when set, gives each plan's JSON (default "{}"); set before
+	// the daemon starts.
+	json func(workspace string) string
 }
 
 func newFakePlanner() *fakePlanner {
@@ -318,7 +341,11 @@ func (p *fakePlanner) Plan(ctx context.Context, job PlanJob) (*PlanOutput, error
 	p.calls[name]++
 	o := p.outcomes[name]
 	p.mu.Unlock()
-	art := landform.PlanArtifact{Plan: []byte("plan of " + name), JSON: []byte("{}")}
+	planJSON := "{}"
+	if p.json != nil {
+		planJSON = p.json(name)
+	}
+	art := landform.PlanArtifact{Plan: []byte("plan of " + name), JSON: []byte(planJSON)}
 	switch o {
 	case outputOnly:
 		return &PlanOutput{Artifact: art, Changes: true}, nil

@@ -95,12 +95,27 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 		return err
 	}
 	released := map[string]bool{}
+	// Forges keep the head refs of closed pull requests (GitHub and
+	// Gitea do): with a forge, a pull request is open when the forge
+	// lists it. Asked once per round, and only when a pull request holds
+	// a lock; when the forge does not answer, the refs decide.
+	var openPRs map[int]landform.PullRequest
+	asked := false
 	for _, l := range locks {
 		ref, isPR := refFor(l.Holder)
 		if !isPR || released[l.Holder] {
 			continue
 		}
-		if _, open := refs[ref]; open {
+		_, open := refs[ref]
+		if open && repo.Forge != nil {
+			if !asked {
+				openPRs, asked = d.pullRequests(ctx, repo), true
+			}
+			if n, ok := prNumber(ref); ok && openPRs != nil {
+				_, open = openPRs[n]
+			}
+		}
+		if open {
 			continue
 		}
 		n, err := d.store.ReleaseLocksOf(ctx, repo.Name, l.Holder)
