@@ -60,9 +60,17 @@ func (f *Forge) PullRequests(ctx context.Context) ([]landform.PullRequest, error
 	return f.client.ListPullRequests(ctx)
 }
 
-// Status sets the commit status of run's workspace.
+// Status sets the commit status of run's workspace's plan and, once an
+// apply of the plan was asked for (run.Apply set), that of its apply
+// (report.CommitStatuses), in that order. It stops at the first the forge
+// refuses: setting them all again later is harmless.
 func (f *Forge) Status(ctx context.Context, run *landform.Run) error {
-	return f.client.SetStatus(ctx, report.CommitStatus(run, f.externalURL))
+	for _, s := range report.CommitStatuses(run, f.externalURL) {
+		if err := f.client.SetStatus(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // IsTeamMember reports whether user belongs to team on the repository's

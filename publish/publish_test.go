@@ -179,3 +179,29 @@ func TestIsTeamMemberAsksTheForge(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusSetsTheApplysBesideThePlans(t *testing.T) {
+	ctx := context.Background()
+	mf := &memForge{max: forge.MaxCommentGitHub}
+	f := publish.New(mf, nil, "")
+	run := &landform.Run{ID: "7", Workspace: "envs/a", Commit: "c1", State: landform.StateApproved, Summary: landform.PlanSummary{Add: 1}}
+	if err := f.Status(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	run.State, run.Apply = landform.StateApplied, &landform.ApplyResult{By: "alice", Summary: "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."}
+	if err := f.Status(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range mf.statuses {
+		got = append(got, fmt.Sprintf("%s %s %s", s.Context, s.State, s.Description))
+	}
+	want := []string{
+		"landform/plan: envs/a success plan +1 ~0 -0 ±0 (approved)",
+		"landform/plan: envs/a success plan +1 ~0 -0 ±0 (planned)",
+		"landform/apply: envs/a success Apply complete! Resources: 1 added, 0 changed, 0 destroyed.",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("statuses:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

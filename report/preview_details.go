@@ -9,7 +9,8 @@ import (
 )
 
 // The collapsible details of one workspace: destroys and replaces first,
-// terraform's error and plan, then what to comment to approve and apply. A
+// terraform's error and plan, who approved it and what became of its apply
+// (preview_approvals.go), then what to comment to approve and apply. A
 // workspace too big for one comment is split into several <details>, at
 // line boundaries of its code blocks.
 
@@ -43,6 +44,7 @@ func workspaceDetails(w PreviewWorkspace, external string) (previewDetails, bool
 	if w.PlanText != "" {
 		items = append(items, detailsItem{lines: codeLines(w.PlanText)})
 	}
+	items = slices.Concat(items, approvalItems(r), applyItems(r))
 	if len(items) == 0 {
 		return previewDetails{}, false // the table says all there is
 	}
@@ -103,15 +105,24 @@ func destroyList(changes map[string]string) []detailsItem {
 }
 
 // nextSteps says what to comment to approve and apply the run, and links to
-// it on Landform's web server (url "" for none).
+// it on Landform's web server (url "" for none). How many approvals a run
+// needs, and whether its repository applies on merge, are not known here:
+// an approval-awaiting run says how many it has, an approved one names
+// both ways to apply.
 func nextSteps(r *landform.Run, url string) string {
 	var steps []string
+	approve, apply := code("landform approve "+r.ID), code("landform apply "+r.ID)
 	switch r.State {
-	case landform.StatePlanned, landform.StateAwaitingApproval:
-		steps = append(steps, fmt.Sprintf("Comment %s to approve, then %s to apply.",
-			code("landform approve "+r.ID), code("landform apply "+r.ID)))
+	case landform.StatePlanned:
+		steps = append(steps, fmt.Sprintf("Comment %s to approve, then %s to apply.", approve, apply))
+	case landform.StateAwaitingApproval:
+		state := "Awaiting approval"
+		if n := approvers(r); n > 0 {
+			state = fmt.Sprintf("Awaiting more approvals (%d so far)", n)
+		}
+		steps = append(steps, fmt.Sprintf("%s: comment %s to approve, then %s to apply.", state, approve, apply))
 	case landform.StateApproved:
-		steps = append(steps, fmt.Sprintf("Approved: comment %s to apply.", code("landform apply "+r.ID)))
+		steps = append(steps, fmt.Sprintf("Approved: comment %s to apply (or merge, when apply is on_merge).", apply))
 	}
 	if url != "" {
 		steps = append(steps, "See "+link("run "+code(r.ID)+" on Landform", url)+".")

@@ -197,9 +197,13 @@ func newSummaryRow(p *Preview, w PreviewWorkspace) summaryRow {
 	r := w.Run
 	v := viewState(r.State)
 	changes := r.Summary.String()
+	failure := r.Error
+	if failure == "" && r.Apply != nil {
+		failure = r.Apply.Error
+	}
 	switch {
-	case v.cat == catFailed && r.Error != "":
-		changes = code(truncateRunes(FirstLine(r.Error), maxErrorRunes))
+	case v.cat == catFailed && failure != "":
+		changes = code(truncateRunes(FirstLine(failure), maxErrorRunes))
 	case v.cat == catPending:
 		changes = "—"
 	}

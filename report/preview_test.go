@@ -196,6 +196,60 @@ func policiesPreview() report.Preview {
 	return p
 }
 
+var decided = time.Date(2026, 11, 29, 18, 40, 12, 0, time.UTC)
+
+func approval(by, channel string, ok bool, reason string, minutes int) *landform.Approval {
+	return &landform.Approval{By: by, Channel: channel, Approved: ok, Reason: reason, Commit: head,
+		PlanSHA256: strings.Repeat("ab", 32), At: decided.Add(time.Duration(minutes) * time.Minute)}
+}
+
+// approvalsPreview has a run in each state of approval and apply: awaiting
+// approval (one approval, one refusal), approved (a note, an approval
+// carried over on merge), applying, applied, failed to apply and stale.
+func approvalsPreview() report.Preview {
+	const apply = "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."
+	run := func(id, ws string, state landform.RunState) *landform.Run {
+		r := withState(planned(id, ws, landform.PlanSummary{Add: 1}), state)
+		return r
+	}
+	requested := func(by, channel string) *landform.ApplyResult {
+		return &landform.ApplyResult{By: by, Channel: channel, RequestedAt: decided.Add(10 * time.Minute),
+			StartedAt: decided.Add(10 * time.Minute)}
+	}
+	awaiting := run("70", "envs/a-awaiting", landform.StateAwaitingApproval)
+	awaiting.Approvals = []*landform.Approval{
+		approval("bob", landform.ChannelComment, false, "bob may not approve: not one of its approvers", 0),
+		approval("alice", landform.ChannelComment, true, "", 1),
+	}
+	approved := run("71", "envs/b-approved", landform.StateApproved)
+	approved.Approvals = []*landform.Approval{
+		approval("alice", landform.ChannelSlack, true, "checked with the DBA `team`\nall good", 0),
+		approval("carol", landform.ChannelOnMerge, true, "", 2),
+	}
+	applying := run("72", "envs/c-applying", landform.StateApplying)
+	applying.Approvals = approved.Approvals[:1]
+	applying.Apply = requested("alice", landform.ChannelSlack)
+	applied := run("73", "envs/d-applied", landform.StateApplied)
+	applied.Approvals = approved.Approvals[:1]
+	applied.Apply = requested("alice", landform.ChannelComment)
+	applied.Apply.FinishedAt, applied.Apply.Summary = decided.Add(11*time.Minute), apply
+	failed := run("74", "envs/e-failed", landform.StateApplyFailed)
+	failed.Apply = requested("alice", landform.ChannelAPI)
+	failed.Apply.FinishedAt = decided.Add(11 * time.Minute)
+	failed.Apply.Error = "Error: creating bucket: AccessDenied\n\n  with aws_s3_bucket.logs,\n  on main.tf line 1"
+	stale := run("75", "envs/f-stale", landform.StateStale)
+	stale.Apply = requested("alice", landform.ChannelCLI)
+	stale.Apply.Replan = "76"
+	stale.Apply.Error = "Saved plan is stale"
+	p := smallPreview()
+	p.Workspaces = nil
+	for _, r := range []*landform.Run{awaiting, approved, applying, applied, failed, stale} {
+		p.Workspaces = append(p.Workspaces, report.PreviewWorkspace{Run: r, PlanText: devPlan,
+			Changes: map[string]string{"aws_s3_bucket.logs": "create"}})
+	}
+	return p
+}
+
 func TestRenderPreviewGolden(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -212,6 +266,7 @@ func TestRenderPreviewGolden(t *testing.T) {
 		{"links", linksPreview(), githubLimit},
 		{"hostile", hostilePreview(), githubLimit},
 		{"policies", policiesPreview(), githubLimit},
+		{"approvals", approvalsPreview(), githubLimit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,8 +520,54 @@ func FuzzRenderPreview(f *testing.F) {
 		p.Workspaces[0].PlanText = strings.Repeat(planText, 1+int(repeat))
 		p.Workspaces[0].Changes = map[string]string{addr: "delete"}
 		p.Workspaces[1].Run.Error, p.Workspaces[1].Run.State = errText, landform.StateErrored
+		// Identities, channels and reasons come from people.
+		states := []landform.RunState{landform.StatePlanned, landform.StateAwaitingApproval, landform.StateApproved,
+			landform.StateApplying, landform.StateApplied, landform.StateApplyFailed, landform.StateStale}
+		r := p.Workspaces[0].Run
+		r.State = states[int(repeat)%len(states)]
+		r.Approvals = []*landform.Approval{{By: addr, Channel: ws, Approved: repeat%2 == 0, Reason: errText, At: decided}}
+		r.Apply = &landform.ApplyResult{By: addr, Channel: ws, Summary: errText, Error: errText, Replan: ws}
 		for i, b := range report.RenderPreview(p, maxLen, marker) {
 			checkBody(t, i, b, maxLen)
 		}
 	})
+}
+
+func TestRenderPreviewBoundsApprovals(t *testing.T) {
+	p := smallPreview()
+	r := p.Workspaces[0].Run
+	r.State = landform.StateAwaitingApproval
+	// 25 approvals by 25 people, 100 refusals of one who keeps trying,
+	// with a name and a reason that try to break out.
+	for i := range 125 {
+		if i%5 == 0 {
+			r.Approvals = append(r.Approvals, approval(fmt.Sprintf("approver-%02d", i/5), landform.ChannelComment, true, "", i))
+			continue
+		}
+		r.Approvals = append(r.Approvals, approval("mallory`</details>\n@everyone", "x|y`", false,
+			fmt.Sprintf("try %d\n```\n</details>", i)+strings.Repeat(" long", 100), i))
+	}
+	bodies := report.RenderPreview(p, githubLimit, marker)
+	checkBody(t, 0, bodies[0], githubLimit)
+	body := bodies[0]
+	if n := strings.Count(body, "- ✅ approved by"); n != 20 {
+		t.Errorf("%d approvals listed, want 20", n)
+	}
+	if n := strings.Count(body, "- ⛔ refused:"); n != 5 {
+		t.Errorf("%d refusals listed, want the latest 5", n)
+	}
+	for _, want := range []string{
+		"- … and 5 more approvals and 95 earlier refusals (the run's record has them all)",
+		"- ⛔ refused: ``\"mallory`</details>\\n@everyone\"``",
+		"try 124 ``` </details> long",
+		"via `` x|y` ``",
+		"Awaiting more approvals (25 so far): comment `landform approve 42` to approve",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the preview lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "try 118 ") || !strings.Contains(body, "try 119 ") {
+		t.Errorf("the refusals listed are not the latest")
+	}
 }
