@@ -113,25 +113,58 @@ func prOf(ref string, prs map[int]landform.PullRequest) landform.RunPR {
 // request in repo's forge outbox, and wakes its loop. Runs of a branch,
 // and any run of a repository without a forge, say nothing.
 func (d *Daemon) enqueueForge(ctx context.Context, repo WatchedRepo, ref, commit string, deleted []string, runs ...*landform.Run) error {
-	n, isPR := prNumber(ref)
-	if repo.Forge == nil || d.forgeOutbox == nil || !isPR {
+	if d.forgeOutbox == nil {
 		return nil
+	}
+	said, err := enqueueForge(ctx, d.forgeOutbox, repo, ref, commit, deleted, runs...)
+	if said {
+		notify(d.forgeWake[repo.Name])
+	}
+	return err
+}
+
+// enqueueForge puts what the daemon's enqueueForge says in outbox, and
+// reports whether it put anything.
+func enqueueForge(ctx context.Context, outbox ForgeOutbox, repo WatchedRepo, ref, commit string, deleted []string, runs ...*landform.Run) (bool, error) {
+	n, isPR := prNumber(ref)
+	if repo.Forge == nil || !isPR {
+		return false, nil
 	}
 	for _, run := range runs {
 		if run.Workspace == ConfigWorkspace || run.State == landform.StateSuperseded {
 			continue
 		}
 		payload, _ := json.Marshal(statusMessage{Run: run.ID})
-		if err := d.forgeOutbox.EnqueueForge(ctx, repo.Name, statusKey(run), payload); err != nil {
-			return err
+		if err := outbox.EnqueueForge(ctx, repo.Name, statusKey(run), payload); err != nil {
+			return false, err
 		}
 	}
 	payload, _ := json.Marshal(previewMessage{Ref: ref, Commit: commit, Deleted: deleted})
-	if err := d.forgeOutbox.EnqueueForge(ctx, repo.Name, previewKey(n), payload); err != nil {
-		return err
+	if err := outbox.EnqueueForge(ctx, repo.Name, previewKey(n), payload); err != nil {
+		return false, err
 	}
-	notify(d.forgeWake[repo.Name])
-	return nil
+	return true, nil
+}
+
+// AnnounceStore is what Announce needs of a store.
+type AnnounceStore interface {
+	ForgeOutbox
+	EnqueueLedger(ctx context.Context, repo, runID string) error
+}
+
+// Announce puts run's record in repo's ledger outbox (when it keeps a
+// ledger) and its status and preview in the forge outbox (with a forge),
+// for a command that changed a run outside a daemon (the CLI on the local
+// store). A daemon of the same store writes and says them when its loops
+// next look: at its start, or when it next writes for that repository.
+func Announce(ctx context.Context, s AnnounceStore, repo WatchedRepo, run *landform.Run) error {
+	if repo.Ledger {
+		if err := s.EnqueueLedger(ctx, repo.Name, run.ID); err != nil {
+			return err
+		}
+	}
+	_, err := enqueueForge(ctx, s, repo, run.Ref, run.Commit, nil, run)
+	return err
 }
 
 // forgeLoop says what repo's forge outbox holds: at start (what a previous
