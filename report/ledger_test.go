@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,109 @@ func TestLedgerFilesOfAPolicyVerdict(t *testing.T) {
 	var rec report.RunRecord
 	if err := json.Unmarshal(files[1].Data, &rec); err != nil || rec.Policy == nil || rec.Policy.Override.By != "alice" || len(rec.Policy.Deny) != 1 {
 		t.Errorf("record: %+v, %v", rec.Policy, err)
+	}
+}
+
+func TestLedgerFilesOfAnApply(t *testing.T) {
+	at := time.Date(2026, 11, 29, 18, 40, 0, 0, time.FixedZone("CET", 3600))
+	sha := strings.Repeat("ab", 32)
+	output := "terraform_data.a: Creating...\nterraform_data.a: Creation complete after 0s [id=1]\n```\n</details>\n" +
+		strings.Repeat("x", 20<<10) + "\n\nApply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"
+	run := &landform.Run{
+		ID: "42", Repo: "infra", Workspace: "envs/prod", Dir: "envs/prod", Commit: "0123456789abcdef0123456789abcdef01234567",
+		Kind: landform.RunPlan, State: landform.StateApplied, Summary: landform.PlanSummary{Add: 1}, PlanSHA256: sha,
+		CommitAuthor: "dev@example.com", CreatedAt: at,
+		Approvals: []*landform.Approval{
+			{ID: "1", RunID: "42", By: "mallory|x", Channel: landform.ChannelComment, Commit: "0123456789abcdef0123456789abcdef01234567",
+				PlanSHA256: sha, Reason: "mallory may not approve: not one of its approvers", At: at},
+			{ID: "2", RunID: "42", By: "alice", Channel: landform.ChannelSlack, Commit: "0123456789abcdef0123456789abcdef01234567",
+				PlanSHA256: sha, Approved: true, Reason: "checked with the DBA", At: at.Add(time.Minute)},
+		},
+		Apply: &landform.ApplyResult{By: "alice", Channel: landform.ChannelComment,
+			RequestedAt: at.Add(2 * time.Minute), StartedAt: at.Add(2 * time.Minute), FinishedAt: at.Add(2*time.Minute + 1500*time.Millisecond),
+			Summary: "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.", Output: output},
+	}
+	files := report.LedgerFiles(run)
+	var rec report.RunRecord
+	if err := json.Unmarshal(files[1].Data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Approvals) != 2 || rec.Approvals[0].Approved || rec.Approvals[0].Reason != run.Approvals[0].Reason ||
+		!rec.Approvals[1].Approved || rec.Approvals[1].By != "alice" || rec.Approvals[1].Channel != "slack" ||
+		rec.Approvals[1].PlanSHA256 != sha || rec.Approvals[1].Commit != run.Commit || rec.Approvals[1].At.Location() != time.UTC {
+		t.Errorf("approvals recorded: %+v", rec.Approvals)
+	}
+	ap := rec.Apply
+	if ap == nil || ap.By != "alice" || ap.Summary != run.Apply.Summary || !ap.FinishedAt.Equal(run.Apply.FinishedAt) ||
+		ap.RequestedAt.Location() != time.UTC || rec.CommitAuthor != "dev@example.com" {
+		t.Fatalf("apply recorded: %+v", ap)
+	}
+	if len(ap.Output) > 17<<10 || !strings.HasPrefix(ap.Output, "terraform_data.a: Creating...") || !strings.Contains(ap.Output, "truncated") {
+		t.Errorf("the apply output is not bounded: %d bytes", len(ap.Output))
+	}
+	if run.Apply.Output != output || run.Approvals[0].At.Location() == time.UTC {
+		t.Errorf("LedgerFiles changed the run")
+	}
+	md := string(files[0].Data)
+	for _, want := range []string{
+		"# Run 42: plan envs/prod — applied",
+		"## Approvals",
+		"| 2026-11-29T17:40:00Z | `mallory\\|x` | `comment` | **refused** | `mallory may not approve: not one of its approvers` | `0123456789abcdef0123456789abcdef01234567` | `" + sha + "` |",
+		"| 2026-11-29T17:41:00Z | `alice` | `slack` | approved | `checked with the DBA` |",
+		"## Apply",
+		"| requested by | `alice` via `comment` |",
+		"| finished | 2026-11-29T17:42:01Z (1.5s) |",
+		"| summary | `Apply complete! Resources: 1 added, 0 changed, 0 destroyed.` |",
+		"### Apply output\n\n````\nterraform_data.a: Creating...",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md[:min(len(md), 3000)])
+		}
+	}
+}
+
+func TestLedgerMessageSaysWhatHappened(t *testing.T) {
+	approvals := []*landform.Approval{
+		{By: "mallory", Approved: false}, {By: "alice", Approved: true}, {By: "bob", Approved: true}, {By: "alice", Approved: true},
+	}
+	apply := func(edit func(*landform.ApplyResult)) *landform.ApplyResult {
+		ap := &landform.ApplyResult{By: "alice", Channel: landform.ChannelSlack}
+		edit(ap)
+		return ap
+	}
+	for _, tc := range []struct {
+		run  landform.Run
+		want string
+	}{
+		{landform.Run{State: landform.StateAwaitingApproval}, "awaiting approval"},
+		{landform.Run{State: landform.StateAwaitingApproval, Approvals: approvals[:2]}, "awaiting approval (approved by alice)"},
+		{landform.Run{State: landform.StateApproved, Approvals: approvals}, "approved by alice, bob"},
+		{landform.Run{State: landform.StateApplying, Approvals: approvals, Apply: apply(func(*landform.ApplyResult) {})},
+			"applying, requested by alice"},
+		{landform.Run{State: landform.StateApplied, Apply: apply(func(a *landform.ApplyResult) {
+			a.Summary = "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."
+		})}, "applied: Apply complete! Resources: 1 added, 0 changed, 0 destroyed."},
+		{landform.Run{State: landform.StateApplyFailed, Apply: apply(func(a *landform.ApplyResult) {
+			a.Error = "Error: creating bucket: AccessDenied\n\nmore"
+		})}, "apply failed: Error: creating bucket: AccessDenied"},
+		{landform.Run{State: landform.StateStale, Apply: apply(func(a *landform.ApplyResult) { a.Replan = "43" })},
+			"stale, nothing applied; re-planned as run 43"},
+		{landform.Run{State: landform.StateStale}, "stale"},
+		{landform.Run{State: landform.StatePlanned, Approvals: approvals}, "planned"},
+	} {
+		r := tc.run
+		r.ID, r.Kind, r.Workspace, r.Commit = "42", landform.RunPlan, "envs/prod", "0123456789abcdef"
+		want := "plan envs/prod: " + tc.want + " at 0123456789ab (run 42)"
+		if got := report.LedgerMessage([]*landform.Run{&r}); got != want {
+			t.Errorf("%s: %q, want %q", r.State, got, want)
+		}
+	}
+	many := &landform.Run{ID: "7", Kind: landform.RunPlan, Workspace: "w", State: landform.StateApproved}
+	for i := range 8 {
+		many.Approvals = append(many.Approvals, &landform.Approval{By: "approver\n" + strconv.Itoa(i), Approved: true})
+	}
+	if got := report.LedgerMessage([]*landform.Run{many, many}); !strings.Contains(got,
+		"- run 7: plan w: approved by approver 0, approver 1, approver 2, approver 3, approver 4 and 3 more at \n") {
+		t.Errorf("batch: %q", got)
 	}
 }
