@@ -18,7 +18,8 @@ import (
 // commit.
 type PreviewWorkspace struct {
 	// Run is the workspace's run (never nil): its Workspace, State,
-	// Summary, Error, ID and Commit are shown.
+	// Summary, Error, ID and Commit are shown, and its Approvals and
+	// Apply when they are set.
 	Run *landform.Run
 	// PlanText is terraform's rendered plan, already redacted by the
 	// caller; "" when there is none.
@@ -73,9 +74,9 @@ const minPreviewLen = 4096
 // Markdown and HTML on its own, and the bodies together hold every line of
 // every plan and error, in order.
 //
-// Repository content (names, addresses, plan and error text) is untrusted:
-// it is rendered as code, so it can neither mention, link, nor close a
-// block. The output depends only on p, maxLen and marker.
+// Repository content (names, addresses, plan and error text) and what
+// people wrote (approvers' identities and notes) are untrusted: they are
+// rendered as code, so they can neither mention, link, nor close a block. The output depends only on p, maxLen and marker.
 func RenderPreview(p Preview, maxLen int, marker func(part int) string) []string {
 	maxLen = max(maxLen, minPreviewLen)
 	l := newPreviewLayout(&p)
