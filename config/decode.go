@@ -248,9 +248,23 @@ func (d *decoder) list(n *yaml.Node, p string, item func(i int, ip string, n *ya
 // stringMap calls entry for each key of the mapping n at path p whose value
 // is a string (any non-null scalar). Keys given twice are problems.
 func (d *decoder) stringMap(n *yaml.Node, p string, entry func(key, value, ep string, k, v *yaml.Node)) {
+	d.mapping(n, p, "a mapping of strings", func(key, ep string, k, v *yaml.Node) {
+		if s, ok := d.str(v, ep); ok {
+			entry(key, s, ep, k, v)
+		}
+	})
+}
+
+// mapping calls entry for each key of the mapping n at path p, in file
+// order, with the key, the entry's path (see keyPath) and the key and value
+// nodes (aliases followed, nulls included). Keys that are not strings,
+// merge keys and keys given twice are problems; want names what n should
+// be ("a mapping of strings") when it is not a mapping, and mapping then
+// returns false.
+func (d *decoder) mapping(n *yaml.Node, p, want string, entry func(key, ep string, k, v *yaml.Node)) bool {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, p, "expected a mapping of strings, got %s", describe(n))
-		return
+		d.errorf(n, p, "expected %s, got %s", want, describe(n))
+		return false
 	}
 	seen := make(map[string]*yaml.Node)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -265,10 +279,9 @@ func (d *decoder) stringMap(n *yaml.Node, p string, entry func(key, value, ep st
 			continue
 		}
 		seen[k.Value] = k
-		if s, ok := d.str(v, ep); ok {
-			entry(k.Value, s, ep, k, v)
-		}
+		entry(k.Value, ep, k, v)
 	}
+	return true
 }
 
 // str reads a string. Any non-null scalar is one, with its text as written:
@@ -336,6 +349,18 @@ func (d *decoder) stringList(n *yaml.Node, p string, item func(s, ip string, n *
 			item(s, ip, c)
 		}
 	})
+}
+
+// hasKeyOf reports whether the mapping n has one of the keys of keys: a
+// refused key, after which "missing" messages would only repeat the
+// problem.
+func hasKeyOf(n *yaml.Node, keys map[string]string) bool {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if _, ok := keys[n.Content[i].Value]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // deref follows aliases to the node they name.

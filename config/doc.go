@@ -24,6 +24,14 @@
 // password or key written inline, in a key or in a repository URL, is a
 // problem whose message never shows it.
 //
+// Approvals (who may approve a workspace's plans and what its apply needs)
+// are set at three levels: the server config's top level, its repo
+// entries, and each repository's .landform.yaml, of which only the default
+// branch's is ever used; Server.ApprovalRules resolves them, field by
+// field, for one workspace. The server config also holds the teams and
+// identities approvers are checked against, the Slack app and the API's
+// bearer tokens (API.Identity).
+//
 // Reading the file (I/O) fails with a plain wrapped error, which
 // landform.ErrorCode reports as landform.EINTERNAL; a server config that
 // does not exist is landform.ENOTFOUND.

@@ -13,9 +13,10 @@ import (
 
 // CheckEnvironment checks what s refers to outside its file, as the daemon
 // finds it at startup (landform validate and landform serve call it after
-// LoadServer): every environment variable named for a secret is set,
-// through lookupEnv (nil means os.LookupEnv), and not empty; every token
-// file holds a token; every SSH key file and terraform.cli_config is a
+// LoadServer): every environment variable named for a secret (tokens,
+// webhook and Slack signing secrets, API tokens) is set, through lookupEnv
+// (nil means os.LookupEnv), and not empty; every token or secret file holds
+// one; every SSH key file and terraform.cli_config is a
 // readable file; every terraform binary is an executable file; every local
 // repository (a path or a file:// URL) is a directory; and data_dir and
 // terraform.plugin_cache_dir, which Landform creates when missing, are
@@ -56,6 +57,25 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 	for i, set := range s.Policies.Sets {
 		if set.Source != PolicyBuiltin && set.Source != PolicyRepo {
 			c.dir(joinPath(indexPath("policies.sets", i), "source"), "policy directory", set.Source)
+		}
+	}
+	switch sl := s.Slack; {
+	case sl.SigningSecretEnv != "":
+		_, err := envSecret(sl.SigningSecretEnv, lookupEnv)
+		c.problem("slack.signing_secret_env", "", err)
+	case sl.SigningSecretFile != "":
+		_, err := fileSecret("slack signing secret file", sl.SigningSecretFile, nil)
+		c.problem("slack.signing_secret_file", "", err)
+	}
+	for i, t := range s.API.Tokens {
+		p := indexPath("api.tokens", i)
+		switch {
+		case t.TokenEnv != "":
+			_, err := envSecret(t.TokenEnv, lookupEnv)
+			c.problem(joinPath(p, "token_env"), "", err)
+		case t.TokenFile != "":
+			_, err := fileSecret("api token file", t.TokenFile, nil)
+			c.problem(joinPath(p, "token_file"), "", err)
 		}
 	}
 	for i, r := range s.Repos {

@@ -15,6 +15,7 @@ import (
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/internal/gitref"
+	"github.com/landform/landform/modules"
 )
 
 // Run the fuzzers with
@@ -36,6 +37,7 @@ func FuzzParseRepo(f *testing.F) {
 	f.Add([]byte("workspaces:\n  - dir: a\n    env: {AWS_PROFILE: x, TF_VAR_y: z}\n"))
 	f.Add([]byte("workspaces:\n  - dir: .\n    workspace: blue\n  - name: _\n    dir: x\n"))
 	f.Add([]byte("x: &a [a, a]\ny: &b [*a, *a]\nworkspaces: [{dir: a, when_modified: *b}]\n"))
+	f.Add([]byte("approvals:\n  approvers: [alice, 'team:org/sre']\n  required_approvals: 2\n  allow_self_approval: true\n  apply_requirements: []\n  apply: on_merge\n  workspaces: [{match: 'envs/{a,b}/**', approvers: []}, {match: x, required_approvals: 1}]\n"))
 	for _, tc := range repoErrorCases {
 		f.Add([]byte(tc.file))
 	}
@@ -57,6 +59,9 @@ func FuzzParseRepo(f *testing.F) {
 		}
 		if !reflect.DeepEqual(r.Workspaces, again.Workspaces) || r.Autodiscover != again.Autodiscover || r.Parallel != again.Parallel || r.Changes != again.Changes {
 			t.Fatalf("accepted config, written out again, reads differently:\n%+v\n%+v", r.Workspaces, again.Workspaces)
+		}
+		if !reflect.DeepEqual(r.Approvals, again.Approvals) {
+			t.Fatalf("accepted approvals, written out again, read differently:\n%+v\n%+v", r.Approvals, again.Approvals)
 		}
 	})
 }
@@ -104,6 +109,32 @@ func checkRepo(t *testing.T, r *config.Repo, opts config.RepoOptions) {
 			t.Fatalf("workspace %q: change rule %q", w.Name, w.Changes)
 		}
 	}
+	checkApprovalSettings(t, r.Approvals.ApprovalSettings)
+	for _, w := range r.Approvals.Workspaces {
+		if _, err := modules.MatchGlob(w.Match, "x"); err != nil || !fs.ValidPath(w.Match) {
+			t.Fatalf("approvals glob %q: %v", w.Match, err)
+		}
+		checkApprovalSettings(t, w.ApprovalSettings)
+	}
+}
+
+// checkApprovalSettings checks what the parsers guarantee of accepted
+// approval settings.
+func checkApprovalSettings(t *testing.T, a config.ApprovalSettings) {
+	t.Helper()
+	if a.RequiredApprovals < 0 || (a.Apply != "" && !slices.Contains(landform.ApplyModes, a.Apply)) {
+		t.Fatalf("approvals: %+v", a)
+	}
+	for i, r := range a.ApplyRequirements {
+		if !slices.Contains(landform.ApplyRequirements, r) || slices.Contains(a.ApplyRequirements[:i], r) {
+			t.Fatalf("apply requirements %q", a.ApplyRequirements)
+		}
+	}
+	for _, who := range a.Approvers {
+		if who == "" || strings.ContainsAny(who, " \t\n") {
+			t.Fatalf("approver %q", who)
+		}
+	}
 }
 
 // renderRepo writes r as a repo config.
@@ -120,20 +151,55 @@ func renderRepo(t *testing.T, r *config.Repo) []byte {
 		Changes          string            `yaml:"changes,omitempty"`
 	}
 	doc := struct {
-		Version      int    `yaml:"version"`
-		Autodiscover bool   `yaml:"autodiscover"`
-		Parallel     int    `yaml:"parallel,omitempty"`
-		Changes      string `yaml:"changes"`
-		Workspaces   []ws   `yaml:"workspaces"`
+		Version      int            `yaml:"version"`
+		Autodiscover bool           `yaml:"autodiscover"`
+		Parallel     int            `yaml:"parallel,omitempty"`
+		Changes      string         `yaml:"changes"`
+		Workspaces   []ws           `yaml:"workspaces"`
+		Approvals    map[string]any `yaml:"approvals,omitempty"`
 	}{Version: r.Version, Autodiscover: r.Autodiscover, Parallel: r.Parallel, Changes: r.Changes}
 	for _, w := range r.Workspaces {
 		doc.Workspaces = append(doc.Workspaces, ws{w.Name, w.Dir, w.TFWorkspace, w.TerraformVersion, w.WhenModified, w.VarFiles, w.Env, w.Changes})
+	}
+	if a := r.Approvals; !reflect.DeepEqual(a, config.Approvals{}) {
+		m := renderApprovalSettings(a.ApprovalSettings)
+		if a.Workspaces != nil {
+			var entries []map[string]any
+			for _, w := range a.Workspaces {
+				e := renderApprovalSettings(w.ApprovalSettings)
+				e["match"] = w.Match
+				entries = append(entries, e)
+			}
+			m["workspaces"] = entries
+		}
+		doc.Approvals = m
 	}
 	out, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// renderApprovalSettings writes the fields a sets.
+func renderApprovalSettings(a config.ApprovalSettings) map[string]any {
+	m := map[string]any{}
+	if a.Approvers != nil {
+		m["approvers"] = a.Approvers
+	}
+	if a.RequiredApprovals != 0 {
+		m["required_approvals"] = a.RequiredApprovals
+	}
+	if a.AllowSelfApproval != nil {
+		m["allow_self_approval"] = *a.AllowSelfApproval
+	}
+	if a.ApplyRequirements != nil {
+		m["apply_requirements"] = a.ApplyRequirements
+	}
+	if a.Apply != "" {
+		m["apply"] = a.Apply
+	}
+	return m
 }
 
 func FuzzParseServer(f *testing.F) {
@@ -151,6 +217,7 @@ func FuzzParseServer(f *testing.F) {
 		"terraform:\n  allowed_env: [AWS_PROFILE, 'A B', TF_VAR_x, AWS_PROFILE]\n" + repo0,
 		"repos:\n  - name: a\n    url: /a\n   branches: [main]\n",
 		"listen: localhost\nparallel: -1\n" + repo0 + "    poll_interval: 5 minutes\n    lock_policy: yolo\n",
+		approvalsServer,
 	} {
 		f.Add([]byte(s))
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/landform/landform/modules"
 )
 
 // cleanRepoPath checks p, a path relative to the repository root, and
@@ -58,9 +60,11 @@ func cleanVarFile(dir, f string) (string, string) {
 	return c, ""
 }
 
-// cleanGlob checks a when_modified glob, matched against repository-relative
-// paths, and returns it cleaned. Each "/"-separated element is a path.Match
-// pattern, or "**" alone, which matches any number of elements.
+// cleanGlob checks a glob as modules.MatchGlob matches them (when_modified
+// globs, against repository-relative paths; the workspaces of policy sets
+// and approvals, against workspace names) and returns it cleaned. Each
+// "/"-separated element is a path.Match pattern, or "**" alone, which
+// matches any number of elements; braces hold alternatives.
 func cleanGlob(g string) (string, string) {
 	switch {
 	case g == "":
@@ -82,6 +86,11 @@ func cleanGlob(g string) (string, string) {
 		if _, err := path.Match(el, ""); err != nil {
 			return "", fmt.Sprintf("invalid glob %q: %v", g, err)
 		}
+	}
+	// The matcher's own check too (an unclosed "{"): what the config
+	// accepts, the matcher never refuses.
+	if _, err := modules.MatchGlob(c, ""); err != nil {
+		return "", fmt.Sprintf("invalid glob %q: %v", g, strings.TrimPrefix(err.Error(), fmt.Sprintf("glob %q: ", c)))
 	}
 	return c, ""
 }

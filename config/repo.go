@@ -39,6 +39,9 @@ const RepoVersion = 1
 //	    var_files: [prod.tfvars]        # relative to dir
 //	    env: {TF_VAR_region: eu-west-1}
 //	    changes: directory              # overrides the repo's rule for this workspace
+//	approvals:            # read from the default branch only; see Approvals
+//	  required_approvals: 2
+//	  workspaces: [{match: "envs/prod/**", approvers: ["team:sre"]}]
 type Repo struct {
 	// Version is the format version, always RepoVersion.
 	Version int
@@ -57,6 +60,11 @@ type Repo struct {
 	// Name set (defaulted when the file leaves it out), Dir, VarFiles and
 	// WhenModified cleaned. Names are unique.
 	Workspaces []landform.Workspace
+	// Approvals override the server config's approval settings of this
+	// repository, field by field (see Server.ApprovalRules). Only the
+	// default branch's are ever used: a pull request cannot weaken the
+	// rules that gate it.
+	Approvals Approvals
 
 	// file and pos locate Workspaces in the file, for CheckPaths; pos is
 	// empty for a Repo not made by ParseRepo.
@@ -184,7 +192,7 @@ func LoadRepo(fsys fs.FS, opts RepoOptions) (*Repo, error) {
 }
 
 var (
-	repoFields      = []string{"version", "autodiscover", "parallel", "changes", "workspaces"}
+	repoFields      = []string{"version", "autodiscover", "parallel", "changes", "workspaces", "approvals"}
 	workspaceFields = []string{"name", "dir", "workspace", "terraform_version", "when_modified", "var_files", "env", "changes"}
 	envName         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
@@ -232,6 +240,8 @@ func parseRepo(file string, data []byte, opts RepoOptions) (*Repo, []*FieldError
 					decls = append(decls, w)
 				}
 			})
+		case "approvals":
+			r.Approvals, _ = decodeApprovals(d, p, v)
 		}
 	})
 	if !autodiscoverSet {

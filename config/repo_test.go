@@ -121,7 +121,7 @@ var repoErrorCases = []struct {
 		`.landform.yaml:3:5: workspaces[0]: unknown field "dri", did you mean "dir"?`,
 	}},
 	{"unknown field, nothing close", "colour: blue\n", []string{
-		`.landform.yaml:1:1: unknown field "colour" (known fields: version, autodiscover, parallel, changes, workspaces)`,
+		`.landform.yaml:1:1: unknown field "colour" (known fields: version, autodiscover, parallel, changes, workspaces, approvals)`,
 	}},
 	{"field name in the wrong case", "workspaces:\n  - Dir: a\n", []string{
 		`.landform.yaml:2:5: workspaces[0]: unknown field "Dir", did you mean "dir"?`,
@@ -134,7 +134,7 @@ var repoErrorCases = []struct {
 		`.landform.yaml:5:7: workspaces[0].env.TF_VAR_a: key given twice (first at line 4:7)`,
 	}},
 	{"merge key", "base: &b {dir: a}\n", []string{
-		`.landform.yaml:1:1: unknown field "base" (known fields: version, autodiscover, parallel, changes, workspaces)`,
+		`.landform.yaml:1:1: unknown field "base" (known fields: version, autodiscover, parallel, changes, workspaces, approvals)`,
 	}},
 	{"merge key in a workspace", "workspaces:\n  - &base {dir: a}\n  - <<: *base\n    workspace: blue\n", []string{
 		`.landform.yaml:3:5: workspaces[1]: merge keys ("<<") are not supported; use an alias for each field instead`,

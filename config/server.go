@@ -74,6 +74,18 @@ var lockPolicies = func() []string {
 //	    ledger: false              # overrides the global switch for this repo
 //	    lock_policy: strict        # strict, apply or none
 //	    forge: {kind: gitea, url: https://git.example.com, token_env: GITEA_TOKEN, webhook_secret_env: HOOK_SECRET}
+//	    approvals: {required_approvals: 2}   # overrides the top-level approvals field by field
+//	approvals:                     # see Approvals and ApprovalRules
+//	  approvers: [alice, "team:platform", "team:org/slug"]
+//	  required_approvals: 1
+//	  allow_self_approval: false
+//	  apply_requirements: [approved, policies_passed]
+//	  apply: before_merge          # or on_merge
+//	  workspaces: [{match: "envs/prod/**", required_approvals: 2}]
+//	teams: {platform: [alice, bob]}
+//	identities: {alice: {slack: [U0123ABC], emails: [alice@example.com]}}
+//	slack: {signing_secret_env: SLACK_SIGNING_SECRET, channels: {C0123ABC: infra}}
+//	api: {tokens: [{identity: ci, token_env: CI_API_TOKEN}]}
 //
 // Paths are on the machine Landform runs on: "~/" is expanded and relative
 // paths are relative to the config's directory. Secrets are never written
@@ -116,6 +128,21 @@ type Server struct {
 	Terraform TerraformSettings
 	// Repos are the watched repositories, in file order, names unique.
 	Repos []RepoSettings
+	// Approvals are the approval settings of every repository (each
+	// RepoSettings.Approvals overrides them; see ApprovalRules).
+	Approvals Approvals
+	// Teams are local teams, "team:NAME" in approvers: names to members
+	// (identities). Names are unique ignoring case, and so are the members
+	// of a team.
+	Teams map[string][]string
+	// Identities map Landform identities (forge logins) to what they are
+	// known as elsewhere; names unique ignoring case.
+	Identities map[string]Identity
+	// Slack is the Slack app whose slash commands Landform takes, zero for
+	// none.
+	Slack Slack
+	// API holds the REST API's bearer tokens.
+	API API
 
 	// pos maps field paths ("repos[0].auth.token_env") to where their
 	// values are in the file, for CheckEnvironment; nil for a Server not
@@ -160,6 +187,9 @@ type RepoSettings struct {
 	Auth Auth
 	// Forge is the repo's forge, zero for none (Repo.Forge is its kind).
 	Forge ForgeSettings
+	// Approvals are the repo's approval settings, overriding the server
+	// config's top-level ones field by field.
+	Approvals Approvals
 }
 
 type position struct{ line, column int }
@@ -205,9 +235,9 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
-	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge"}
+	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
@@ -239,7 +269,11 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 		d.errorf(nil, "", `missing required field "repos"`)
 		return s, d.errs
 	}
-	var decls []*repoDecl
+	var (
+		decls     []*repoDecl
+		approvers []approverAt // of the top-level approvals
+		channels  []channelAt
+	)
 	reposGiven := false
 	isMapping := d.object(root, "", serverFields, func(name, p string, _, v *yaml.Node) {
 		switch name {
@@ -302,6 +336,16 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			})
 		case "terraform":
 			sp.decodeTerraform(p, v, &s.Terraform)
+		case "approvals":
+			s.Approvals, approvers = decodeApprovals(d, p, v)
+		case "teams":
+			s.Teams = decodeTeams(d, p, v)
+		case "identities":
+			s.Identities = decodeIdentities(d, p, v)
+		case "slack":
+			s.Slack, channels = sp.decodeSlack(p, v)
+		case "api":
+			s.API = sp.decodeAPI(p, v)
 		case "repos":
 			reposGiven = true
 			d.list(v, p, func(_ int, ip string, item *yaml.Node) {
@@ -318,6 +362,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 		d.errorf(root, "", `missing required field "repos"`)
 	}
 	checkUniqueRepoNames(d, decls)
+	checkTeams(d, s.Teams, approvers, decls)
+	checkChannels(d, channels, decls)
 	for _, r := range decls {
 		r.rs.Ledger = s.Ledger
 		if r.ledger != nil {
@@ -430,6 +476,9 @@ type repoDecl struct {
 	item   *yaml.Node // the entry
 	name   *yaml.Node // nil when missing or invalid
 	ledger *bool      // nil when not set
+	// approvers are the entries of the repo's approvals.
+	approvers []approverAt
+	forge     bool // a forge is given, valid or not
 }
 
 // decodeRepo decodes the entry item at path p; nil when it is not a
@@ -517,9 +566,12 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 			}
 		case "forge":
 			forgeNode, forgePath = v, fp
+		case "approvals":
+			r.rs.Approvals, r.approvers = decodeApprovals(d, fp, v)
 		}
 	})
 	if forgeNode != nil {
+		r.forge = true
 		// After the loop: the project defaults from url, wherever it is.
 		r.rs.Forge = sp.decodeForge(forgePath, forgeNode, r.rs.URL)
 		r.rs.Repo.Forge = r.rs.Forge.Kind
