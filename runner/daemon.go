@@ -357,6 +357,10 @@ func (d *Daemon) recover(ctx context.Context) error {
 	for _, run := range flagged {
 		d.logger.Error("an apply was interrupted by a crash: it is NOT retried; its workspace lock is kept; check the state lock of the backend and re-run by hand",
 			"repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
+		// The ledger and the pull request say so too.
+		if err := d.announce(ctx, run); err != nil {
+			d.logger.Error("queueing the record of an interrupted apply failed", "run", run.ID, "err", err)
+		}
 	}
 	return nil
 }

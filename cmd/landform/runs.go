@@ -62,6 +62,12 @@ func newShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if run.Approvals, err = db.ListApprovals(ctx, run.ID); err != nil {
+				return err
+			}
+			if len(run.Approvals) == 0 {
+				run.Approvals = nil
+			}
 			if planJSON {
 				if run.PlanSHA256 == "" {
 					return landform.Errorf(landform.ENOTFOUND, "run %s has no plan", run.ID)
@@ -86,6 +92,26 @@ func newShowCmd(a *app) *cobra.Command {
 			}
 			if run.Policy != nil {
 				fmt.Fprintf(a.stdout, "\npolicies: %s\n", report.Indent(report.PolicyText(run.Policy)))
+			}
+			for _, ap := range run.Approvals {
+				verdict := "approved by"
+				if !ap.Approved {
+					verdict = "refused:"
+				}
+				fmt.Fprintf(a.stdout, "approval: %s %s via %s at %s", verdict, ap.By, ap.Channel, ap.At.Format(time.RFC3339))
+				if ap.Reason != "" {
+					fmt.Fprintf(a.stdout, " (%s)", landform.OneLine(ap.Reason, 200))
+				}
+				fmt.Fprintln(a.stdout)
+			}
+			if res := run.Apply; res != nil {
+				fmt.Fprintf(a.stdout, "apply: asked by %s via %s at %s\n", res.By, res.Channel, res.RequestedAt.Format(time.RFC3339))
+				if res.Summary != "" {
+					fmt.Fprintf(a.stdout, "apply: %s\n", res.Summary)
+				}
+				if res.Error != "" {
+					fmt.Fprintf(a.stdout, "apply error:\n%s\n", report.Indent(res.Error))
+				}
 			}
 			if run.PlanSHA256 == "" {
 				return nil

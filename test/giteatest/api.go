@@ -234,3 +234,18 @@ func (s *Server) request(t testing.TB, method, path string, in, out any, auth fu
 		}
 	}
 }
+
+// CommentAs posts body on pull request (or issue) number of the admin's
+// repository repo as the user whose token is given (CreateUser's).
+func (s *Server) CommentAs(t testing.TB, token, repo string, number int, body string) {
+	t.Helper()
+	s.request(t, http.MethodPost, s.repoPath(repo, fmt.Sprintf("issues/%d/comments", number)), map[string]any{"body": body}, nil,
+		func(r *http.Request) { r.Header.Set("Authorization", "token "+token) })
+}
+
+// MergePullRequest merges pull request number of the admin's repository
+// repo with a merge commit.
+func (s *Server) MergePullRequest(t testing.TB, repo string, number int) {
+	t.Helper()
+	s.api(t, http.MethodPost, s.repoPath(repo, fmt.Sprintf("pulls/%d/merge", number)), map[string]any{"Do": "merge"}, nil)
+}
