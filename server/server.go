@@ -1,7 +1,14 @@
 // Package server is Landform's HTTP side: the daemon's health (/healthz,
-// with the polling status of every watched repository) and, with
-// WithWebhooks, the forges' webhooks (/webhooks/{kind}). Chat-ops
-// endpoints, the REST API and the web page come here.
+// with the polling status of every watched repository) and, with options,
+// the forges' webhooks (/webhooks/{kind}, WithWebhooks; their pull request
+// comments reach chat-ops with WithComments), Slack's slash commands
+// (/chatops/slack, WithSlack) and the REST API (/api/v1/…, WithAPI; see
+// docs/api.md). The web page comes here.
+//
+// Errors become HTTP statuses here, and only here: the root package's
+// codes map to 404 (ENOTFOUND), 403 (EUNAUTHORIZED), 409 (ECONFLICT), 400
+// (EINVALID) and 500 (anything else, logged; its details never leave the
+// process).
 package server
 
 import (
@@ -11,6 +18,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/landform/landform"
 	"github.com/landform/landform/runner"
 )
 
@@ -31,7 +39,8 @@ const healthTimeout = 5 * time.Second
 // Monitoring reads "status" and "reasons" (one line per problem, also
 // logged by the daemon when it happens).
 //
-// Options add endpoints: WithWebhooks.
+// Options add endpoints: WithWebhooks (and WithComments), WithSlack,
+// WithAPI. Options given twice: the last one counts.
 func New(health func(context.Context) runner.Health, logger *slog.Logger, opts ...Option) http.Handler {
 	var o options
 	for _, opt := range opts {
@@ -49,7 +58,16 @@ func New(health func(context.Context) runner.Health, logger *slog.Logger, opts .
 		}
 	})
 	if o.webhooks != nil {
+		o.webhooks.comments = o.comments
 		o.webhooks.mount(mux, logger)
+	} else if o.comments != nil {
+		logger.Warn("chat-ops: WithComments without WithWebhooks: no webhook delivers comments")
+	}
+	if o.slack != nil {
+		o.slack.mount(mux, logger)
+	}
+	if o.api != nil {
+		o.api.mount(mux, logger)
 	}
 	return mux
 }
@@ -59,4 +77,18 @@ type Option func(*options)
 
 type options struct {
 	webhooks *webhooks
+	comments func(ctx context.Context, repo string, pr int, c landform.Comment)
+	slack    *slackCommands
+	api      *api
+}
+
+// actionTimeout bounds what a request sets in motion (a chat-ops command,
+// an approval, the start of an apply). Its context is detached from the
+// request's: a client that hangs up does not cut an action in half.
+const actionTimeout = 30 * time.Second
+
+// detached returns a context that keeps r's values but not its
+// cancellation, ending after actionTimeout.
+func detached(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), actionTimeout)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,10 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/landform/landform"
 	"github.com/landform/landform/forge"
 )
 
@@ -38,6 +41,7 @@ type WebhookRepo struct {
 // remembered) 200 "duplicate delivery, ignored"; a new one 202
 // {"status":"accepted","repo":"infra","event":"push"}. When several
 // repositories share the secret and the project, trigger is called for each.
+// WithComments hands new pull request comments on to chat-ops as well.
 func WithWebhooks(repos []WebhookRepo, trigger func(repo string, ev forge.WebhookEvent)) Option {
 	return func(o *options) {
 		o.webhooks = &webhooks{
@@ -49,15 +53,41 @@ func WithWebhooks(repos []WebhookRepo, trigger func(repo string, ev forge.Webhoo
 	}
 }
 
+// WithComments makes WithWebhooks hand each new pull request comment to h
+// (chat-ops: the daemon's HandleComment): a verified delivery, not seen
+// before, of a comment event with action "created" on a pull request
+// (not an issue), for each repository it was accepted for, after the
+// trigger. Edited and deleted comments are not commands.
+//
+// The forge gets its 202 first (forges wait a few seconds at most, and a
+// command may take longer); h then runs on the request's goroutine, so a
+// graceful shutdown of the HTTP server waits for it, with a context that
+// keeps the request's values, is not cancelled when the forge hangs up,
+// and ends after 30 seconds. h may do store work; a comment redelivered
+// under another delivery ID reaches h again, and h must skip it (the
+// daemon's HandleComment does, by comment ID).
+//
+// Without WithWebhooks, WithComments does nothing.
+func WithComments(h func(ctx context.Context, repo string, pr int, c landform.Comment)) Option {
+	return func(o *options) { o.comments = h }
+}
+
+// isNewPRComment reports whether ev is a comment just written on a pull
+// request.
+func isNewPRComment(ev forge.WebhookEvent) bool {
+	return ev.Type == forge.EventComment && ev.Action == "created" && ev.IsPullRequest && ev.Comment != nil && ev.Number > 0
+}
+
 // maxDeliveries is how many delivery IDs are remembered against replays.
 const maxDeliveries = 10_000
 
 type webhooks struct {
-	repos   []WebhookRepo
-	trigger func(repo string, ev forge.WebhookEvent)
-	now     func() time.Time
-	seen    *deliveries
-	logger  *slog.Logger
+	repos    []WebhookRepo
+	trigger  func(repo string, ev forge.WebhookEvent)
+	comments func(ctx context.Context, repo string, pr int, c landform.Comment) // nil: none
+	now      func() time.Time
+	seen     *deliveries
+	logger   *slog.Logger
 }
 
 func (wh *webhooks) mount(mux *http.ServeMux, logger *slog.Logger) {
@@ -84,11 +114,20 @@ type webhookReply struct {
 	Reason string   `json:"reason,omitempty"`
 }
 
+// reply writes r with its length, so that a forge has the whole reply
+// once it is flushed, even while the handler goes on (WithComments).
 func (wh *webhooks) reply(w http.ResponseWriter, code int, r webhookReply) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		wh.logger.Error("encoding a webhook reply", "err", err)
+		code, b = http.StatusInternalServerError, []byte(`{"status":"error"}`)
+	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
-	if err := json.NewEncoder(w).Encode(r); err != nil {
+	if _, err := w.Write(b); err != nil {
 		wh.logger.Debug("writing webhook reply", "err", err)
 	}
 }
@@ -193,6 +232,19 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 		rep.Repos = targets
 	}
 	wh.reply(w, http.StatusAccepted, rep)
+
+	if wh.comments == nil || !isNewPRComment(ev) {
+		return
+	}
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		log.Debug("flushing the webhook reply", "err", err)
+	}
+	ctx, cancel := detached(r)
+	defer cancel()
+	for _, name := range targets {
+		log.Debug("pull request comment handed to chat-ops", "pr", ev.Number, "comment", ev.Comment.ID)
+		wh.comments(ctx, name, ev.Number, *ev.Comment)
+	}
 }
 
 // deliveries remembers the last max delivery IDs and when each arrived.
