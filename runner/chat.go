@@ -271,7 +271,18 @@ type ChatActions struct {
 
 // Run returns run id.
 func (c ChatActions) Run(ctx context.Context, id string) (*landform.Run, error) {
-	return c.D.store.GetRun(ctx, id)
+	run, err := c.D.store.GetRun(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	approvals, err := c.D.store.ListApprovals(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(approvals) > 0 {
+		run.Approvals = approvals
+	}
+	return run, nil
 }
 
 // Approve records by's approval of run runID.

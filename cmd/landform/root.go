@@ -123,6 +123,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newValidateCmd(a),
 		newUnlockCmd(a),
 		newApproveCmd(a),
+		newApplyCmd(a),
 		newPolicyCmd(a),
 		newLedgerCmd(a),
 		newLocksCmd(a),

@@ -13,17 +13,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/chatops"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/forge"
 	"github.com/landform/landform/gate"
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
-	"github.com/landform/landform/modules"
-	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
-	"github.com/landform/landform/source"
 	"github.com/landform/landform/terraform"
 )
 
@@ -84,35 +82,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	defer db.Close()
 	// Everything made from here on logs through the redaction, the
 	// engine (which logs terraform's errors) included.
-	var secrets []string
-	for _, rs := range cfg.Repos {
-		secrets = append(secrets, rs.Auth.Secrets()...)
-		secrets = append(secrets, rs.Forge.Secrets()...)
-	}
-	var (
-		signer     gitrepo.Signer
-		passphrase []byte
-	)
-	if cfg.LedgerSigningPassphraseEnv != "" {
-		passphrase = []byte(os.Getenv(cfg.LedgerSigningPassphraseEnv))
-		secrets = append(secrets, string(passphrase))
-	}
-	if cfg.LedgerSigningKeyFile != "" {
-		if signer, err = gitrepo.LoadSigner(cfg.LedgerSigningKeyFile, passphrase); err != nil {
-			return err
-		}
-	}
-	red := redactor(cfg.Terraform.Env, cfg.Terraform.PassEnv, secrets, cfg.Redact)
-	log = slog.New(redact.Handler(log.Handler(), red))
-	a.logger = log
-	engine, err := a.newEngine(engineFlags{
-		cliConfig: cfg.Terraform.CLIConfig, binaries: cfg.Terraform.Binaries, passEnv: cfg.Terraform.PassEnv,
-		sandbox: cfg.Sandbox, pluginCache: cfg.Terraform.PluginCacheDir,
-		sandboxRO: cfg.Terraform.SandboxReadOnly, sandboxRW: cfg.Terraform.SandboxReadWrite,
-	})
+	signer, err := ledgerSigner(cfg)
 	if err != nil {
 		return err
 	}
+	engine, red, err := a.serverEngine(cfg)
+	if err != nil {
+		return err
+	}
+	log = a.logger
 	if cfg.Sandbox == string(terraform.SandboxOff) {
 		log.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
 	}
@@ -121,35 +99,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	cache := modules.NewCache(0)
-	var (
-		repos   []runner.WatchedRepo
-		hooks   []server.WebhookRepo
-		sources = map[string]gate.DefaultBranch{}
-	)
-	for _, rs := range cfg.Repos {
-		src, err := source.Remote(rs, a.dataDir, cache, a.logger)
-		if err != nil {
-			return err
-		}
-		src.WithConfig(cfg.RepoOptions()).WithLedgerSigner(signer)
-		defer src.Close()
-		wr := runner.WatchedRepo{Repo: rs.Repo, Source: src}
-		sources[rs.Name] = src
-		if !rs.Forge.IsZero() {
-			client, err := publish.Dial(rs.Forge)
-			if err != nil {
-				return landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
-			}
-			wr.Forge = publish.New(client, plans, cfg.ExternalURL, publish.WithLogger(log.With("repo", rs.Name)))
-			secret, err := rs.Forge.WebhookSecret(nil, nil)
-			if err != nil {
-				return landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
-			}
-			hooks = append(hooks, server.WebhookRepo{Name: rs.Name, Kind: rs.Forge.Kind, Project: rs.Forge.Project, Secret: secret})
-		}
-		repos = append(repos, wr)
+	watched, err := a.watchRepos(cfg, plans, signer, log)
+	if err != nil {
+		return err
 	}
+	defer watched.close()
+	repos, hooks, sources := watched.repos, watched.hooks, watched.gateSources()
 	policyGate, err := gate.New(cfg.Policies, sources)
 	if err != nil {
 		return err
@@ -162,8 +117,22 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	d := runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
-		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo))
+	// Chat-ops: who may approve, and what commands do, whichever channel
+	// they come through.
+	authority := watched.authority(cfg)
+	actions := &runner.ChatActions{IsOwner: cfg.Policies.IsOwner}
+	var d *runner.Daemon
+	reply := func(ctx context.Context, repo string, pr int, key, body string) error {
+		return d.Reply(ctx, repo, pr, key, body)
+	}
+	d = runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
+		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo), runner.WithApprovalPolicy(authority),
+		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)))
+	actions.D = d
+	serverOpts, err := chatServer(cfg, d, actions, authority, reply, log)
+	if err != nil {
+		return err
+	}
 
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -171,7 +140,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	}
 	// A verified webhook makes its repository poll now: polling stays the
 	// source of truth, so a lost delivery costs only latency.
-	handler := server.New(d.Health, log, server.WithWebhooks(hooks, func(repo string, _ forge.WebhookEvent) { d.Poke(repo) }))
+	handler := server.New(d.Health, log, append(serverOpts, server.WithWebhooks(hooks, func(repo string, _ forge.WebhookEvent) { d.Poke(repo) }))...)
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(l) }()
@@ -199,4 +168,75 @@ func hostname() string {
 		return "landform"
 	}
 	return h
+}
+
+// chatServer returns the HTTP endpoints of chat-ops: pull request comments
+// from webhooks, Slack's slash command (with a signing secret configured)
+// and the REST API (with API tokens configured).
+func chatServer(cfg *config.Server, d *runner.Daemon, actions *runner.ChatActions, authority *chatops.Authority, reply chatops.Replier, log *slog.Logger) ([]server.Option, error) {
+	opts := []server.Option{server.WithComments(func(ctx context.Context, repo string, pr int, c landform.Comment) {
+		if _, err := d.HandleComment(ctx, repo, pr, c); err != nil {
+			log.Error("chat-ops: handling a comment failed", "repo", repo, "pr", pr, "comment", c.ID, "err", err)
+		}
+	})}
+	if !cfg.Slack.IsZero() {
+		secret, err := cfg.Slack.SigningSecret(nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, server.WithSlack(server.Slack{
+			Secret: secret, Identity: authority.SlackIdentity, Repo: authority.SlackRepo,
+			Dispatch: func(ctx context.Context, req chatops.Request) chatops.Reply {
+				return chatops.Dispatch(ctx, actions, req)
+			},
+			Reply: reply,
+		}))
+	}
+	if len(cfg.API.Tokens) > 0 {
+		opts = append(opts, server.WithAPI(server.API{
+			Identity: func(token string) (string, bool, error) { return cfg.API.Identity(token, nil, nil) },
+			Runs:     actions,
+		}))
+	}
+	return opts, nil
+}
+
+// ledgerSigner loads the ledger signing key of cfg, nil when none.
+func ledgerSigner(cfg *config.Server) (gitrepo.Signer, error) {
+	if cfg.LedgerSigningKeyFile == "" {
+		return nil, nil
+	}
+	var passphrase []byte
+	if cfg.LedgerSigningPassphraseEnv != "" {
+		passphrase = []byte(os.Getenv(cfg.LedgerSigningPassphraseEnv))
+	}
+	return gitrepo.LoadSigner(cfg.LedgerSigningKeyFile, passphrase)
+}
+
+// serverEngine builds the terraform engine of cfg and the redaction of
+// everything a run's text reaches (the values Landform hands terraform,
+// every secret the config names, the operator's patterns), and makes the
+// app's logger go through it.
+func (a *app) serverEngine(cfg *config.Server) (*terraform.Engine, *redact.Redactor, error) {
+	var secrets []string
+	for _, rs := range cfg.Repos {
+		secrets = append(secrets, rs.Auth.Secrets()...)
+		secrets = append(secrets, rs.Forge.Secrets()...)
+	}
+	secrets = append(secrets, cfg.API.Secrets()...)
+	if cfg.LedgerSigningPassphraseEnv != "" {
+		secrets = append(secrets, os.Getenv(cfg.LedgerSigningPassphraseEnv))
+	}
+	secrets = append(secrets, cfg.Slack.Secrets()...)
+	red := redactor(cfg.Terraform.Env, cfg.Terraform.PassEnv, secrets, cfg.Redact)
+	a.logger = slog.New(redact.Handler(a.logger.Handler(), red))
+	engine, err := a.newEngine(engineFlags{
+		cliConfig: cfg.Terraform.CLIConfig, binaries: cfg.Terraform.Binaries, passEnv: cfg.Terraform.PassEnv,
+		sandbox: cfg.Sandbox, pluginCache: cfg.Terraform.PluginCacheDir,
+		sandboxRO: cfg.Terraform.SandboxReadOnly, sandboxRW: cfg.Terraform.SandboxReadWrite,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine, red, nil
 }
