@@ -122,3 +122,65 @@ func TestKilledWhileApplyingIsNeverRetried(t *testing.T) {
 		t.Errorf("terraform ran again after the restart: %d hang markers, %d before", len(again), len(markers))
 	}
 }
+
+// TestApplyOnTheLocalStore: with no daemon running, approve and apply work
+// on the local store (terraform runs in the CLI); the records reach the
+// ledger when the daemon starts again; a second apply is refused.
+func TestApplyOnTheLocalStore(t *testing.T) {
+	t.Parallel()
+	srv := tftest.StartGitServer(t)
+	bare := srv.NewBare("infra")
+	dataDir := t.TempDir()
+	cfg := daemonConfig(t, dataDir, repoYAML("infra", srv.URL("infra")),
+		"  sandbox_paths: {read_write: [{{cloud}}]}",
+		"approvals: {approvers: [carol]}")
+	cloud := cloudOf(t, cfg)
+	work := newPushRepo(t, srv.URL("infra"), map[string]string{"README.md": "# infra\n"})
+	d := startDaemon(t, cfg, dataDir)
+	d.waitLog(60*time.Second, "watching branch", "infra")
+	head := work.change("refs/heads/main", map[string]string{"envs/a/main.tf": approveWorkspace(cloud, "local-bucket")})
+	runs := d.waitRuns(3*time.Minute, "the plan", func(rs []daemonRun) bool {
+		return len(runsOf(rs, func(r daemonRun) bool { return r.Commit == head && r.State == "planned" })) == 1
+	})
+	id := runsOf(runs, func(r daemonRun) bool { return r.Commit == head })[0].ID
+
+	// While the daemon serves the data directory, a local apply is refused.
+	if out := landformCode(t, 1, nil, "apply", id, "--as", "carol", "--config", cfg); !strings.Contains(out, "landform serve") {
+		t.Errorf("local apply beside the daemon: %s", out)
+	}
+	d.signal(syscall.SIGTERM)
+	d.wait(time.Minute)
+
+	if out := landformCode(t, 1, nil, "approve", id, "--as", "mallory", "--config", cfg); !strings.Contains(out, "mallory may not approve") {
+		t.Errorf("approve by a non-approver: %s", out)
+	}
+	landformCode(t, 0, nil, "approve", id, "--as", "carol", "--config", cfg)
+	var doc struct {
+		Run struct {
+			State string `json:"state"`
+			Apply struct {
+				By      string `json:"by"`
+				Channel string `json:"channel"`
+				Summary string `json:"summary"`
+			} `json:"apply"`
+		} `json:"run"`
+	}
+	res := landformIn(t, "", nil, "apply", id, "--json", "--as", "carol", "--config", cfg)
+	if res.Code != 0 || json.Unmarshal([]byte(res.Stdout), &doc) != nil || doc.Run.State != "applied" ||
+		doc.Run.Apply.By != "carol" || doc.Run.Apply.Channel != "cli" || !strings.HasPrefix(doc.Run.Apply.Summary, "Apply complete!") {
+		t.Fatalf("local apply: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if !bucketExists(t, cloud, "local-bucket") {
+		t.Fatal("applied, but the bucket is not in the cloud")
+	}
+	if out := landformCode(t, 1, nil, "apply", id, "--as", "carol", "--config", cfg); !strings.Contains(out, "applied already") {
+		t.Errorf("second apply: %s", out)
+	}
+
+	// The daemon's next start writes the approval and the apply to the ledger.
+	startDaemon(t, cfg, dataDir)
+	waitFor(t, time.Minute, "the applied run on the ledger", func() bool {
+		data, err := gitOutput(bare, "show", "landform/ledger:runs/envs/a/"+id+".json")
+		return err == nil && strings.Contains(data, `"state": "applied"`) && strings.Contains(data, `"carol"`)
+	})
+}
