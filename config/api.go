@@ -145,11 +145,10 @@ func (sp *serverParser) decodeAPI(p string, n *yaml.Node) API {
 					}
 					return
 				}
-				if tokenKey != nil {
-					d.errorf(k, tp, "cannot be used with %s (line %d:%d); choose one", tokenKey.Value, tokenKey.Line, tokenKey.Column)
+				if !d.oneOf(&tokenKey, k, tp) {
 					return
 				}
-				tokenKey, tokenNode = k, v
+				tokenNode = v
 				switch name {
 				case "sha256":
 					// Not echoed: it may be the token itself, misplaced.

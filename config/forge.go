@@ -69,6 +69,28 @@ func readSecret(what, env, file string, lookupEnv func(string) (string, bool), r
 	return v, nil
 }
 
+// oneOf takes key k as the choice of a group of keys of which one may be
+// given (token_env or token_file): false, with an error at k, when
+// another of them was chosen before.
+func (d *decoder) oneOf(chosen **yaml.Node, k *yaml.Node, fp string) bool {
+	if *chosen != nil {
+		d.errorf(k, fp, "cannot be used with %s (line %d:%d); choose one", (*chosen).Value, (*chosen).Line, (*chosen).Column)
+		return false
+	}
+	*chosen = k
+	return true
+}
+
+// secretRef decodes v, the value of a NAME_env or NAME_file key, into env
+// or file; isEnv says which key it is.
+func (sp *serverParser) secretRef(fp string, v *yaml.Node, isEnv bool, env, file *string) {
+	if isEnv {
+		*env = sp.envRef(fp, v)
+	} else {
+		*file = sp.path(fp, v)
+	}
+}
+
 var forgeFields = []string{"kind", "url", "project", "token_env", "token_file", "webhook_secret_env", "webhook_secret_file"}
 
 // forgeInlineSecrets are the keys refused in a forge mapping: each would
@@ -132,26 +154,12 @@ func (sp *serverParser) decodeForge(p string, n *yaml.Node, repoURL string) Forg
 				}
 			}
 		case "token_env", "token_file":
-			if tokenKey != nil {
-				d.errorf(k, fp, "cannot be used with %s (line %d:%d); choose one", tokenKey.Value, tokenKey.Line, tokenKey.Column)
-				return
-			}
-			tokenKey = k
-			if name == "token_env" {
-				f.TokenEnv = sp.envRef(fp, v)
-			} else {
-				f.TokenFile = sp.path(fp, v)
+			if d.oneOf(&tokenKey, k, fp) {
+				sp.secretRef(fp, v, name == "token_env", &f.TokenEnv, &f.TokenFile)
 			}
 		case "webhook_secret_env", "webhook_secret_file":
-			if secretKey != nil {
-				d.errorf(k, fp, "cannot be used with %s (line %d:%d); choose one", secretKey.Value, secretKey.Line, secretKey.Column)
-				return
-			}
-			secretKey = k
-			if name == "webhook_secret_env" {
-				f.WebhookSecretEnv = sp.envRef(fp, v)
-			} else {
-				f.WebhookSecretFile = sp.path(fp, v)
+			if d.oneOf(&secretKey, k, fp) {
+				sp.secretRef(fp, v, name == "webhook_secret_env", &f.WebhookSecretEnv, &f.WebhookSecretFile)
 			}
 		}
 	})

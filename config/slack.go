@@ -76,15 +76,8 @@ func (sp *serverParser) decodeSlack(p string, n *yaml.Node) (Slack, []channelAt)
 	ok := d.objectRefusing(n, p, slackFields, slackInlineSecrets, func(name, fp string, k, v *yaml.Node) {
 		switch name {
 		case "signing_secret_env", "signing_secret_file":
-			if secretKey != nil {
-				d.errorf(k, fp, "cannot be used with %s (line %d:%d); choose one", secretKey.Value, secretKey.Line, secretKey.Column)
-				return
-			}
-			secretKey = k
-			if name == "signing_secret_env" {
-				s.SigningSecretEnv = sp.envRef(fp, v)
-			} else {
-				s.SigningSecretFile = sp.path(fp, v)
+			if d.oneOf(&secretKey, k, fp) {
+				sp.secretRef(fp, v, name == "signing_secret_env", &s.SigningSecretEnv, &s.SigningSecretFile)
 			}
 		case "channels":
 			d.stringMap(v, fp, func(id, repo, ep string, k, v *yaml.Node) {

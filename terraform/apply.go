@@ -25,14 +25,11 @@ type ApplyResult struct {
 // landform.ErrStalePlan (ErrStalePlan).
 func (e *Engine) Apply(ctx context.Context, req PlanRequest, planFile string) (*ApplyResult, error) {
 	start := time.Now()
-	j, err := e.NewJob(ctx, req.job())
+	j, err := e.initJob(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer j.Close()
-	if err := j.Init(ctx); err != nil {
-		return nil, err
-	}
 	out, err := j.Apply(ctx, planFile)
 	if err != nil {
 		return nil, err

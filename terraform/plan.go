@@ -104,14 +104,11 @@ type PlanResult struct {
 // matches ctx.Err() with errors.Is.
 func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error) {
 	start := time.Now()
-	j, err := e.NewJob(ctx, req.job())
+	j, err := e.initJob(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer j.Close()
-	if err := j.Init(ctx); err != nil {
-		return nil, err
-	}
 	res := &PlanResult{Binary: j.Binary(), PlanFile: j.PlanFile()}
 	if res.Artifact.Text, err = j.Plan(ctx, req.RefreshOnly); err != nil {
 		return nil, err
@@ -135,4 +132,17 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		"drift", len(res.Drift), "version", res.Timings.Version, "init_wait", res.Timings.InitWait,
 		"init", res.Timings.Init, "plan", res.Timings.Plan, "show", res.Timings.Show)
 	return res, nil
+}
+
+// initJob makes the job of req and runs its Init; the caller closes it.
+func (e *Engine) initJob(ctx context.Context, req PlanRequest) (*Job, error) {
+	j, err := e.NewJob(ctx, req.job())
+	if err != nil {
+		return nil, err
+	}
+	if err := j.Init(ctx); err != nil {
+		j.Close()
+		return nil, err
+	}
+	return j, nil
 }

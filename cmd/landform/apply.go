@@ -49,16 +49,11 @@ Exit status: 0 applied, 1 refused or failed (the reason is printed).`,
 					return err
 				}
 			} else {
-				cfg, err := loadServerConfig(cfgPath)
+				cfg, who, err := a.localConfig(cfgPath, as)
 				if err != nil {
 					return err
 				}
-				if as, err = whoAmI(as); err != nil {
-					return err
-				}
-				if err := a.useConfigDataDir(cfg); err != nil {
-					return err
-				}
+				as = who
 				// Terraform runs here: not beside a daemon of the same data
 				// directory, which may be applying or planning it.
 				lock, err := datadir.Acquire(a.dataDir, "landform apply")
@@ -71,24 +66,13 @@ Exit status: 0 applied, 1 refused or failed (the reason is printed).`,
 					return err
 				}
 				defer db.Close()
-				signer, err := ledgerSigner(cfg)
+				sv, err := a.openServed(cfg)
 				if err != nil {
 					return err
 				}
-				engine, red, err := a.serverEngine(cfg)
-				if err != nil {
-					return err
-				}
-				plans, err := a.openPlans()
-				if err != nil {
-					return err
-				}
-				w, err := a.watchRepos(cfg, plans, signer, a.logger)
-				if err != nil {
-					return err
-				}
+				w := sv.repos
 				defer w.close()
-				r, err := a.newRunner(db, engine, cfg.Terraform.Env, red, 1, false)
+				r, err := a.newRunner(db, sv.engine, cfg.Terraform.Env, sv.red, 1, false)
 				if err != nil {
 					return err
 				}

@@ -47,15 +47,24 @@ func whoAmI(as string) (string, error) {
 	return u.Username, nil
 }
 
-// useConfigDataDir makes the config's data directory the command's: the
-// daemon's store is the one approvals and applies act on.
-func (a *app) useConfigDataDir(cfg *config.Server) error {
+// localConfig loads the server config at path for a command on the local
+// store, makes its data directory the command's (the daemon's store is
+// the one approvals and applies act on), and says who runs it: as, or the
+// user running the command.
+func (a *app) localConfig(path, as string) (*config.Server, string, error) {
+	cfg, err := loadServerConfig(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if as, err = whoAmI(as); err != nil {
+		return nil, "", err
+	}
 	dir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	a.dataDir = dir
-	return nil
+	return cfg, as, nil
 }
 
 func newApproveCmd(a *app) *cobra.Command {
@@ -97,14 +106,8 @@ with a reason.`,
 				fmt.Fprintf(a.stdout, "run %s %s: approved; now %s\n", run.ID, run.Workspace, run.State)
 				return nil
 			}
-			cfg, err := loadServerConfig(cfgPath)
+			cfg, as, err := a.localConfig(cfgPath, as)
 			if err != nil {
-				return err
-			}
-			if as, err = whoAmI(as); err != nil {
-				return err
-			}
-			if err := a.useConfigDataDir(cfg); err != nil {
 				return err
 			}
 			db, err := a.openStore(ctx)

@@ -80,30 +80,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	defer db.Close()
-	// Everything made from here on logs through the redaction, the
-	// engine (which logs terraform's errors) included.
-	signer, err := ledgerSigner(cfg)
+	sv, err := a.openServed(cfg)
 	if err != nil {
 		return err
 	}
-	engine, red, err := a.serverEngine(cfg)
-	if err != nil {
-		return err
-	}
+	defer sv.repos.close()
 	log = a.logger
-	if cfg.Sandbox == string(terraform.SandboxOff) {
-		log.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
-	}
-
-	plans, err := a.openPlans()
-	if err != nil {
-		return err
-	}
-	watched, err := a.watchRepos(cfg, plans, signer, log)
-	if err != nil {
-		return err
-	}
-	defer watched.close()
+	engine, red, watched := sv.engine, sv.red, sv.repos
 	repos, hooks, sources := watched.repos, watched.hooks, watched.gateSources()
 	policyGate, err := gate.New(cfg.Policies, sources)
 	if err != nil {
@@ -199,6 +182,40 @@ func chatServer(cfg *config.Server, d *runner.Daemon, actions *runner.ChatAction
 		}))
 	}
 	return opts, nil
+}
+
+// served is what the daemon, and a local apply, run terraform with.
+type served struct {
+	engine *terraform.Engine
+	red    *redact.Redactor
+	repos  *watched
+}
+
+// openServed builds, from cfg, the terraform engine and the redaction
+// (through which the app's logger goes from here on), opens the plan store
+// and the watched repositories (their ledgers signed when a key is
+// configured). Close repos when done.
+func (a *app) openServed(cfg *config.Server) (*served, error) {
+	signer, err := ledgerSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	engine, red, err := a.serverEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Sandbox == string(terraform.SandboxOff) {
+		a.logger.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
+	}
+	plans, err := a.openPlans()
+	if err != nil {
+		return nil, err
+	}
+	w, err := a.watchRepos(cfg, plans, signer, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	return &served{engine: engine, red: red, repos: w}, nil
 }
 
 // ledgerSigner loads the ledger signing key of cfg, nil when none.
