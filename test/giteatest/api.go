@@ -244,8 +244,37 @@ func (s *Server) CommentAs(t testing.TB, token, repo string, number int, body st
 }
 
 // MergePullRequest merges pull request number of the admin's repository
-// repo with a merge commit.
+// repo with a merge commit. Gitea answers 405 "Please try again later"
+// while it is still checking whether the pull request can merge (after a
+// push to its base): it tries again, for at most pushTimeout.
 func (s *Server) MergePullRequest(t testing.TB, repo string, number int) {
 	t.Helper()
-	s.api(t, http.MethodPost, s.repoPath(repo, fmt.Sprintf("pulls/%d/merge", number)), map[string]any{"Do": "merge"}, nil)
+	body, err := json.Marshal(map[string]any{"Do": "merge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(pushTimeout)
+	for {
+		req, err := http.NewRequest(http.MethodPost, s.url+"/api/v1"+s.repoPath(repo, fmt.Sprintf("pulls/%d/merge", number)), bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "token "+s.token)
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatalf("giteatest: merging pull request %d: %v", number, err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode/100 == 2:
+			return
+		case resp.StatusCode == http.StatusMethodNotAllowed && time.Now().Before(deadline):
+			// Still checking the pull request: ask again shortly.
+			time.Sleep(200 * time.Millisecond)
+		default:
+			t.Fatalf("giteatest: merging pull request %d: %s: %s", number, resp.Status, answer)
+		}
+	}
 }
