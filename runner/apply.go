@@ -177,8 +177,12 @@ func (r *Runner) StartApply(ctx context.Context, env ApplyEnv, req ApplyRequest)
 		x.Apply = &landform.ApplyResult{By: req.By, Channel: req.Channel, RequestedAt: now}
 		return nil
 	})
-	if landform.ErrorCode(err) == landform.ECONFLICT && run != nil && run.Apply != nil && run.State == landform.StateApplying {
-		return run, refuse(landform.ECONFLICT, run, "is applying already (asked by %s via %s)", run.Apply.By, run.Apply.Channel)
+	if landform.ErrorCode(err) == landform.ECONFLICT && run != nil {
+		// Another request moved it first.
+		if run.State == landform.StateApplying && run.Apply != nil {
+			return run, refuse(landform.ECONFLICT, run, "is applying already (asked by %s via %s)", run.Apply.By, run.Apply.Channel)
+		}
+		return run, refuse(landform.ECONFLICT, run, "is %s: %s", run.State, whyNotApprovable(run))
 	}
 	if err != nil {
 		return run, err
@@ -338,14 +342,24 @@ func (r *Runner) FinishApply(ctx context.Context, env ApplyEnv, run *landform.Ru
 	if err := save(ctx, run); err != nil {
 		return run, err
 	}
-	if run.State == landform.StateApplied && !strings.HasPrefix(lockHolder(run), "pr/") && !strings.HasPrefix(lockHolder(run), "mr/") {
-		// A branch's applied plan holds no lock; a pull request keeps its
-		// own until it merges or closes.
+	_, isPR := pullRequest(run.Ref)
+	if !isPR && !stateMayHaveMoved(run, started, err) {
+		// A branch's plan holds no lock once applied, or once its apply
+		// changed nothing (stale, tampered, not started); a pull request
+		// keeps its own until it merges or closes, and an apply that
+		// failed or was cut off in terraform keeps it for a person.
 		if err := env.Store.ReleaseLock(ctx, run.Repo, run.Workspace, lockHolder(run)); err != nil {
 			return run, fmt.Errorf("releasing the lock of %s: %w", run.Workspace, err)
 		}
 	}
 	return run, nil
+}
+
+// stateMayHaveMoved reports whether run's apply may have left its state
+// half changed: terraform started, and ended neither applied nor refusing
+// a stale plan (which it does before changing anything).
+func stateMayHaveMoved(run *landform.Run, started bool, err error) bool {
+	return started && run.State != landform.StateApplied && !errors.Is(err, landform.ErrStalePlan)
 }
 
 // lockHolder is the holder of the locks run's ref takes: its pull request,

@@ -44,6 +44,9 @@ type ApprovalRequest struct {
 	// Note is the approver's note, kept with the approval.
 	Note string
 	Now  time.Time
+	// Forge, when set, is the forge of the run's repository: asked for
+	// the pull request's author when the run lacks it (FillPullRequest).
+	Forge PullRequestLister
 }
 
 // Approvable are the states a plan can be approved in.
@@ -67,12 +70,15 @@ func refuse(code string, run *landform.Run, format string, args ...any) error {
 // Approve records req's approval of a run's plan when the approval policy
 // allows it, and moves the run to approved once it has enough approvals
 // (awaiting_approval before). An approval binds the run's commit and plan
-// sha256. A refused approval is recorded too, with the reason, and the
+// sha256. A pull request's run whose author is not known (asked of
+// req.Forge when it lacks one) cannot be approved without
+// allow_self_approval. A refused approval is recorded too, with the reason, and the
 // error says why: EUNAUTHORIZED when req.By may not approve (not an
 // approver, or the change's author under allow_self_approval: false),
 // ECONFLICT when the run cannot be approved in its state (superseded,
 // stale, applied, errored…), ENOTFOUND for an unknown run.
 func Approve(ctx context.Context, s ApprovalStore, p ApprovalPolicy, req ApprovalRequest) (*landform.Run, error) {
+	FillPullRequest(ctx, s, req.Forge, req.RunID)
 	run, err := s.GetRun(ctx, req.RunID)
 	if err != nil {
 		return nil, err
@@ -111,6 +117,11 @@ func Approve(ctx context.Context, s ApprovalStore, p ApprovalPolicy, req Approva
 			return refused(landform.EUNAUTHORIZED, "%s may not approve %s: not one of its approvers (%s)", req.By, run.Workspace, strings.Join(rules.Approvers, ", "))
 		}
 	}
+	if _, isPR := pullRequest(run.Ref); isPR && !rules.AllowSelf && run.PR.Author == "" {
+		// Without the pull request's author, a self-approval cannot be
+		// told apart: fail closed.
+		return refused(landform.ECONFLICT, "the author of its pull request is not known (the forge did not answer when it was planned), so Landform cannot tell whether %s approves their own change; try again when the forge answers", req.By)
+	}
 	if !rules.AllowSelf && p.IsAuthor(run, req.By) {
 		return refused(landform.EUNAUTHORIZED, "%s may not approve their own change (allow_self_approval is off)", req.By)
 	}
@@ -133,8 +144,10 @@ func whyNotApprovable(run *landform.Run) string {
 		return "it changes nothing"
 	case landform.StateQueued, landform.StateRunning:
 		return "it is not planned yet"
-	case landform.StateApplying, landform.StateApplied, landform.StateApplyFailed:
+	case landform.StateApplying, landform.StateApplied:
 		return "it was applied already"
+	case landform.StateApplyFailed, landform.StateInterrupted:
+		return "its apply ran and did not finish (or its stored plan was not the approved one): look at the state, then plan again"
 	}
 	return "only a planned run can be approved"
 }
@@ -225,4 +238,43 @@ func settleApprovals(ctx context.Context, s ApprovalStore, p ApprovalPolicy, id 
 	}
 	run.Approvals = approvals
 	return run, nil
+}
+
+// PullRequestLister lists a forge's open pull requests.
+type PullRequestLister interface {
+	PullRequests(ctx context.Context) ([]landform.PullRequest, error)
+}
+
+// FillPullRequest asks the forge for the author and base branch of the
+// pull request of run runID when the run lacks them (the forge did not
+// answer when it was queued), and stores them. Nothing happens without a
+// forge, for a run of a branch, or when the forge does not answer or no
+// longer lists the pull request: Approve then refuses what it cannot
+// check.
+func FillPullRequest(ctx context.Context, s ApprovalStore, f PullRequestLister, runID string) {
+	if f == nil {
+		return
+	}
+	run, err := s.GetRun(ctx, runID)
+	if err != nil || run.PR.Author != "" {
+		return
+	}
+	n, isPR := prNumber(run.Ref)
+	if !isPR {
+		return
+	}
+	prs, err := f.PullRequests(ctx)
+	if err != nil {
+		return
+	}
+	for _, pr := range prs {
+		if pr.Number != n {
+			continue
+		}
+		_, _ = s.TransitionRun(ctx, runID, approvable, func(r *landform.Run) error {
+			r.PR.Author, r.PR.BaseBranch = pr.Author, cmpOr(r.PR.BaseBranch, pr.BaseBranch)
+			return nil
+		})
+		return
+	}
 }

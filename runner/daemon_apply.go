@@ -62,6 +62,11 @@ func (d *Daemon) Approve(ctx context.Context, req ApprovalRequest) (*landform.Ru
 	if req.Now.IsZero() {
 		req.Now = d.now()
 	}
+	if run, err := d.store.GetRun(ctx, req.RunID); err == nil {
+		if repo, ok := d.repo(run.Repo); ok && repo.Forge != nil {
+			req.Forge = repo.Forge
+		}
+	}
 	run, err := Approve(ctx, d.store, d.approvals, req)
 	if run != nil {
 		if rerr := d.announce(ctx, run); rerr != nil && err == nil {
@@ -152,8 +157,9 @@ func (d *Daemon) finishApply(ctx context.Context, repo WatchedRepo, env ApplyEnv
 	if err != nil {
 		d.logger.Error("after an apply", "repo", done.Repo, "workspace", done.Workspace, "run", done.ID, "err", err)
 	}
+	// The workspace is free again: a run queued meanwhile may be claimed.
+	d.wake.Notify()
 	if done.Apply != nil && done.Apply.Replan != "" {
-		d.wake.Notify()
 		if replan, gerr := d.store.GetRun(ctx, done.Apply.Replan); gerr == nil {
 			d.emit(Event{Kind: EventRunQueued, Repo: replan.Repo, Run: replan})
 		}

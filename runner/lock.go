@@ -86,36 +86,46 @@ func (d *Daemon) invalidateLocks() {
 	d.locks.mu.Unlock()
 }
 
+// openPullRequests returns whether a pull request head ref of repo is
+// open: its ref is on the remote (refs) and, with a forge, the forge lists
+// it open — forges keep the head refs of closed pull requests (GitHub and
+// Gitea do). The forge is asked once, at the first call that needs it;
+// when it does not answer, the refs decide.
+func (d *Daemon) openPullRequests(ctx context.Context, repo WatchedRepo, refs map[string]string) func(ref string) bool {
+	var (
+		openPRs map[int]landform.PullRequest
+		asked   bool
+	)
+	return func(ref string) bool {
+		if _, ok := refs[ref]; !ok {
+			return false
+		}
+		if repo.Forge == nil {
+			return true
+		}
+		if !asked {
+			openPRs, asked = d.pullRequests(ctx, repo), true
+		}
+		if n, ok := prNumber(ref); ok && openPRs != nil {
+			_, open := openPRs[n]
+			return open
+		}
+		return true
+	}
+}
+
 // reconcileLocks releases the locks whose reason is gone: locks held by a
-// pull request whose head ref the remote no longer has (closed or merged
-// and cleaned up). Locks never outlive their reason.
-func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[string]string, log *slog.Logger) error {
+// pull request that is no longer open (closed or merged). Locks never
+// outlive their reason.
+func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, open func(ref string) bool, log *slog.Logger) error {
 	locks, _, err := d.lockState(ctx, repo.Name)
 	if err != nil {
 		return err
 	}
 	released := map[string]bool{}
-	// Forges keep the head refs of closed pull requests (GitHub and
-	// Gitea do): with a forge, a pull request is open when the forge
-	// lists it. Asked once per round, and only when a pull request holds
-	// a lock; when the forge does not answer, the refs decide.
-	var openPRs map[int]landform.PullRequest
-	asked := false
 	for _, l := range locks {
 		ref, isPR := refFor(l.Holder)
-		if !isPR || released[l.Holder] {
-			continue
-		}
-		_, open := refs[ref]
-		if open && repo.Forge != nil {
-			if !asked {
-				openPRs, asked = d.pullRequests(ctx, repo), true
-			}
-			if n, ok := prNumber(ref); ok && openPRs != nil {
-				_, open = openPRs[n]
-			}
-		}
-		if open {
+		if !isPR || released[l.Holder] || open(ref) {
 			continue
 		}
 		n, err := d.store.ReleaseLocksOf(ctx, repo.Name, l.Holder)
@@ -132,13 +142,21 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, refs map[
 }
 
 // unblock clears BlockedBy on the queued runs of repo whose lock has been
-// released (or moved to their own holder), so workers claim them.
-func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, log *slog.Logger) error {
+// released (or moved to their own holder), so workers claim them, and
+// drops the queued runs of pull requests no longer open.
+func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, open func(ref string) bool, log *slog.Logger) error {
 	locks, queued, err := d.lockState(ctx, repo.Name)
 	if err != nil {
 		return err
 	}
 	for _, run := range queued {
+		if _, isPR := pullRequest(run.Ref); isPR && !open(run.Ref) {
+			// Its pull request closed while it waited: never planned.
+			if err := d.dropClosed(ctx, repo, run, log); err != nil {
+				return err
+			}
+			continue
+		}
 		if run.BlockedBy == "" {
 			continue
 		}
@@ -164,4 +182,25 @@ func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, log *slog.Logger
 		d.wake.Notify()
 	}
 	return nil
+}
+
+// dropClosed marks a queued plan of a closed pull request superseded, and
+// records it.
+func (d *Daemon) dropClosed(ctx context.Context, repo WatchedRepo, run *landform.Run, log *slog.Logger) error {
+	dropped, err := d.store.TransitionRun(ctx, run.ID, []landform.RunState{landform.StateQueued}, func(r *landform.Run) error {
+		r.State, r.BlockedBy = landform.StateSuperseded, ""
+		r.Error = "its pull request closed before it could be planned"
+		r.FinishedAt = d.now().UTC()
+		return nil
+	})
+	if landform.ErrorCode(err) == landform.ECONFLICT {
+		return nil // claimed or superseded meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("dropped the queued plan of a closed pull request", "workspace", run.Workspace, "run", run.ID)
+	d.invalidateLocks()
+	d.emit(Event{Kind: EventRunFinished, Repo: repo.Name, Run: dropped})
+	return d.ledgerRecord(ctx, repo, dropped)
 }

@@ -74,10 +74,11 @@ func (d *Daemon) pollOnce(ctx context.Context, repo WatchedRepo, log *slog.Logge
 		return fmt.Errorf("listing refs: %w", err)
 	}
 	d.observeRefs(repo, refs, defaultBranch, log) // health.go: gone branches, the default branch
-	if err := d.reconcileLocks(ctx, repo, refs, log); err != nil {
+	open := d.openPullRequests(ctx, repo, refs)
+	if err := d.reconcileLocks(ctx, repo, open, log); err != nil {
 		return err
 	}
-	if err := d.unblock(ctx, repo, log); err != nil {
+	if err := d.unblock(ctx, repo, open, log); err != nil {
 		return err
 	}
 	if repo.PollComments && d.comments != nil && repo.Forge != nil {

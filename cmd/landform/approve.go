@@ -134,7 +134,13 @@ with a reason.`,
 				return err
 			}
 			defer w.close()
-			run, err := runner.Approve(ctx, db, w.authority(cfg), runner.ApprovalRequest{RunID: args[0], By: as, Channel: landform.ChannelCLI, Now: time.Now()})
+			req := runner.ApprovalRequest{RunID: args[0], By: as, Channel: landform.ChannelCLI, Now: time.Now()}
+			if run, err := db.GetRun(ctx, args[0]); err == nil {
+				if repo, ok := w.repo(run.Repo); ok && repo.Forge != nil {
+					req.Forge = repo.Forge
+				}
+			}
+			run, err := runner.Approve(ctx, db, w.authority(cfg), req)
 			if run != nil {
 				announce(ctx, a, db, w, run)
 			}
