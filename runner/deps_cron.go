@@ -1,0 +1,4 @@
+package runner
+
+// Held until the drift scheduler uses it.
+import _ "github.com/robfig/cron/v3"
