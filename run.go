@@ -103,6 +103,9 @@ type Run struct {
 	CommitAuthor string `json:"commit_author,omitempty"`
 	// Apply is the apply of the run's plan, nil until one is asked for.
 	Apply *ApplyResult `json:"apply,omitempty"`
+	// Drift is what a drift run found, nil for other kinds (and before
+	// the check ends).
+	Drift *WorkspaceDrift `json:"drift,omitempty"`
 	// Approvals are the run's approvals and refusals, oldest first, where
 	// a reader filled them in (the store keeps them apart: ListApprovals).
 	Approvals  []*Approval `json:"approvals,omitempty"`

@@ -231,6 +231,12 @@ func testRoundTrip(t *testing.T, s Store) {
 			By: "carol", Channel: landform.ChannelSlack, RequestedAt: base, StartedAt: base.Add(time.Second),
 			FinishedAt: base.Add(time.Minute), Summary: "Apply complete!", Output: "out", Error: "boom", Replan: "9",
 		},
+		Drift: &landform.WorkspaceDrift{
+			Repo: "infra", Workspace: "envs/prod@blue", Dir: "envs/prod", Commit: "89ab", RunID: "3", Drifted: true,
+			Resources: []landform.DriftedResource{{Address: "testcloud_bucket.a", Kind: landform.DriftChanged, Action: "update",
+				Attributes: []landform.AttributeChange{{Path: "tags.env", Before: "prod", After: "dev"}, {Path: "value", Before: landform.SensitiveValue, After: landform.SensitiveValue, Sensitive: true}}}},
+			CheckedAt: base, DriftedSince: base.Add(-time.Hour),
+		},
 		CreatedAt:  base,
 		StartedAt:  base.Add(1500 * time.Millisecond),
 		FinishedAt: base.Add(time.Minute + 1),
