@@ -69,7 +69,7 @@ func applyJSON(a *landform.ApplyResult) string {
 	return string(b)
 }
 
-// driftJSON is the stored form of a drift result: '' for none.
+// driftJSON is the stored form of a drift result: ” for none.
 func driftJSON(d *landform.WorkspaceDrift) string {
 	if d == nil {
 		return ""
