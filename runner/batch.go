@@ -33,11 +33,22 @@ type Progress struct {
 // progress, when not nil, is called once per finished run, never
 // concurrently.
 func (r *Runner) PlanBatch(ctx context.Context, src Source, b Batch, progress func(Progress)) ([]*landform.Run, error) {
+	return r.batch(ctx, src, b, landform.RunPlan, progress)
+}
+
+// DriftBatch is PlanBatch for drift checks: one drift run per target (a
+// refresh-only plan, then a normal plan, classified: see DriftChecker).
+func (r *Runner) DriftBatch(ctx context.Context, src Source, b Batch, progress func(Progress)) ([]*landform.Run, error) {
+	return r.batch(ctx, src, b, landform.RunDrift, progress)
+}
+
+// batch runs b's targets as runs of kind.
+func (r *Runner) batch(ctx context.Context, src Source, b Batch, kind landform.RunKind, progress func(Progress)) ([]*landform.Run, error) {
 	runs := make([]*landform.Run, len(b.Targets))
 	for i, t := range b.Targets {
 		run := &landform.Run{
 			Repo: b.Repo, Workspace: t.Workspace.Name, Dir: t.Workspace.Dir,
-			Commit: b.Commit, Ref: b.Ref, Kind: landform.RunPlan, State: landform.StateQueued,
+			Commit: b.Commit, Ref: b.Ref, Kind: kind, State: landform.StateQueued,
 			CreatedAt: r.now().UTC(),
 		}
 		if err := r.store.CreateRun(ctx, run); err != nil {

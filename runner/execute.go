@@ -30,6 +30,12 @@ var steps = map[landform.RunKind]kindSteps{
 	landform.RunPlan: func(ctx context.Context, r *Runner, job PlanJob) (*PlanOutput, error) {
 		return r.planner.Plan(ctx, job)
 	},
+	landform.RunDrift: func(ctx context.Context, r *Runner, job PlanJob) (*PlanOutput, error) {
+		if r.drifter == nil {
+			return nil, landform.Errorf(landform.EINVALID, "this Landform cannot check drift (no terraform engine)")
+		}
+		return r.drifter.Drift(ctx, job)
+	},
 }
 
 // Environment faults. A prepare that fails for the environment's sake
@@ -98,7 +104,7 @@ func (r *Runner) execute(ctx context.Context, src Source, run *landform.Run, p e
 		}
 	}
 	var verdict *landform.PolicyResult
-	if err == nil && out.Changes && r.policies != nil {
+	if err == nil && out.Changes && r.policies != nil && run.Kind == landform.RunPlan {
 		// Fail closed: a policy that cannot be evaluated fails the run.
 		if verdict, err = r.policies.Evaluate(ctx, run, out.Artifact.JSON); err != nil {
 			err = fmt.Errorf("policies: %w", err)
@@ -197,6 +203,35 @@ func (r *Runner) conclude(run *landform.Run, out *PlanOutput, runErr error, red 
 	}
 	run.Summary = out.Summary
 	run.PlanSHA256 = out.Artifact.SHA256
+	if out.Drift != nil {
+		run.Drift = driftOf(run, out.Drift, red)
+	}
+}
+
+// driftOf is the drift record of run, a drift check that found f: string
+// values of the attributes that moved pass red (the plan's sensitive
+// values are masked already).
+func driftOf(run *landform.Run, f *DriftFindings, red *redact.Redactor) *landform.WorkspaceDrift {
+	w := &landform.WorkspaceDrift{
+		Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, RunID: run.ID,
+		Drifted: f.Drifted, Resources: slices.Clone(f.Resources), CheckedAt: run.FinishedAt,
+	}
+	for i := range w.Resources {
+		attrs := slices.Clone(w.Resources[i].Attributes)
+		for j := range attrs {
+			if s, ok := attrs[j].Before.(string); ok {
+				attrs[j].Before = red.String(s)
+			}
+			if s, ok := attrs[j].After.(string); ok {
+				attrs[j].After = red.String(s)
+			}
+		}
+		w.Resources[i].Attributes = attrs
+	}
+	if w.Resources == nil {
+		w.Resources = []landform.DriftedResource{}
+	}
+	return w
 }
 
 // redactVerdict masks the messages of a policy result: a rule may quote

@@ -72,6 +72,22 @@ type PlanOutput struct {
 	// Changes says whether applying the plan would change anything:
 	// resources, outputs or imports. It decides planned or no_changes.
 	Changes bool
+	// Drift is what a drift check found (nil for a plan): the resources
+	// changed and deleted outside Terraform, and the code not applied.
+	Drift *DriftFindings
+}
+
+// DriftFindings are what a drift check found beside its normal plan.
+type DriftFindings struct {
+	Resources []landform.DriftedResource
+	// Drifted: something changed or was deleted outside Terraform.
+	Drifted bool
+}
+
+// DriftChecker checks a workspace for drift: a refresh-only plan, then a
+// normal plan (the PlanOutput's artifact), classified (Drift set).
+type DriftChecker interface {
+	Drift(ctx context.Context, job PlanJob) (*PlanOutput, error)
 }
 
 // Planner plans one workspace. Its error text is what users read for an
@@ -100,6 +116,7 @@ type Runner struct {
 	redactor *redact.Redactor
 	policies Policies
 	applier  Applier
+	drifter  DriftChecker
 }
 
 // Option configures a Runner.
@@ -148,6 +165,10 @@ func WithRedactor(red *redact.Redactor) Option { return func(r *Runner) { r.reda
 // the run in policy_failed, an evaluation error makes it errored. Default:
 // no policies.
 func WithPolicies(p Policies) Option { return func(r *Runner) { r.policies = p } }
+
+// WithDriftChecker makes the runner execute drift runs with dc. Default:
+// none (a drift run is errored).
+func WithDriftChecker(dc DriftChecker) Option { return func(r *Runner) { r.drifter = dc } }
 
 // New returns a Runner.
 func New(store Store, plans PlanStore, planner Planner, opts ...Option) *Runner {

@@ -221,6 +221,9 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 	if err := d.execute(ctx, repo.Source, run, p); err != nil {
 		return err
 	}
+	if run.Kind == landform.RunDrift {
+		return d.driftFinished(ctx, repo, run)
+	}
 	// A newer commit may have queued a run while this one ran: this plan
 	// is then superseded too, and its ledger record says so.
 	superseded, err := d.supersedeByNewer(ctx, run)
