@@ -114,3 +114,13 @@ func (r *Repo) CommitAuthor(ctx context.Context, commit string) (string, error) 
 	}
 	return g.CommitAuthor(commit)
 }
+
+// AllTargets returns every workspace at commit (fetched) as targets: what
+// a drift sweep checks.
+func (r *Repo) AllTargets(ctx context.Context, commit string) ([]landform.Target, error) {
+	c, err := r.All(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	return c.Targets, nil
+}
