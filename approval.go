@@ -8,6 +8,7 @@ const (
 	ChannelSlack   = "slack"   // a Slack slash command
 	ChannelAPI     = "api"     // the REST API
 	ChannelCLI     = "cli"     // the landform command line
+	ChannelDrift   = "drift"   // a drift remediation applied without a person (remediation: auto)
 )
 
 // Approval is one decision on a run's plan: an approval bound to the run,

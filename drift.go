@@ -67,6 +67,9 @@ type WorkspaceDrift struct {
 	// DriftedSince is when the workspace was first found drifted after
 	// its last clean check (zero when it is clean), from the history.
 	DriftedSince time.Time `json:"drifted_since,omitzero"`
+	// Remediation is the plan run queued to bring reality back to the
+	// code (remediation: plan or auto), "" for none.
+	Remediation string `json:"remediation_run,omitempty"`
 }
 
 // Count returns how many resources of kind the workspace has.

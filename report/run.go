@@ -33,11 +33,13 @@ type RunRecord struct {
 	// oldest first, when the run's reader filled them in.
 	Approvals []landform.Approval `json:"approvals,omitempty"`
 	// Apply is the apply of the plan, nil until one was asked for.
-	Apply      *landform.ApplyResult `json:"apply,omitempty"`
-	CreatedAt  time.Time             `json:"created_at"`
-	StartedAt  time.Time             `json:"started_at,omitzero"`
-	FinishedAt time.Time             `json:"finished_at,omitzero"`
-	DurationMS int64                 `json:"duration_ms,omitempty"`
+	Apply *landform.ApplyResult `json:"apply,omitempty"`
+	// Drift is what a drift run found.
+	Drift      *landform.WorkspaceDrift `json:"drift,omitempty"`
+	CreatedAt  time.Time                `json:"created_at"`
+	StartedAt  time.Time                `json:"started_at,omitzero"`
+	FinishedAt time.Time                `json:"finished_at,omitzero"`
+	DurationMS int64                    `json:"duration_ms,omitempty"`
 }
 
 // NewRunRecord returns run's record, times in UTC. The record holds copies
@@ -68,6 +70,7 @@ func NewRunRecord(run *landform.Run) RunRecord {
 		CommitAuthor: run.CommitAuthor,
 		Approvals:    approvals,
 		Apply:        apply,
+		Drift:        run.Drift,
 		ID:           run.ID, Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
 		Kind: run.Kind, State: run.State, Summary: run.Summary, Error: run.Error, PlanSHA256: run.PlanSHA256,
 		BlockedBy: run.BlockedBy, CreatedAt: utc(run.CreatedAt), StartedAt: utc(run.StartedAt),

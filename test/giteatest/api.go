@@ -278,3 +278,20 @@ func (s *Server) MergePullRequest(t testing.TB, repo string, number int) {
 		}
 	}
 }
+
+// Issue is an issue of a repository.
+type Issue struct {
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	State  string `json:"state"` // open or closed
+}
+
+// Issues returns every issue (open and closed, not pull requests) of the
+// admin's repository repo.
+func (s *Server) Issues(t testing.TB, repo string) []Issue {
+	t.Helper()
+	var out []Issue
+	s.api(t, http.MethodGet, s.repoPath(repo, "issues?state=all&type=issues&limit=50"), nil, &out)
+	return out
+}
