@@ -129,14 +129,6 @@ func (r *Run) Duration() time.Duration {
 	return r.FinishedAt.Sub(r.StartedAt)
 }
 
-// DriftResource is one resource whose real object moved away from state.
-type DriftResource struct {
-	Address string `json:"address"`
-	// Action is what the refresh saw: "update" for an edited object,
-	// "delete" for one that is gone.
-	Action string `json:"action"`
-}
-
 // RunFilter selects runs. Zero fields match everything.
 type RunFilter struct {
 	Repo      string

@@ -29,7 +29,11 @@
 //     step by step: [Job.Init] (init, and the Terraform workspace's
 //     selection), [Job.Plan], [Job.ShowPlanFile], [Job.Apply];
 //   - makes plans ([Engine.Plan]) from those steps, and turns the plan JSON
-//     into a [landform.PlanSummary], drift and whether anything changes.
+//     into a [landform.PlanSummary], drift and whether anything changes;
+//   - checks drift ([Engine.Drift]): a refresh-only plan and a normal plan
+//     in one job, classified into what changed or was deleted outside
+//     Terraform (attribute by attribute, sensitive values masked) and the
+//     code not yet applied ([UnappliedResources] states the rule).
 //
 // Failures of terraform itself are returned as *[StepError] (inside a
 // *landform.Error with code EINVALID) whose message names the step and the
@@ -170,5 +174,7 @@
 //
 // Exit codes. tfexec always passes -detailed-exitcode to plan. Its answer is
 // ignored: changes and drift are read from the plan JSON (terraform 1.11
-// reports drift where there is none, hashicorp/terraform#36403).
+// reports drift where there is none, hashicorp/terraform#36403: after a
+// reference between resources is added to the code, the refresh-only plan
+// exits 2 with "No changes" and an empty resource_drift; TestDriftClean).
 package terraform

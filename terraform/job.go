@@ -338,12 +338,18 @@ func (j *Job) selectWorkspace(ctx context.Context) error {
 // changes anything is read from its JSON (ShowPlanFile), never from the
 // exit code. Errors as for Init.
 func (j *Job) Plan(ctx context.Context, refreshOnly bool) (string, error) {
-	if err := os.Remove(j.planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	return j.planTo(ctx, j.planFile, refreshOnly)
+}
+
+// planTo is Plan into planFile, an absolute path: a drift check makes two
+// plans in one job.
+func (j *Job) planTo(ctx context.Context, planFile string, refreshOnly bool) (string, error) {
+	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("removing old plan file: %w", err)
 	}
 	t := time.Now()
 	out, err := j.run(ctx, "plan", toLog, func(ctx context.Context) error {
-		_, err := j.tf.Plan(ctx, planOptions(j.planFile, refreshOnly, j.varFiles)...)
+		_, err := j.tf.Plan(ctx, planOptions(planFile, refreshOnly, j.varFiles)...)
 		return err
 	})
 	j.timings.Plan = time.Since(t)
@@ -358,11 +364,16 @@ func (j *Job) Plan(ctx context.Context, refreshOnly bool) (string, error) {
 // and an error naming the step when the JSON is not a plan terraform-json
 // understands.
 func (j *Job) ShowPlanFile(ctx context.Context) (*tfjson.Plan, []byte, error) {
+	return j.showPlan(ctx, j.planFile)
+}
+
+// showPlan is ShowPlanFile of planFile, an absolute path.
+func (j *Job) showPlan(ctx context.Context, planFile string) (*tfjson.Plan, []byte, error) {
 	var plan *tfjson.Plan
 	t := time.Now()
 	out, err := j.run(ctx, "show", notLog, func(ctx context.Context) error {
 		var err error
-		plan, err = j.tf.ShowPlanFile(ctx, j.planFile)
+		plan, err = j.tf.ShowPlanFile(ctx, planFile)
 		return err
 	})
 	j.timings.Show = time.Since(t)

@@ -80,8 +80,8 @@ type PlanResult struct {
 	// PlanFile is the absolute path of the binary plan.
 	PlanFile string
 	Summary  landform.PlanSummary
-	// Drift is what changed outside Terraform (from resource_drift).
-	Drift []landform.DriftResource
+	// Drift is what changed outside Terraform (see DriftedResources).
+	Drift []landform.DriftedResource
 	// Changes says whether applying the plan would change anything
 	// (resources, imports, outputs); for a refresh-only plan, whether
 	// anything drifted.
@@ -109,28 +109,40 @@ func (e *Engine) Plan(ctx context.Context, req PlanRequest) (*PlanResult, error)
 		return nil, err
 	}
 	defer j.Close()
-	res := &PlanResult{Binary: j.Binary(), PlanFile: j.PlanFile()}
-	if res.Artifact.Text, err = j.Plan(ctx, req.RefreshOnly); err != nil {
+	res, err := j.plan(ctx, j.PlanFile(), req.RefreshOnly)
+	if err != nil {
 		return nil, err
 	}
-	p, raw, err := j.ShowPlanFile(ctx)
+	res.Timings.Total = time.Since(start)
+	e.logger.Debug("planned", "workspace", j.name, "binary", res.Binary.String(), "summary", res.Summary.String(),
+		"drift", len(res.Drift), "version", res.Timings.Version, "init_wait", res.Timings.InitWait,
+		"init", res.Timings.Init, "plan", res.Timings.Plan, "show", res.Timings.Show)
+	return res, nil
+}
+
+// plan runs Plan into planFile (absolute) and ShowPlanFile of it, and
+// reads the result: the artifact, the summary, the drift, whether it
+// changes anything, and the job's timings so far (Total left zero).
+func (j *Job) plan(ctx context.Context, planFile string, refreshOnly bool) (*PlanResult, error) {
+	res := &PlanResult{Binary: j.Binary(), PlanFile: planFile}
+	var err error
+	if res.Artifact.Text, err = j.planTo(ctx, planFile, refreshOnly); err != nil {
+		return nil, err
+	}
+	p, raw, err := j.showPlan(ctx, planFile)
 	if err != nil {
 		return nil, err
 	}
 	res.JSON, res.Artifact.JSON = p, raw
-	if res.Artifact.Plan, err = os.ReadFile(j.PlanFile()); err != nil {
+	if res.Artifact.Plan, err = os.ReadFile(planFile); err != nil {
 		return nil, fmt.Errorf("reading plan of %s: %w", j.name, err)
 	}
 	sum := sha256.Sum256(res.Artifact.Plan)
 	res.Artifact.SHA256 = hex.EncodeToString(sum[:])
 	res.Summary = Summarize(p)
-	res.Drift = Drift(p)
-	res.Changes = hasChanges(p, req.RefreshOnly)
+	res.Drift = DriftedResources(p)
+	res.Changes = hasChanges(p, refreshOnly)
 	res.Timings = j.Timings()
-	res.Timings.Total = time.Since(start)
-	e.logger.Debug("planned", "workspace", j.name, "binary", res.Binary.String(), "summary", res.Summary.String(),
-		"drift", len(res.Drift), "version", res.Timings.Version, "init_wait", res.Timings.InitWait,
-		"init", res.Timings.Init, "plan", res.Timings.Plan, "show", res.Timings.Show)
 	return res, nil
 }
 

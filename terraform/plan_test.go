@@ -209,9 +209,10 @@ resource "testcloud_instance" "cache" { name = "cache" }
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []landform.DriftResource{
-		{Address: "testcloud_instance.db", Action: "delete"},
-		{Address: "testcloud_instance.web", Action: "update"},
+	want := []landform.DriftedResource{
+		{Address: "testcloud_instance.db", Kind: landform.DriftDeleted, Action: "delete"},
+		{Address: "testcloud_instance.web", Kind: landform.DriftChanged, Action: "update",
+			Attributes: []landform.AttributeChange{{Path: "size", Before: "small", After: "large"}}},
 	}
 	if !reflect.DeepEqual(res.Drift, want) || !res.Changes {
 		t.Errorf("drift = %+v (changes %v), want %+v", res.Drift, res.Changes, want)

@@ -1,9 +1,7 @@
 package terraform
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
@@ -37,29 +35,6 @@ func Summarize(p *tfjson.Plan) landform.PlanSummary {
 		}
 	}
 	return s
-}
-
-// Drift lists the resources whose real objects changed outside Terraform,
-// from the plan's resource_drift, sorted by address. Action is "update" for
-// an edited object, "delete" for a vanished one, and the actions joined by
-// "-" for anything else. A workspace has drifted when the list is not
-// empty; never decide it by plan's -detailed-exitcode (terraform 1.11
-// reports drift there when there is none, hashicorp/terraform#36403).
-func Drift(p *tfjson.Plan) []landform.DriftResource {
-	if p == nil {
-		return nil
-	}
-	var out []landform.DriftResource
-	for _, rc := range p.ResourceDrift {
-		if rc == nil || rc.Change == nil || rc.Change.Actions.NoOp() {
-			continue
-		}
-		out = append(out, landform.DriftResource{Address: rc.Address, Action: actionName(rc.Change.Actions)})
-	}
-	slices.SortStableFunc(out, func(a, b landform.DriftResource) int {
-		return cmp.Compare(a.Address, b.Address)
-	})
-	return out
 }
 
 // ResourceActions returns the planned action of every resource a plan
@@ -102,7 +77,7 @@ func hasChanges(p *tfjson.Plan, refreshOnly bool) bool {
 	if p == nil {
 		return false
 	}
-	if refreshOnly && len(Drift(p)) > 0 {
+	if refreshOnly && len(driftChanges(p)) > 0 {
 		return true
 	}
 	for _, rc := range p.ResourceChanges {

@@ -82,21 +82,6 @@ func TestSummarizeEachAction(t *testing.T) {
 	}
 }
 
-func TestDrift(t *testing.T) {
-	t.Parallel()
-	p := parsePlan(t, planJSON)
-	want := []landform.DriftResource{
-		{Address: "testcloud_bucket.logs", Action: "delete"},
-		{Address: "testcloud_instance.web", Action: "update"},
-	}
-	if got := Drift(p); !reflect.DeepEqual(got, want) {
-		t.Errorf("Drift = %+v, want %+v", got, want)
-	}
-	if got := Drift(parsePlan(t, `{"format_version":"1.2"}`)); len(got) != 0 {
-		t.Errorf("Drift of a plan without drift = %+v", got)
-	}
-}
-
 func TestHasChanges(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
