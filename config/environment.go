@@ -14,11 +14,12 @@ import (
 // CheckEnvironment checks what s refers to outside its file, as the daemon
 // finds it at startup (landform validate and landform serve call it after
 // LoadServer): every environment variable named for a secret (tokens,
-// webhook and Slack signing secrets, API tokens) is set, through lookupEnv
-// (nil means os.LookupEnv), and not empty; every token or secret file holds
-// one; every SSH key file and terraform.cli_config is a
-// readable file; every terraform binary is an executable file; every local
-// repository (a path or a file:// URL) is a directory; and data_dir and
+// webhook and Slack signing secrets, API tokens, drift Slack webhooks) is
+// set, through lookupEnv (nil means os.LookupEnv), and not empty; every
+// token or secret file holds one; a drift Slack webhook is an http(s) URL;
+// every SSH key file and terraform.cli_config is a readable file; every
+// terraform binary is an executable file; every local repository (a path
+// or a file:// URL) is a directory; and data_dir and
 // terraform.plugin_cache_dir, which Landform creates when missing, are
 // directories when they exist.
 //
@@ -67,6 +68,7 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 		_, err := fileSecret("slack signing secret file", sl.SigningSecretFile, nil)
 		c.problem("slack.signing_secret_file", "", err)
 	}
+	c.driftWebhook("drift", "", s.Drift.DriftOptions, lookupEnv)
 	for i, t := range s.API.Tokens {
 		p := indexPath("api.tokens", i)
 		switch {
@@ -99,6 +101,7 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 			_, err := envSecret(a.SSHPassphraseEnv, lookupEnv)
 			c.problem(joinPath(ap, "ssh_passphrase_env"), r.Name, err)
 		}
+		c.driftWebhook(joinPath(p, "drift"), r.Name, r.Drift.DriftOptions, lookupEnv)
 		fp, f := joinPath(p, "forge"), r.Forge
 		for _, sec := range []struct{ field, env, file, what string }{
 			{"token", f.TokenEnv, f.TokenFile, "forge token file"},

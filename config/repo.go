@@ -195,6 +195,11 @@ var (
 	repoFields      = []string{"version", "autodiscover", "parallel", "changes", "workspaces", "approvals"}
 	workspaceFields = []string{"name", "dir", "workspace", "terraform_version", "when_modified", "var_files", "env", "changes"}
 	envName         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// operatorOnly are the keys refused in a repo config: settings of the
+	// server config's alone.
+	operatorOnly = map[string]string{
+		"drift": "drift checks are the operator's: set them in the server config (drift, or repos[i].drift), not in the repository",
+	}
 )
 
 // parseRepo decodes data as far as it can. The Repo is complete when no
@@ -210,7 +215,7 @@ func parseRepo(file string, data []byte, opts RepoOptions) (*Repo, []*FieldError
 	}
 	autodiscoverSet := false
 	var decls []*workspaceDecl
-	d.object(root, "", repoFields, func(name, p string, _, v *yaml.Node) {
+	d.objectRefusing(root, "", repoFields, operatorOnly, func(name, p string, _, v *yaml.Node) {
 		switch name {
 		case "version":
 			if n, ok := d.integer(v, p); ok && n != RepoVersion {

@@ -75,6 +75,7 @@ var lockPolicies = func() []string {
 //	    lock_policy: strict        # strict, apply or none
 //	    forge: {kind: gitea, url: https://git.example.com, token_env: GITEA_TOKEN, webhook_secret_env: HOOK_SECRET}
 //	    approvals: {required_approvals: 2}   # overrides the top-level approvals field by field
+//	    drift: {remediation: plan}           # overrides the top-level drift field by field
 //	approvals:                     # see Approvals and ApprovalRules
 //	  approvers: [alice, "team:platform", "team:org/slug"]
 //	  required_approvals: 1
@@ -86,6 +87,12 @@ var lockPolicies = func() []string {
 //	identities: {alice: {slack: [U0123ABC], emails: [alice@example.com]}}
 //	slack: {signing_secret_env: SLACK_SIGNING_SECRET, channels: {C0123ABC: infra}}
 //	api: {tokens: [{identity: ci, token_env: CI_API_TOKEN}]}
+//	drift:                         # drift checks; see DriftOptions and DriftSettings
+//	  schedule: "@nightly"         # default; off turns them off
+//	  timezone: Europe/Berlin
+//	  jitter: 10m
+//	  slack_webhook_env: DRIFT_SLACK_WEBHOOK
+//	  workspaces: [{match: "envs/prod/**", schedule: "0 */4 * * *"}]
 //
 // Paths are on the machine Landform runs on: "~/" is expanded and relative
 // paths are relative to the config's directory. Secrets are never written
@@ -143,6 +150,9 @@ type Server struct {
 	Slack Slack
 	// API holds the REST API's bearer tokens.
 	API API
+	// Drift are the drift settings of every repository (each
+	// RepoSettings.Drift overrides them; see DriftSettings and DriftRepo).
+	Drift Drift
 
 	// pos maps field paths ("repos[0].auth.token_env") to where their
 	// values are in the file, for CheckEnvironment; nil for a Server not
@@ -190,6 +200,9 @@ type RepoSettings struct {
 	// Approvals are the repo's approval settings, overriding the server
 	// config's top-level ones field by field.
 	Approvals Approvals
+	// Drift are the repo's drift settings, overriding the server config's
+	// top-level ones field by field.
+	Drift Drift
 }
 
 type position struct{ line, column int }
@@ -235,9 +248,9 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "drift"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
-	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals"}
+	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals", "drift"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
@@ -273,6 +286,7 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 		decls     []*repoDecl
 		approvers []approverAt // of the top-level approvals
 		channels  []channelAt
+		drift     driftDecl
 	)
 	reposGiven := false
 	isMapping := d.object(root, "", serverFields, func(name, p string, _, v *yaml.Node) {
@@ -346,6 +360,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			s.Slack, channels = sp.decodeSlack(p, v)
 		case "api":
 			s.API = sp.decodeAPI(p, v)
+		case "drift":
+			s.Drift, drift = sp.decodeDrift(p, v)
 		case "repos":
 			reposGiven = true
 			d.list(v, p, func(_ int, ip string, item *yaml.Node) {
@@ -364,6 +380,7 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 	checkUniqueRepoNames(d, decls)
 	checkTeams(d, s.Teams, approvers, decls)
 	checkChannels(d, channels, decls)
+	checkDrift(d, drift, decls, s.Ledger)
 	for _, r := range decls {
 		r.rs.Ledger = s.Ledger
 		if r.ledger != nil {
@@ -479,6 +496,7 @@ type repoDecl struct {
 	// approvers are the entries of the repo's approvals.
 	approvers []approverAt
 	forge     bool // a forge is given, valid or not
+	drift     driftDecl
 }
 
 // decodeRepo decodes the entry item at path p; nil when it is not a
@@ -568,6 +586,8 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 			forgeNode, forgePath = v, fp
 		case "approvals":
 			r.rs.Approvals, r.approvers = decodeApprovals(d, fp, v)
+		case "drift":
+			r.rs.Drift, r.drift = sp.decodeDrift(fp, v)
 		}
 	})
 	if forgeNode != nil {
