@@ -147,3 +147,28 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+// Drift schedules with a meaning of their own (besides cron specs and
+// descriptors).
+const (
+	// DriftNightly is 02:00 every day (in the schedule's time zone).
+	DriftNightly = "@nightly"
+	// DriftOff turns drift checks off.
+	DriftOff = "off"
+)
+
+// Remediations: what a drift check that found drift does next.
+const (
+	// RemediationNone reports the drift, nothing more.
+	RemediationNone = "none"
+	// RemediationPlan queues a plan of the workspace, which waits for
+	// approval like any other.
+	RemediationPlan = "plan"
+	// RemediationAuto queues a plan and applies it without a person when
+	// its policies pass; only with the operator's explicit opt-in
+	// (auto_apply), else as RemediationPlan.
+	RemediationAuto = "auto"
+)
+
+// DriftRemediations are the remediations, the default first.
+var DriftRemediations = []string{RemediationNone, RemediationPlan, RemediationAuto}

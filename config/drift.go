@@ -10,41 +10,22 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/landform/landform"
 	"github.com/landform/landform/modules"
 )
 
 // Drift schedules with a meaning of their own.
-const (
-	// DriftNightly is 02:00 every day.
-	DriftNightly = "@nightly"
-	// DriftOff turns drift checks off.
-	DriftOff = "off"
-)
+const ()
 
 // Defaults and bounds of the drift settings.
 const (
-	DefaultDriftSchedule    = DriftNightly
+	DefaultDriftSchedule    = landform.DriftNightly
 	DefaultDriftMaxParallel = 4
 	MaxDriftMaxParallel     = 256
 	MaxDriftJitter          = time.Hour
 	// MinDriftEvery is the shortest @every schedule.
 	MinDriftEvery = time.Second
 )
-
-// Remediations: what a drift check that found drift does next.
-const (
-	// RemediationNone reports the drift, nothing more.
-	RemediationNone = "none"
-	// RemediationPlan queues a plan of the workspace, which waits for
-	// approval like any other.
-	RemediationPlan = "plan"
-	// RemediationAuto queues a plan and applies it without a person; only
-	// with AutoApply.
-	RemediationAuto = "auto"
-)
-
-// DriftRemediations are the remediations, for messages.
-var DriftRemediations = []string{RemediationNone, RemediationPlan, RemediationAuto}
 
 // DriftOptions are the drift settings one level of the server config
 // gives (its top level, one of its repos, or a workspace entry of either).
@@ -64,7 +45,7 @@ var DriftRemediations = []string{RemediationNone, RemediationPlan, RemediationAu
 type DriftOptions struct {
 	// Schedule is a standard 5-field cron spec, a descriptor (@hourly,
 	// @daily, @midnight, @weekly, @monthly, @yearly, @every D of whole
-	// seconds, at least MinDriftEvery), DriftNightly or DriftOff; "" when
+	// seconds, at least MinDriftEvery), landform.DriftNightly or landform.DriftOff; "" when
 	// not set.
 	Schedule string
 	// Location is the zone of the schedule's times; nil when not set.
@@ -73,10 +54,10 @@ type DriftOptions struct {
 	Jitter *time.Duration
 	// MaxParallel is 1 to MaxDriftMaxParallel; 0 when not set.
 	MaxParallel int
-	// Remediation is one of DriftRemediations; "" when not set.
+	// Remediation is one of landform.DriftRemediations; "" when not set.
 	Remediation string
-	// AutoApply is the opt-in that RemediationAuto needs: true exactly
-	// when Remediation is RemediationAuto.
+	// AutoApply is the opt-in that landform.RemediationAuto needs: true exactly
+	// when Remediation is landform.RemediationAuto.
 	AutoApply bool
 	// Ledger and Issue are nil when not set.
 	Ledger, Issue *bool
@@ -134,21 +115,21 @@ func (r DriftRepoSettings) SlackWebhook(lookupEnv func(string) (string, bool), r
 
 // DriftSettings are the drift settings of one workspace, resolved.
 type DriftSettings struct {
-	// Schedule is a spec as DriftOptions.Schedule; DriftOff when the
+	// Schedule is a spec as DriftOptions.Schedule; landform.DriftOff when the
 	// workspace is never checked.
 	Schedule string
 	// Location is the zone of Schedule, never nil.
 	Location *time.Location
 	Jitter   time.Duration
-	// Remediation is one of DriftRemediations; AutoApply is true exactly
-	// when it is RemediationAuto (the operator opted in next to it).
+	// Remediation is one of landform.DriftRemediations; AutoApply is true exactly
+	// when it is landform.RemediationAuto (the operator opted in next to it).
 	Remediation string
 	AutoApply   bool
 	DriftRepoSettings
 }
 
 // Off reports whether the workspace is never checked.
-func (d DriftSettings) Off() bool { return d.Schedule == DriftOff }
+func (d DriftSettings) Off() bool { return d.Schedule == landform.DriftOff }
 
 // DefaultDriftSettings are the drift settings where nothing is configured
 // (for a repository with a forge and its ledger on): nightly at 02:00 UTC,
@@ -158,7 +139,7 @@ func DefaultDriftSettings() DriftSettings {
 	return DriftSettings{
 		Schedule:    DefaultDriftSchedule,
 		Location:    time.UTC,
-		Remediation: RemediationNone,
+		Remediation: landform.RemediationNone,
 		DriftRepoSettings: DriftRepoSettings{
 			MaxParallel: DefaultDriftMaxParallel,
 			Ledger:      true,
@@ -299,7 +280,7 @@ var (
 	}()
 	// driftDescriptors are the schedules that are not cron specs, for
 	// suggestions.
-	driftDescriptors = []string{DriftNightly, DriftOff, "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
+	driftDescriptors = []string{landform.DriftNightly, landform.DriftOff, "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"}
 	driftSpecParser  = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 )
 
@@ -437,7 +418,7 @@ func decodeDriftField(d *decoder, name, fp string, v *yaml.Node, o *DriftOptions
 		}
 	case "remediation":
 		if s, ok := d.str(v, fp); ok {
-			if msg := checkOneOf("remediation", s, DriftRemediations); msg != "" {
+			if msg := checkOneOf("remediation", s, landform.DriftRemediations); msg != "" {
 				d.errorf(v, fp, "%s", msg)
 			} else {
 				o.Remediation, pair.remediation = s, v
@@ -453,7 +434,7 @@ func decodeDriftField(d *decoder, name, fp string, v *yaml.Node, o *DriftOptions
 // check reports a remediation: auto without auto_apply: true next to it,
 // and an auto_apply: true without remediation: auto; o keeps neither then.
 func (pair driftPair) check(d *decoder, p string, o *DriftOptions) {
-	auto := o.Remediation == RemediationAuto
+	auto := o.Remediation == landform.RemediationAuto
 	switch {
 	case auto && !o.AutoApply:
 		d.errorf(pair.remediation, joinPath(p, "remediation"),
@@ -474,7 +455,7 @@ const driftScheduleWant = `want a cron spec such as "0 2 * * *", @hourly, @daily
 // checkDriftSchedule says what is wrong with s as a drift schedule.
 func checkDriftSchedule(s string) string {
 	switch s {
-	case DriftOff, DriftNightly:
+	case landform.DriftOff, landform.DriftNightly:
 		return ""
 	case "":
 		return "must not be empty (off turns drift checks off)"

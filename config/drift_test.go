@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/landform/landform"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/runner"
 )
@@ -66,10 +67,10 @@ func TestParseServerDrift(t *testing.T) {
 	want := config.Drift{
 		DriftOptions: config.DriftOptions{
 			Schedule: "*/30 * * * *", Location: berlin, Jitter: durPtr(10 * time.Minute), MaxParallel: 8,
-			Remediation: config.RemediationPlan, Ledger: boolPtr(true), Issue: boolPtr(false), SlackWebhookEnv: "DRIFT_SLACK",
+			Remediation: landform.RemediationPlan, Ledger: boolPtr(true), Issue: boolPtr(false), SlackWebhookEnv: "DRIFT_SLACK",
 		},
 		Workspaces: []config.DriftWorkspace{
-			{Match: "envs/prod/**", DriftOptions: config.DriftOptions{Schedule: "@nightly", Jitter: durPtr(0), Remediation: config.RemediationAuto, AutoApply: true}},
+			{Match: "envs/prod/**", DriftOptions: config.DriftOptions{Schedule: "@nightly", Jitter: durPtr(0), Remediation: landform.RemediationAuto, AutoApply: true}},
 			{Match: "sandbox/*", DriftOptions: config.DriftOptions{Schedule: "off"}},
 		},
 	}
@@ -79,7 +80,7 @@ func TestParseServerDrift(t *testing.T) {
 	wantRepo := config.Drift{
 		DriftOptions: config.DriftOptions{Location: ny, MaxParallel: 2, Issue: boolPtr(true), SlackWebhookFile: "/etc/landform/secrets/infra-webhook"},
 		Workspaces: []config.DriftWorkspace{
-			{Match: "envs/prod/db", DriftOptions: config.DriftOptions{Schedule: "@every 6h", Remediation: config.RemediationNone}},
+			{Match: "envs/prod/db", DriftOptions: config.DriftOptions{Schedule: "@every 6h", Remediation: landform.RemediationNone}},
 		},
 	}
 	if diff := cmp.Diff(wantRepo, s.Repos[0].Drift, locationNames); diff != "" {
@@ -93,18 +94,18 @@ func TestParseServerDrift(t *testing.T) {
 	}{
 		// Level 1 (repo entry) for schedule and remediation; level 2 (repo)
 		// for the zone; level 3 (top-level entry) for the jitter.
-		{"infra", "envs/prod/db", config.DriftSettings{Schedule: "@every 6h", Location: ny, Jitter: 0, Remediation: config.RemediationNone, DriftRepoSettings: infra}},
+		{"infra", "envs/prod/db", config.DriftSettings{Schedule: "@every 6h", Location: ny, Jitter: 0, Remediation: landform.RemediationNone, DriftRepoSettings: infra}},
 		// Level 3: schedule, jitter, remediation with auto_apply.
-		{"infra", "envs/prod/app", config.DriftSettings{Schedule: "@nightly", Location: ny, Jitter: 0, Remediation: config.RemediationAuto, AutoApply: true, DriftRepoSettings: infra}},
+		{"infra", "envs/prod/app", config.DriftSettings{Schedule: "@nightly", Location: ny, Jitter: 0, Remediation: landform.RemediationAuto, AutoApply: true, DriftRepoSettings: infra}},
 		// Level 4, but the repo's zone.
-		{"infra", "envs/dev", config.DriftSettings{Schedule: "*/30 * * * *", Location: ny, Jitter: 10 * time.Minute, Remediation: config.RemediationPlan, DriftRepoSettings: infra}},
-		{"infra", "sandbox/x", config.DriftSettings{Schedule: "off", Location: ny, Jitter: 10 * time.Minute, Remediation: config.RemediationPlan, DriftRepoSettings: infra}},
+		{"infra", "envs/dev", config.DriftSettings{Schedule: "*/30 * * * *", Location: ny, Jitter: 10 * time.Minute, Remediation: landform.RemediationPlan, DriftRepoSettings: infra}},
+		{"infra", "sandbox/x", config.DriftSettings{Schedule: "off", Location: ny, Jitter: 10 * time.Minute, Remediation: landform.RemediationPlan, DriftRepoSettings: infra}},
 		// The repo's remediation (level 2) beats the top-level entry's
 		// (level 3); its ledger is off, it has no forge.
-		{"net", "envs/prod/app", config.DriftSettings{Schedule: "@nightly", Location: berlin, Remediation: config.RemediationNone,
+		{"net", "envs/prod/app", config.DriftSettings{Schedule: "@nightly", Location: berlin, Remediation: landform.RemediationNone,
 			DriftRepoSettings: config.DriftRepoSettings{MaxParallel: 8, SlackWebhookEnv: "DRIFT_SLACK"}}},
 		// Only the top level; no forge, so no issue.
-		{"bare", "x", config.DriftSettings{Schedule: "*/30 * * * *", Location: berlin, Jitter: 10 * time.Minute, Remediation: config.RemediationPlan,
+		{"bare", "x", config.DriftSettings{Schedule: "*/30 * * * *", Location: berlin, Jitter: 10 * time.Minute, Remediation: landform.RemediationPlan,
 			DriftRepoSettings: config.DriftRepoSettings{MaxParallel: 8, Ledger: true, SlackWebhookEnv: "DRIFT_SLACK"}}},
 	} {
 		got := s.DriftSettings(tc.repo, tc.workspace)
@@ -114,7 +115,7 @@ func TestParseServerDrift(t *testing.T) {
 		if got.DriftRepoSettings != s.DriftRepo(tc.repo) {
 			t.Errorf("DriftSettings(%s, %s) repo-wide %+v, DriftRepo %+v", tc.repo, tc.workspace, got.DriftRepoSettings, s.DriftRepo(tc.repo))
 		}
-		if got.AutoApply != (got.Remediation == config.RemediationAuto) {
+		if got.AutoApply != (got.Remediation == landform.RemediationAuto) {
 			t.Errorf("DriftSettings(%s, %s): remediation %q with auto_apply %v", tc.repo, tc.workspace, got.Remediation, got.AutoApply)
 		}
 	}

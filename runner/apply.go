@@ -95,6 +95,10 @@ type ApplyRequest struct {
 	RunID       string
 	By, Channel string
 	Now         time.Time
+	// Auto is a drift remediation applied without a person (remediation:
+	// auto with auto_apply): the approvals the rules require are not
+	// asked for; every other check is made.
+	Auto bool
 }
 
 // applyable are the states a plan may be applied from, approval aside.
@@ -149,7 +153,7 @@ func (r *Runner) StartApply(ctx context.Context, env ApplyEnv, req ApplyRequest)
 	if isPR && rules.Mode == landform.ApplyOnMerge {
 		return run, refuse(landform.EINVALID, run, "%s applies on merge: merge the pull request, and Landform plans the merge commit and applies it when its changes equal this approved plan's", run.Workspace)
 	}
-	if rules.Requires(landform.RequireApproved) {
+	if rules.Requires(landform.RequireApproved) && !req.Auto {
 		approvals, err := s.ListApprovals(ctx, run.ID)
 		if err != nil {
 			return nil, err

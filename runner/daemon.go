@@ -150,6 +150,9 @@ type Daemon struct {
 	applies   applies
 	// comments gets every new pull request comment (nil: none).
 	comments CommentHandler
+	// drift is how repositories are swept for drift (nil: never).
+	drift      *DriftConfig
+	driftState driftState
 }
 
 // RepoStatus is the health of one watched repository.
@@ -306,6 +309,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		if repo.Forge != nil && d.forgeOutbox != nil {
 			loops.Go(func() error { d.forgeLoop(ctx, repo); return nil })
+		}
+		if d.drift != nil {
+			loops.Go(func() error { d.driftLoop(ctx, repo); return nil })
 		}
 	}
 	werr := workers.Wait()

@@ -63,6 +63,13 @@ const (
 	// state is applied, apply_failed, stale (a fresh plan is queued),
 	// interrupted, or approved again when terraform did not start.
 	EventApplyFinished EventKind = "apply_finished"
+	// EventDriftScheduled: Repo's drift loop armed its timer for Wait
+	// (after queueing what was due; Err when it could not look).
+	EventDriftScheduled EventKind = "drift_scheduled"
+	// EventDriftReported: the last drift run of a sweep of Repo ended and
+	// its report was said (Holder is its summary line, Count its
+	// workspaces; Err names the outlets that failed).
+	EventDriftReported EventKind = "drift_reported"
 )
 
 // Event is one thing the daemon did: what tests, and whatever watches the

@@ -17,15 +17,7 @@ import (
 // Drift schedules: when each workspace's drift check is due, and which of
 // the due ones may start now. Both are pure: the daemon passes the time in.
 
-// Special drift schedules.
-const (
-	// DriftNightly is 02:00 every day, local to the schedule's location.
-	DriftNightly = "@nightly"
-	// DriftOff is a schedule that never fires.
-	DriftOff = "off"
-)
-
-// nightlySpec is what DriftNightly stands for.
+// nightlySpec is what landform.DriftNightly stands for.
 const nightlySpec = "0 2 * * *"
 
 // driftParser reads standard 5-field cron specs and the descriptors
@@ -48,10 +40,10 @@ const allHours = 1<<24 - 1
 // since the Unix epoch, so a restart keeps the cadence (@every 1h fires on
 // the hour). Each fire time is then offset by the key's jitter.
 //
-// The zero DriftSchedule, like one of DriftOff, never fires.
+// The zero DriftSchedule, like one of landform.DriftOff, never fires.
 type DriftSchedule struct {
 	// Spec is the schedule as written: a 5-field cron spec, a descriptor,
-	// DriftNightly or DriftOff.
+	// landform.DriftNightly or landform.DriftOff.
 	Spec string
 	// Location is the time zone of the spec's wall-clock times (UTC when
 	// nil).
@@ -65,7 +57,7 @@ type DriftSchedule struct {
 }
 
 // ParseDriftSchedule parses spec, in loc (nil means UTC), with jitter:
-// DriftNightly is "0 2 * * *"; DriftOff gives a schedule that never
+// landform.DriftNightly is "0 2 * * *"; landform.DriftOff gives a schedule that never
 // fires. A spec that is not a standard 5-field cron spec or a descriptor,
 // that carries its own time zone (CRON_TZ=), an @every of less than a
 // second or of a fraction of one, a spec that never fires (February 30th)
@@ -78,11 +70,11 @@ func ParseDriftSchedule(spec string, loc *time.Location, jitter time.Duration) (
 	if jitter < 0 {
 		return DriftSchedule{}, landform.Errorf(landform.EINVALID, "drift schedule %q: negative jitter %s", spec, jitter)
 	}
-	if spec == DriftOff {
+	if spec == landform.DriftOff {
 		return s, nil
 	}
 	text := spec
-	if text == DriftNightly {
+	if text == landform.DriftNightly {
 		text = nightlySpec
 	}
 	if strings.HasPrefix(text, "TZ=") || strings.HasPrefix(text, "CRON_TZ=") {

@@ -96,7 +96,7 @@ func TestDriftNightlyAcrossDays(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clockAt(tc.start)
 			p := NewDriftPlanner(4)
-			p.Set("infra/app", mustSchedule(t, DriftNightly, loc, 0), clk.now())
+			p.Set("infra/app", mustSchedule(t, landform.DriftNightly, loc, 0), clk.now())
 			fired := runPlanner(t, clk, p, tc.end, nil)
 			var got []string
 			for _, at := range fired["infra/app"] {
@@ -110,7 +110,7 @@ func TestDriftNightlyAcrossDays(t *testing.T) {
 }
 
 func TestDriftNightlyIsUTCByDefault(t *testing.T) {
-	s := mustSchedule(t, DriftNightly, nil, 0)
+	s := mustSchedule(t, landform.DriftNightly, nil, 0)
 	got := s.Next(time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC), "k")
 	if want := time.Date(2025, 6, 2, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Errorf("Next = %s, want %s (strictly after 02:00)", got, want)
@@ -195,7 +195,7 @@ func TestDriftGivenHoursAcrossDST(t *testing.T) {
 
 func TestDriftJitter(t *testing.T) {
 	const jitter = time.Hour
-	s := mustSchedule(t, DriftNightly, time.UTC, jitter)
+	s := mustSchedule(t, landform.DriftNightly, time.UTC, jitter)
 	// Pinned: a change of the hash moves every workspace's checks.
 	if got, want := s.JitterOffset("infra/envs/prod/app"), pinnedOffset; got != want {
 		t.Errorf("JitterOffset(infra/envs/prod/app) = %s, want %s", got, want)
@@ -209,7 +209,7 @@ func TestDriftJitter(t *testing.T) {
 		if off < 0 || off >= jitter || off%time.Second != 0 {
 			t.Fatalf("offset %s of %s: want whole seconds in [0, %s)", off, key, jitter)
 		}
-		again := mustSchedule(t, DriftNightly, time.UTC, jitter)
+		again := mustSchedule(t, landform.DriftNightly, time.UTC, jitter)
 		if again.JitterOffset(key) != off {
 			t.Fatalf("offset of %s not stable", key)
 		}
@@ -237,7 +237,7 @@ func TestDriftJitter(t *testing.T) {
 	if off := small.JitterOffset("a/b"); off < 0 || off >= 500*time.Millisecond {
 		t.Errorf("offset %s", off)
 	}
-	if off := mustSchedule(t, DriftNightly, nil, 0).JitterOffset("a/b"); off != 0 {
+	if off := mustSchedule(t, landform.DriftNightly, nil, 0).JitterOffset("a/b"); off != 0 {
 		t.Errorf("offset %s without jitter", off)
 	}
 }
@@ -249,7 +249,7 @@ func TestDriftJitterSpreadsADay(t *testing.T) {
 	start := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	clk := clockAt(start)
 	p := NewDriftPlanner(256)
-	s := mustSchedule(t, DriftNightly, time.UTC, 30*time.Minute)
+	s := mustSchedule(t, landform.DriftNightly, time.UTC, 30*time.Minute)
 	for i := range 50 {
 		p.Set(DriftKey("infra", fmt.Sprintf("ws%d", i)), s, clk.now())
 	}
@@ -272,7 +272,7 @@ func TestDriftJitterSpreadsADay(t *testing.T) {
 
 func TestDriftMaxParallel(t *testing.T) {
 	start := time.Date(2025, 6, 1, 1, 59, 0, 0, time.UTC)
-	s := mustSchedule(t, DriftNightly, time.UTC, 0)
+	s := mustSchedule(t, landform.DriftNightly, time.UTC, 0)
 	p := NewDriftPlanner(3)
 	var keys []string
 	for i := range 8 {
@@ -383,7 +383,7 @@ func TestDriftRunningIsNotDoubled(t *testing.T) {
 }
 
 func TestDriftOff(t *testing.T) {
-	s := mustSchedule(t, DriftOff, nil, time.Hour)
+	s := mustSchedule(t, landform.DriftOff, nil, time.Hour)
 	if !s.Off() {
 		t.Error("off is not Off")
 	}
@@ -453,11 +453,11 @@ func TestDriftEvery10s(t *testing.T) {
 func TestDriftSetKeepsDueTimes(t *testing.T) {
 	start := time.Date(2025, 6, 1, 1, 0, 0, 0, time.UTC)
 	p := NewDriftPlanner(1)
-	s := mustSchedule(t, DriftNightly, time.UTC, 0)
+	s := mustSchedule(t, landform.DriftNightly, time.UTC, 0)
 	p.Set("a/b", s, start)
 	// Set again after the due time, before Due: still due.
 	late := start.Add(2 * time.Hour)
-	p.Set("a/b", mustSchedule(t, DriftNightly, time.UTC, 0), late)
+	p.Set("a/b", mustSchedule(t, landform.DriftNightly, time.UTC, 0), late)
 	if got := p.Due(late, nil); !slices.Equal(got, []string{"a/b"}) {
 		t.Errorf("Due = %v after setting the same schedule again", got)
 	}
@@ -470,7 +470,7 @@ func TestDriftSetKeepsDueTimes(t *testing.T) {
 
 func TestParseDriftSchedule(t *testing.T) {
 	for _, spec := range []string{
-		DriftNightly, DriftOff, "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually",
+		landform.DriftNightly, landform.DriftOff, "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually",
 		"@every 10s", "@every 1m", "@every 1h30m", "*/15 * * * *", "0 2 * * 1-5", "0 0 29 2 *", "0 6 * JAN,JUL MON",
 	} {
 		if _, err := ParseDriftSchedule(spec, nil, 0); err != nil {

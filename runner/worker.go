@@ -236,6 +236,9 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 	if err := d.onMerge(ctx, repo, run); err != nil {
 		d.logger.Error("on merge: carrying an approval over failed; the plan waits for approvals", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID, "err", err)
 	}
+	if err := d.autoRemediate(ctx, run); err != nil {
+		d.logger.Error("drift: the automatic remediation failed; the plan waits for approvals", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID, "err", err)
+	}
 	// A pull request whose newest plan changes nothing holds no lock.
 	if isPR && run.State == landform.StateNoChanges {
 		if err := d.store.ReleaseLock(ctx, run.Repo, run.Workspace, holder); err != nil {

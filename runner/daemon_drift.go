@@ -1,0 +1,358 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/landform/landform"
+)
+
+// Drift sweeps: each repository's drift loop keeps every workspace of its
+// tracked branch on its schedule (DriftPlanner), queues a drift run of the
+// branch's head for each one due (never a second one while one is queued
+// or running: ClaimRun never runs it beside a plan or an apply of the same
+// workspace), and once the sweep's last run ended, says the repository's
+// report: on the ledger, on the forge's issue, in Slack.
+
+// DriftRules are how one workspace's drift is checked and remedied.
+type DriftRules struct {
+	Schedule DriftSchedule
+	// Remediation is landform.RemediationNone, landform.RemediationPlan (a drifted check
+	// queues a plan that waits for approval like any other) or
+	// landform.RemediationAuto (that plan is applied without a person when
+	// AutoApply is set and its policies pass; otherwise as plan).
+	Remediation string
+	AutoApply   bool
+}
+
+// DriftOutlet says a repository's drift report somewhere: its forge's
+// issue, a Slack channel.
+type DriftOutlet interface {
+	DriftReport(ctx context.Context, r *landform.DriftReport) error
+}
+
+// DriftLedger writes a drift report to a ledger branch (source.Repo).
+type DriftLedger interface {
+	RecordDrift(ctx context.Context, branch string, r *landform.DriftReport) error
+}
+
+// WorkspaceLister lists every workspace at a commit (source.Repo).
+type WorkspaceLister interface {
+	AllTargets(ctx context.Context, commit string) ([]landform.Target, error)
+}
+
+// DriftConfig is how the daemon sweeps for drift.
+type DriftConfig struct {
+	// Rules are a workspace's schedule and remediation.
+	Rules func(repo, workspace string) DriftRules
+	// MaxParallel bounds a repository's drift checks at once.
+	MaxParallel func(repo string) int
+	// Outlets are where a repository's reports go besides its ledger.
+	Outlets func(repo string) []DriftOutlet
+	// Ledger says whether a repository's reports go to its ledger branch
+	// (as drift/<date>/<workspace>.md and .json, and a summary).
+	Ledger func(repo string) bool
+}
+
+// WithDrift makes the daemon sweep its repositories for drift.
+func WithDrift(c DriftConfig) DaemonOption {
+	return func(dm *Daemon) { dm.drift = &c }
+}
+
+// sweep is a repository's drift runs queued and not yet finished; the
+// report is said once none is left.
+type sweep struct {
+	pending map[string]bool
+}
+
+// driftState is the daemon's drift bookkeeping.
+type driftState struct {
+	mu     sync.Mutex
+	sweeps map[string]*sweep  // by repository
+	wake   map[string]chan struct{}
+	auto   map[string]string // remediation plan run → the drift run it remedies (auto)
+}
+
+// driftLoop sweeps repo for drift until ctx is done.
+func (d *Daemon) driftLoop(ctx context.Context, repo WatchedRepo) {
+	log := d.logger.With("repo", repo.Name, "drift", true)
+	lister, ok := repo.Source.(WorkspaceLister)
+	if !ok {
+		log.Warn("drift: this source cannot list its workspaces; no drift sweeps")
+		return
+	}
+	planner := NewDriftPlanner(max(d.drift.MaxParallel(repo.Name), 1))
+	specs := map[string]DriftSchedule{}
+	failures := 0
+	for {
+		now := d.now()
+		err := d.driftTick(ctx, repo, lister, planner, specs, now, log)
+		wait := time.Duration(0)
+		if err != nil {
+			failures++
+			wait = pollBackoff(repo.PollInterval, failures)
+			log.Error("drift: a sweep could not start", "err", err, "retry_in", wait)
+		} else {
+			failures = 0
+			wait = repo.PollInterval
+			if next := planner.NextWake(); next.After(now) {
+				wait = next.Sub(now)
+			}
+			// Due but every slot taken: a finished check wakes the loop.
+		}
+		// The workspaces at the branch's head are listed again at least
+		// every poll interval, so a new one gets its schedule.
+		wait = min(wait, max(repo.PollInterval, time.Second))
+		next, stop := d.after(wait)
+		d.emit(Event{Kind: EventDriftScheduled, Repo: repo.Name, Wait: wait, Err: err})
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-d.driftWake(repo.Name):
+			stop()
+		case <-next:
+		}
+	}
+}
+
+// driftWake is repo's channel woken when one of its drift runs finishes.
+func (d *Daemon) driftWake(repo string) chan struct{} {
+	d.driftState.mu.Lock()
+	defer d.driftState.mu.Unlock()
+	if d.driftState.wake == nil {
+		d.driftState.wake = map[string]chan struct{}{}
+	}
+	ch, ok := d.driftState.wake[repo]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		d.driftState.wake[repo] = ch
+	}
+	return ch
+}
+
+// trackedBranch is the branch whose head drift checks: the first
+// configured branch, else the default branch.
+func (d *Daemon) trackedBranch(repo WatchedRepo, defaultBranch string) string {
+	if len(repo.Branches) > 0 {
+		return strings.TrimPrefix(repo.Branches[0], branchPrefix)
+	}
+	return defaultBranch
+}
+
+// driftTick queues the drift runs due at now.
+func (d *Daemon) driftTick(ctx context.Context, repo WatchedRepo, lister WorkspaceLister, planner *DriftPlanner, specs map[string]DriftSchedule, now time.Time, log *slog.Logger) error {
+	refs, def, err := repo.Source.Refs(ctx)
+	if err != nil {
+		return fmt.Errorf("listing refs: %w", err)
+	}
+	branch := d.trackedBranch(repo, def)
+	ref := branchPrefix + branch
+	head, ok := refs[ref]
+	if !ok {
+		return landform.Errorf(landform.ENOTFOUND, "the tracked branch %s is not on the remote", branch)
+	}
+	if err := repo.Source.Fetch(ctx, []string{ref}); err != nil {
+		return err
+	}
+	targets, err := lister.AllTargets(ctx, head)
+	if err != nil {
+		return fmt.Errorf("listing the workspaces at %s: %w", landform.ShortSHA(head), err)
+	}
+	byKey := map[string]landform.Target{}
+	for _, t := range targets {
+		key := repo.Name + "/" + t.Workspace.Name
+		byKey[key] = t
+		s := d.drift.Rules(repo.Name, t.Workspace.Name).Schedule
+		if old, ok := specs[key]; !ok || old.Spec != s.Spec || old.Jitter != s.Jitter || old.Location.String() != s.Location.String() {
+			planner.Set(key, s, now)
+			specs[key] = s
+		}
+	}
+	busy, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo.Name, Kind: landform.RunDrift,
+		States: []landform.RunState{landform.StateQueued, landform.StateRunning}})
+	if err != nil {
+		return err
+	}
+	running := map[string]bool{}
+	for _, r := range busy {
+		running[repo.Name+"/"+r.Workspace] = true
+	}
+	var queued []*landform.Run
+	for _, key := range planner.Due(now, func(key string) bool { return running[key] }) {
+		t, ok := byKey[key]
+		if !ok {
+			continue // a workspace deleted since
+		}
+		run := &landform.Run{Repo: repo.Name, Workspace: t.Workspace.Name, Dir: t.Workspace.Dir, Commit: head, Ref: ref,
+			Kind: landform.RunDrift, State: landform.StateQueued, CreatedAt: now.UTC()}
+		if err := d.store.CreateRun(ctx, run); err != nil {
+			return err
+		}
+		queued = append(queued, run)
+	}
+	if len(queued) == 0 {
+		return nil
+	}
+	d.driftState.mu.Lock()
+	if d.driftState.sweeps == nil {
+		d.driftState.sweeps = map[string]*sweep{}
+	}
+	sw := d.driftState.sweeps[repo.Name]
+	if sw == nil {
+		sw = &sweep{pending: map[string]bool{}}
+		d.driftState.sweeps[repo.Name] = sw
+	}
+	for _, run := range queued {
+		sw.pending[run.ID] = true
+	}
+	d.driftState.mu.Unlock()
+	for _, run := range queued {
+		d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
+	}
+	log.Info("drift: checks queued", "commit", landform.ShortSHA(head), "workspaces", len(queued))
+	d.wake.Notify()
+	return nil
+}
+
+// driftFinished is what the daemon does once a drift run ended (recorded
+// by the worker): remediation, and, when it is the last of its sweep, the
+// repository's report.
+func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landform.Run) error {
+	if d.drift == nil {
+		return nil
+	}
+	if err := d.remediate(ctx, repo, run); err != nil {
+		d.logger.Error("drift: queueing the remediation failed", "repo", repo.Name, "workspace", run.Workspace, "run", run.ID, "err", err)
+	}
+	d.driftState.mu.Lock()
+	sw := d.driftState.sweeps[repo.Name]
+	last := false
+	if sw != nil && sw.pending[run.ID] {
+		delete(sw.pending, run.ID)
+		if len(sw.pending) == 0 {
+			delete(d.driftState.sweeps, repo.Name)
+			last = true
+		}
+	}
+	d.driftState.mu.Unlock()
+	notify(d.driftWake(repo.Name))
+	if !last {
+		return nil
+	}
+	return d.reportDrift(ctx, repo)
+}
+
+// remediate queues the plan that brings a drifted workspace back to its
+// code, when its rules say so.
+func (d *Daemon) remediate(ctx context.Context, repo WatchedRepo, run *landform.Run) error {
+	if run.Drift == nil || !run.Drift.Drifted {
+		return nil
+	}
+	rules := d.drift.Rules(repo.Name, run.Workspace)
+	if rules.Remediation != landform.RemediationPlan && rules.Remediation != landform.RemediationAuto {
+		return nil
+	}
+	plan := &landform.Run{Repo: run.Repo, Workspace: run.Workspace, Dir: run.Dir, Commit: run.Commit, Ref: run.Ref,
+		Kind: landform.RunPlan, State: landform.StateQueued, CommitAuthor: run.CommitAuthor, CreatedAt: d.now().UTC()}
+	if err := d.store.CreateRun(ctx, plan); err != nil {
+		return err
+	}
+	if rules.Remediation == landform.RemediationAuto && rules.AutoApply {
+		d.driftState.mu.Lock()
+		if d.driftState.auto == nil {
+			d.driftState.auto = map[string]string{}
+		}
+		d.driftState.auto[plan.ID] = run.ID
+		d.driftState.mu.Unlock()
+	}
+	run.Drift.Remediation = plan.ID
+	if err := d.saveOnce(ctx, run); err != nil {
+		return err
+	}
+	d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: plan})
+	d.wake.Notify()
+	return nil
+}
+
+// autoRemediate approves and applies run, a remediation plan queued under
+// remediation: auto with auto_apply, when it planned changes its policies
+// allowed. Anything else leaves it to people.
+func (d *Daemon) autoRemediate(ctx context.Context, run *landform.Run) error {
+	d.driftState.mu.Lock()
+	driftRun, ok := d.driftState.auto[run.ID]
+	delete(d.driftState.auto, run.ID)
+	d.driftState.mu.Unlock()
+	if !ok || run.State != landform.StatePlanned || run.Policy.Denied() {
+		return nil
+	}
+	reason := fmt.Sprintf("remediation of drift run %s, applied without a person (remediation: auto, auto_apply: true)", driftRun)
+	if err := d.store.AddApproval(ctx, &landform.Approval{RunID: run.ID, By: "landform", Channel: landform.ChannelDrift,
+		Commit: run.Commit, PlanSHA256: run.PlanSHA256, Approved: true, Reason: reason, At: d.now().UTC()}); err != nil {
+		return err
+	}
+	approved, err := d.store.TransitionRun(ctx, run.ID, []landform.RunState{landform.StatePlanned}, func(r *landform.Run) error {
+		r.State = landform.StateApproved
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*run = *approved
+	_, _, err = d.Apply(ctx, ApplyRequest{RunID: run.ID, By: "landform", Channel: landform.ChannelDrift, Auto: true})
+	return err
+}
+
+// reportDrift says repo's drift report: the latest finished drift run of
+// each workspace. Each outlet's failure is logged and reported; the next
+// sweep says it again.
+func (d *Daemon) reportDrift(ctx context.Context, repo WatchedRepo) error {
+	all, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: repo.Name, Kind: landform.RunDrift, Limit: 5000})
+	if err != nil {
+		return err
+	}
+	var finished []*landform.Run
+	for _, r := range all {
+		if r.State.Terminal() && r.State != landform.StateSuperseded {
+			finished = append(finished, r)
+		}
+	}
+	latest := latestPerWorkspace(finished)
+	report, err := DriftReportOf(ctx, d.store, repo.Name, latest, d.now())
+	if err != nil {
+		return err
+	}
+	var errs []string
+	if d.drift.Ledger != nil && d.drift.Ledger(repo.Name) {
+		if l, ok := repo.Source.(DriftLedger); ok {
+			branch := repo.LedgerBranch
+			if branch == "" {
+				branch = landform.DefaultLedgerBranch
+			}
+			if err := d.checkLedgerBranch(ctx, repo, branch); err != nil {
+				errs = append(errs, "ledger: "+err.Error())
+			} else if err := l.RecordDrift(ctx, branch, report); err != nil {
+				errs = append(errs, "ledger: "+err.Error())
+			}
+		}
+	}
+	if d.drift.Outlets != nil {
+		for _, o := range d.drift.Outlets(repo.Name) {
+			if err := o.DriftReport(ctx, report); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+	}
+	var rerr error
+	if len(errs) > 0 {
+		rerr = fmt.Errorf("drift report of %s: %s", repo.Name, strings.Join(errs, "; "))
+		d.logger.Error("drift: saying the report failed", "repo", repo.Name, "err", rerr)
+	}
+	d.logger.Info("drift: "+report.Summary(), "repo", repo.Name)
+	d.emit(Event{Kind: EventDriftReported, Repo: repo.Name, Err: rerr, Count: len(report.Workspaces), Holder: report.Summary()})
+	return nil
+}
