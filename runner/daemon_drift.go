@@ -72,7 +72,7 @@ type sweep struct {
 // driftState is the daemon's drift bookkeeping.
 type driftState struct {
 	mu     sync.Mutex
-	sweeps map[string]*sweep  // by repository
+	sweeps map[string]*sweep // by repository
 	wake   map[string]chan struct{}
 	auto   map[string]string // remediation plan run → the drift run it remedies (auto)
 }
