@@ -79,10 +79,3 @@ func DriftReportOf(ctx context.Context, s HistoryStore, repo string, runs []*lan
 	}
 	return r, nil
 }
-
-// driftFinished is what the daemon does once a drift run ended: the run is
-// recorded (by the worker); the repository's sweep notes it, and reports
-// when it is the last of its sweep.
-func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landform.Run) error {
-	return nil
-}

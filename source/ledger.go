@@ -71,3 +71,35 @@ func (e *RecordError) Unwrap() error { return e.Err }
 // FaultyRun names the run at fault (what the daemon asks of a record
 // error, to set that run aside).
 func (e *RecordError) FaultyRun() string { return e.RunID }
+
+// RecordDrift writes a drift report to the ledger branch, one commit:
+// drift/<date>/<workspace>.md and .json per workspace and the repository's
+// summary (report.DriftLedgerFiles). A later sweep of the same day writes
+// over them.
+func (r *Repo) RecordDrift(ctx context.Context, branch string, d *landform.DriftReport) error {
+	g, err := r.Git(ctx)
+	if err != nil {
+		return err
+	}
+	var files []gitrepo.LedgerFile
+	for _, f := range report.DriftLedgerFiles(d) {
+		files = append(files, gitrepo.LedgerFile{Path: f.Path, Data: f.Data})
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	var opts []gitrepo.LedgerOption
+	if r.signer != nil {
+		opts = append(opts, gitrepo.WithLedgerSigner(r.signer))
+	}
+	l, err := gitrepo.NewLedger(g, branch, opts...)
+	if err != nil {
+		return err
+	}
+	entry := gitrepo.LedgerEntry{Message: report.DriftLedgerMessage(d), Files: files,
+		Replaces: func(map[string][]byte) bool { return true }}
+	if _, err := l.Write(ctx, gitrepo.Signature{}, []gitrepo.LedgerEntry{entry}); err != nil {
+		return fmt.Errorf("writing the drift report of %s to ledger branch %s: %w", d.Repo, branch, err)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -102,12 +103,16 @@ type planOptions struct {
 	allowEnv         []string
 	parallel         int
 	engine           engineFlags
+	// drift makes drift checks instead of plans.
+	drift bool
 }
 
 // planResult is what a.plan did.
 type planResult struct {
 	runs    []*landform.Run
 	deleted []string // workspaces the change deleted: reported, not planned
+	// drift is the report of drift checks.
+	drift *landform.DriftReport
 }
 
 // failed counts the runs that errored or were interrupted.
@@ -126,7 +131,11 @@ func (r *planResult) failed() int {
 func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 	// Its in-process queue must not mix with a daemon's (whose workers
 	// would claim its runs), nor with another one-shot plan's.
-	lock, err := datadir.Acquire(a.dataDir, "landform plan")
+	what := "landform plan"
+	if o.drift {
+		what = "landform drift"
+	}
+	lock, err := datadir.Acquire(a.dataDir, what)
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +172,18 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 		return nil, err
 	}
 	if len(change.Targets) == 0 {
-		fmt.Fprintln(a.stderr, "nothing to plan")
+		fmt.Fprintln(a.stderr, "nothing to check")
 	}
-	res.runs, err = r.PlanBatch(ctx, repo, runner.Batch{
+	batch := r.PlanBatch
+	if o.drift {
+		batch = r.DriftBatch
+	}
+	res.runs, err = batch(ctx, repo, runner.Batch{
 		Repo: repo.Name(), Commit: change.Head.Commit, Ref: o.head, Targets: change.Targets,
 	}, func(p runner.Progress) { fmt.Fprintln(a.stderr, report.ProgressLine(p.Done, p.Total, p.Run)) })
+	if err == nil && o.drift {
+		res.drift, err = runner.DriftReportOf(ctx, db, repo.Name(), res.runs, time.Now())
+	}
 	return &res, err
 }
 

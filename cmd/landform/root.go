@@ -124,6 +124,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newUnlockCmd(a),
 		newApproveCmd(a),
 		newApplyCmd(a),
+		newDriftCmd(a),
 		newPolicyCmd(a),
 		newLedgerCmd(a),
 		newLocksCmd(a),

@@ -20,6 +20,7 @@ import (
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
+	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
 	"github.com/landform/landform/terraform"
@@ -110,7 +111,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	}
 	d = runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo), runner.WithApprovalPolicy(authority),
-		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)))
+		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)), runner.WithDrift(driftConfig(cfg, watched)))
 	actions.D = d
 	serverOpts, err := chatServer(cfg, d, actions, authority, reply, log)
 	if err != nil {
@@ -245,6 +246,10 @@ func (a *app) serverEngine(cfg *config.Server) (*terraform.Engine, *redact.Redac
 		secrets = append(secrets, os.Getenv(cfg.LedgerSigningPassphraseEnv))
 	}
 	secrets = append(secrets, cfg.Slack.Secrets()...)
+	secrets = append(secrets, cfg.Drift.Secrets()...)
+	for _, rs := range cfg.Repos {
+		secrets = append(secrets, rs.Drift.Secrets()...)
+	}
 	red := redactor(cfg.Terraform.Env, cfg.Terraform.PassEnv, secrets, cfg.Redact)
 	a.logger = slog.New(redact.Handler(a.logger.Handler(), red))
 	engine, err := a.newEngine(engineFlags{
@@ -256,4 +261,33 @@ func (a *app) serverEngine(cfg *config.Server) (*terraform.Engine, *redact.Redac
 		return nil, nil, err
 	}
 	return engine, red, nil
+}
+
+// driftConfig is how the daemon sweeps cfg's repositories for drift: each
+// workspace's schedule and remediation, and where reports go (the ledger,
+// the forge's issue, Slack).
+func driftConfig(cfg *config.Server, w *watched) runner.DriftConfig {
+	return runner.DriftConfig{
+		Rules: func(repo, workspace string) runner.DriftRules {
+			s := cfg.DriftSettings(repo, workspace)
+			sched, err := runner.ParseDriftSchedule(s.Schedule, s.Location, s.Jitter)
+			if err != nil { // validated with the config: cannot happen
+				sched = runner.DriftSchedule{}
+			}
+			return runner.DriftRules{Schedule: sched, Remediation: s.Remediation, AutoApply: s.AutoApply}
+		},
+		MaxParallel: func(repo string) int { return cfg.DriftRepo(repo).MaxParallel },
+		Ledger:      func(repo string) bool { return cfg.DriftRepo(repo).Ledger },
+		Outlets: func(repo string) []runner.DriftOutlet {
+			rs := cfg.DriftRepo(repo)
+			var out []runner.DriftOutlet
+			if f, ok := w.forges[repo]; ok && rs.Issue {
+				out = append(out, f)
+			}
+			if url, err := rs.SlackWebhook(nil, nil); err == nil && url != "" {
+				out = append(out, publish.NewSlack(url, cfg.ExternalURL))
+			}
+			return out
+		},
+	}
 }

@@ -131,6 +131,7 @@ func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]
 	tf := &tfPlanner{engine: engine, env: env}
 	return runner.New(db, plans, tf, append([]runner.Option{
 		runner.WithApplier(tf),
+		runner.WithDriftChecker(tf),
 		runner.WithLogger(a.logger),
 		runner.WithParallel(parallel),
 		runner.WithWorkDir(work),
@@ -161,4 +162,23 @@ func (p *tfPlanner) Apply(ctx context.Context, job runner.ApplyJob) (*runner.App
 		return nil, err
 	}
 	return &runner.ApplyOutput{Output: res.Output, Summary: res.Summary}, nil
+}
+
+// Drift checks a workspace for drift through the terraform engine: the
+// normal plan is the run's artifact, the classification its findings.
+func (p *tfPlanner) Drift(ctx context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
+	res, err := p.engine.Drift(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env))
+	if err != nil {
+		return nil, err
+	}
+	unapplied := false
+	for _, r := range res.Resources {
+		if r.Kind == landform.DriftUnapplied {
+			unapplied = true
+		}
+	}
+	return &runner.PlanOutput{
+		Artifact: res.Plan.Artifact, Summary: res.Plan.Summary, Changes: res.Drifted || unapplied,
+		Drift: &runner.DriftFindings{Resources: res.Resources, Drifted: res.Drifted},
+	}, nil
 }
