@@ -36,7 +36,11 @@ func DriftText(r *landform.DriftReport) string {
 		for _, res := range w.Resources {
 			fmt.Fprintf(&b, "  %-9s %s (%s)\n", res.Kind, Field(res.Address), res.Action)
 			for _, a := range res.Attributes {
-				fmt.Fprintf(&b, "            %s: %s → %s\n", Field(a.Path), textValue(a.Before), textValue(a.After))
+				before, after := textValue(a.Before), textValue(a.After)
+				if a.Sensitive {
+					before, after = landform.SensitiveValue, landform.SensitiveValue
+				}
+				fmt.Fprintf(&b, "            %s: %s → %s\n", Field(a.Path), before, after)
 			}
 		}
 	}
