@@ -122,12 +122,20 @@ func (s *Server) repoSettings(name string) *RepoSettings {
 // workspace. Globs that do not compile (never in an Approvals the parsers
 // made) match nothing.
 func (a Approvals) Match(workspace string) (WorkspaceApprovals, bool) {
-	for _, w := range a.Workspaces {
-		if ok, err := modules.MatchGlob(w.Match, workspace); err == nil && ok {
-			return w, true
+	return firstMatch(a.Workspaces, func(w WorkspaceApprovals) string { return w.Match }, workspace)
+}
+
+// firstMatch returns the first of entries whose glob (glob gives it)
+// matches workspace: the one rule of every per-workspace override. Globs
+// that do not compile (never in what the parsers made) match nothing.
+func firstMatch[T any](entries []T, glob func(T) string, workspace string) (T, bool) {
+	for _, e := range entries {
+		if ok, err := modules.MatchGlob(glob(e), workspace); err == nil && ok {
+			return e, true
 		}
 	}
-	return WorkspaceApprovals{}, false
+	var zero T
+	return zero, false
 }
 
 // overrideFor overrides r with a's settings, then with those of its entry

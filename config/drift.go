@@ -11,7 +11,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/landform/landform"
-	"github.com/landform/landform/modules"
 )
 
 // Drift schedules with a meaning of their own.
@@ -194,12 +193,7 @@ func (s *Server) DriftSettings(repo, workspace string) DriftSettings {
 // workspace. Globs that do not compile (never in a Drift the parser made)
 // match nothing.
 func (d Drift) Match(workspace string) (DriftWorkspace, bool) {
-	for _, w := range d.Workspaces {
-		if ok, err := modules.MatchGlob(w.Match, workspace); err == nil && ok {
-			return w, true
-		}
-	}
-	return DriftWorkspace{}, false
+	return firstMatch(d.Workspaces, func(w DriftWorkspace) string { return w.Match }, workspace)
 }
 
 // SlackWebhook reads the section's own Slack webhook URL, as
