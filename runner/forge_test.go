@@ -157,7 +157,7 @@ func TestPullRequestPreviewAndStatusesReachTheForge(t *testing.T) {
 	}
 	for _, r := range p.Runs {
 		if r.State != landform.StatePlanned {
-			t.Errorf("preview shows %s %s, want planned", r.Workspace, r.State)
+			t.Errorf("preview shows %s %s, want planned; events:%s", r.Workspace, r.State, h.describe())
 		}
 	}
 	for _, key := range []string{"p1/app", "p1/db"} {
@@ -186,6 +186,17 @@ func TestPullRequestPreviewAndStatusesReachTheForge(t *testing.T) {
 		t.Fatalf("outbox while the forge is down: %v, %v", pending, err)
 	}
 
+	// The forge loop reports the failure, then waits on a timer: its retry
+	// (the first backoff: 2 s with jitter), or, woken by a message queued
+	// meanwhile, its gathering wait. Advance only once it waits.
+	h.clk.waitUntil(t, "the forge loop waiting on its timer", func() bool {
+		for tm := range h.clk.timers {
+			if tm.d >= forgeGather && tm.d < 3*time.Second {
+				return true
+			}
+		}
+		return false
+	})
 	f.setDown(false)
 	h.clk.advance(forgeRetryCap) // past the backoff
 	h.next("the preview delivered once the forge is back", func(e Event) bool {
