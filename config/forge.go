@@ -41,6 +41,13 @@ type ForgeSettings struct {
 // IsZero reports whether f is "no forge".
 func (f ForgeSettings) IsZero() bool { return f == ForgeSettings{} }
 
+// PollsComments reports whether pull request comments are read by polling
+// the forge: with a forge and no webhook secret (no webhooks reach
+// Landform, so chat-ops must work with no inbound network).
+func (f ForgeSettings) PollsComments() bool {
+	return !f.IsZero() && f.WebhookSecretEnv == "" && f.WebhookSecretFile == ""
+}
+
 // Token reads the API token (see Auth.Token for lookupEnv and readFile).
 func (f ForgeSettings) Token(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (string, error) {
 	return readSecret("forge token file", f.TokenEnv, f.TokenFile, lookupEnv, readFile)

@@ -66,9 +66,7 @@ func (w *watched) repo(name string) (runner.WatchedRepo, bool) {
 }
 
 // watchRepos opens every repository of cfg through the clone cache in the
-// data directory, with its forge when it has one. Comments are polled for
-// commands where no webhook secret is configured (chat-ops with no inbound
-// network).
+// data directory, with its forge when it has one.
 func (a *app) watchRepos(cfg *config.Server, plans publish.PlanReader, signer gitrepo.Signer, log *slog.Logger) (*watched, error) {
 	cache := modules.NewCache(0)
 	w := &watched{sources: map[string]*source.Repo{}, forges: map[string]*publish.Forge{}}
@@ -95,7 +93,7 @@ func (a *app) watchRepos(cfg *config.Server, plans publish.PlanReader, signer gi
 				w.close()
 				return nil, landform.Errorf(landform.EINVALID, "repo %s: %w", rs.Name, err)
 			}
-			wr.PollComments = secret == ""
+			wr.PollComments = rs.Forge.PollsComments()
 			w.hooks = append(w.hooks, server.WebhookRepo{Name: rs.Name, Kind: rs.Forge.Kind, Project: rs.Forge.Project, Secret: secret})
 		}
 		w.repos = append(w.repos, wr)
