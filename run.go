@@ -1,6 +1,7 @@
 package landform
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -113,6 +114,11 @@ type Run struct {
 	StartedAt  time.Time   `json:"started_at,omitzero"`
 	FinishedAt time.Time   `json:"finished_at,omitzero"`
 }
+
+// ErrWorkspaceBusy is in the chain of the error of a run that cannot start
+// applying because another run of its workspace is running or applying:
+// one run touches a workspace at a time.
+var ErrWorkspaceBusy = errors.New("workspace busy")
 
 // RunPR is the pull request a run plans.
 type RunPR struct {

@@ -181,6 +181,9 @@ func (r *Runner) StartApply(ctx context.Context, env ApplyEnv, req ApplyRequest)
 		x.Apply = &landform.ApplyResult{By: req.By, Channel: req.Channel, RequestedAt: now}
 		return nil
 	})
+	if errors.Is(err, landform.ErrWorkspaceBusy) {
+		return run, err
+	}
 	if landform.ErrorCode(err) == landform.ECONFLICT && run != nil {
 		// Another request moved it first.
 		if run.State == landform.StateApplying && run.Apply != nil {

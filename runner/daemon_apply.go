@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/landform/landform"
 )
@@ -123,7 +125,7 @@ func (d *Daemon) Apply(ctx context.Context, req ApplyRequest) (run *landform.Run
 		return run, nil, landform.Errorf(landform.EINTERNAL, "the daemon is not running (starting or stopping): try again")
 	}
 	env := d.applyEnv(repo)
-	run, err = d.StartApply(ctx, env, req)
+	run, err = d.startWhenFree(ctx, env, req)
 	if err != nil {
 		d.applies.wg.Done()
 		if run != nil && run.State == landform.StateSuperseded {
@@ -165,4 +167,30 @@ func (d *Daemon) finishApply(ctx context.Context, repo WatchedRepo, env ApplyEnv
 		}
 	}
 	d.emit(Event{Kind: EventApplyFinished, Repo: done.Repo, Run: done, Err: err})
+}
+
+// busyWait bounds how long an apply waits for its workspace's running run
+// (a plan, a drift check) to end.
+const busyWait = 2 * time.Minute
+
+// startWhenFree is StartApply, which, while another run of the
+// workspace runs, is tried again each time a run ends, for at most
+// busyWait.
+func (d *Daemon) startWhenFree(ctx context.Context, env ApplyEnv, req ApplyRequest) (*landform.Run, error) {
+	deadline, stop := d.after(busyWait)
+	defer stop()
+	for {
+		woken := d.wake.C() // taken before the attempt: an end after it wakes us
+		run, err := d.StartApply(ctx, env, req)
+		if !errors.Is(err, landform.ErrWorkspaceBusy) {
+			return run, err
+		}
+		select {
+		case <-ctx.Done():
+			return run, err
+		case <-deadline:
+			return run, err
+		case <-woken:
+		}
+	}
 }

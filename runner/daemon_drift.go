@@ -146,18 +146,21 @@ func (d *Daemon) trackedBranch(repo WatchedRepo, defaultBranch string) string {
 
 // driftTick queues the drift runs due at now.
 func (d *Daemon) driftTick(ctx context.Context, repo WatchedRepo, lister WorkspaceLister, planner *DriftPlanner, specs map[string]DriftSchedule, now time.Time, log *slog.Logger) error {
-	refs, def, err := repo.Source.Refs(ctx)
-	if err != nil {
-		return fmt.Errorf("listing refs: %w", err)
+	// The head the poll loop processed (and so fetched): the drift loop
+	// asks nothing of the remote itself, so an idle repository costs one
+	// ref listing per poll interval, as without drift.
+	def := d.defaultBranch(repo.Name)
+	if def == "" && len(repo.Branches) == 0 {
+		return nil // no poll round has listed the refs yet
 	}
 	branch := d.trackedBranch(repo, def)
 	ref := branchPrefix + branch
-	head, ok := refs[ref]
-	if !ok {
-		return landform.Errorf(landform.ENOTFOUND, "the tracked branch %s is not on the remote", branch)
-	}
-	if err := repo.Source.Fetch(ctx, []string{ref}); err != nil {
+	head, err := d.store.LastProcessed(ctx, repo.Name, ref)
+	if err != nil {
 		return err
+	}
+	if head == "" {
+		return nil // not polled yet
 	}
 	targets, err := lister.AllTargets(ctx, head)
 	if err != nil {

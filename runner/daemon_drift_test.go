@@ -90,6 +90,24 @@ func driftHarness(t *testing.T, fd *fakeDrift, out *fakeOutlet, rules DriftRules
 	return h, src
 }
 
+// sweepDue moves the clock along the drift loop's timer until it has
+// queued drift runs: the loop learns the branch's head from the poll
+// loop's first round, then waits for the schedule.
+func sweepDue(h *harness) {
+	h.t.Helper()
+	h.polled("infra") // the baseline is processed: the head is known
+	for range 5 {
+		ev := h.next("the drift loop armed", func(e Event) bool { return e.Kind == EventDriftScheduled })
+		for _, q := range h.all(EventRunQueued) {
+			if q.Run.Kind == landform.RunDrift {
+				return
+			}
+		}
+		h.clk.advance(ev.Wait)
+	}
+	h.t.Fatalf("no drift run queued; events:%s", h.describe())
+}
+
 func everyMinute(t *testing.T) DriftSchedule {
 	t.Helper()
 	s, err := ParseDriftSchedule("@every 1m", nil, 0)
@@ -109,8 +127,7 @@ func TestDriftSweepOnAFakeClock(t *testing.T) {
 	out := &fakeOutlet{}
 	h, _ := driftHarness(t, fd, out, DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationNone}, 2, "app", "db", "net")
 	h.start()
-	first := h.next("the drift loop armed", func(e Event) bool { return e.Kind == EventDriftScheduled })
-	h.clk.advance(first.Wait)
+	sweepDue(h)
 	// Two of three checks are queued (max_parallel 2); the third once one
 	// of them ended.
 	h.next("two checks queued", func(e Event) bool { return e.Kind == EventRunQueued && e.Run.Kind == landform.RunDrift })
@@ -162,8 +179,7 @@ func TestDriftAutoRemediation(t *testing.T) {
 	out := &fakeOutlet{}
 	h, _ := driftHarness(t, fd, out, DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationAuto, AutoApply: true}, 2, "db")
 	h.start()
-	first := h.next("the drift loop armed", func(e Event) bool { return e.Kind == EventDriftScheduled })
-	h.clk.advance(first.Wait)
+	sweepDue(h)
 	done := h.next("the remediation applied", func(e Event) bool { return e.Kind == EventApplyFinished })
 	if done.Run.State != landform.StateApplied || done.Run.Apply.Channel != landform.ChannelDrift || done.Run.Kind != landform.RunPlan {
 		t.Fatalf("remediation: %+v %+v", done.Run, done.Run.Apply)

@@ -37,6 +37,8 @@ func (d *Daemon) work(ctx, workCtx context.Context, owner string) error {
 		d.busy(+1)
 		err = d.executeClaimed(workCtx, run)
 		d.busy(-1)
+		// Its workspace is free again: an apply waiting for it may start.
+		d.wake.Notify()
 		var unrecorded *unrecordedError
 		if errors.As(err, &unrecorded) {
 			// The run stays running in the store until the next start

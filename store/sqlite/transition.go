@@ -40,6 +40,23 @@ func (db *DB) TransitionRun(ctx context.Context, id string, from []landform.RunS
 		if err := change(r); err != nil {
 			return err
 		}
+		if r.State == landform.StateApplying {
+			// One run touches a workspace at a time, as ClaimRun keeps it
+			// for the queue: an apply does not start beside a running
+			// plan, drift check or apply of its workspace.
+			var other int64
+			var kind string
+			err := tx.QueryRowContext(ctx, `SELECT id, kind FROM runs WHERE repo = ? AND workspace = ? AND id != ? AND state IN (?, ?) LIMIT 1`,
+				r.Repo, r.Workspace, n, landform.StateRunning, landform.StateApplying).Scan(&other, &kind)
+			if err == nil {
+				out = r
+				return &landform.Error{Code: landform.ECONFLICT, Err: landform.ErrWorkspaceBusy,
+					Message: fmt.Sprintf("workspace %s is busy: run %d (%s) is running; the apply can start when it ends", r.Workspace, other, kind)}
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		if r.State == "" {
 			return landform.Errorf(landform.EINVALID, "run %s needs a state", id)
 		}

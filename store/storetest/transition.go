@@ -76,6 +76,22 @@ func testTransition(t *testing.T, s Store) {
 
 	_, err = s.TransitionRun(ctx, "999999", []landform.RunState{landform.StatePlanned}, func(*landform.Run) error { return nil })
 	wantCode(t, "transition of an unknown run", err, landform.ENOTFOUND)
+
+	// An apply does not start beside another running run of its
+	// workspace (a drift check, a plan): ErrWorkspaceBusy, nothing saved.
+	busy := NewRun("infra", "net")
+	busy.Kind, busy.State = landform.RunDrift, landform.StateRunning
+	create(t, s, busy)
+	_, err = s.TransitionRun(ctx, r.ID, []landform.RunState{landform.StateApproved}, func(x *landform.Run) error {
+		x.State = landform.StateApplying
+		return nil
+	})
+	if landform.ErrorCode(err) != landform.ECONFLICT || !errors.Is(err, landform.ErrWorkspaceBusy) {
+		t.Errorf("applying beside a running run: %v, want ECONFLICT with ErrWorkspaceBusy", err)
+	}
+	if st := get(t, s, r.ID).State; st != landform.StateApproved {
+		t.Errorf("after a busy refusal the run is %s, want approved", st)
+	}
 }
 
 func testConcurrentTransitions(t *testing.T, s Store) {
