@@ -344,10 +344,7 @@ func BenchmarkDriftSweep(b *testing.B) {
 			return timed(func() error { return sweep(ctx, root) })
 		}
 	}
-	sides := []struct {
-		name string
-		run  func() (sample, error)
-	}{
+	sides := []side{
 		{"landform", func() (sample, error) {
 			b.StartTimer()
 			defer b.StopTimer()
@@ -356,26 +353,10 @@ func BenchmarkDriftSweep(b *testing.B) {
 		{"baseline", raw(f.rawSweep)},
 		{"engine-steps", raw(f.rawDriftSteps)},
 	}
-	b.StopTimer()
-	for _, s := range sides {
-		if _, err := s.run(); err != nil {
-			b.Fatalf("%s: %v", s.name, err)
-		}
-	}
-	b.ResetTimer()
-	times := map[string][]sample{}
-	for i := 0; i < b.N; i++ {
-		for k := range sides {
-			s := sides[(i+k)%len(sides)]
-			d, err := s.run()
-			if err != nil {
-				b.Fatalf("%s: %v", s.name, err)
-			}
-			// Each round on stderr: b.Log's output of a benchmark is cut short.
-			fmt.Fprintf(os.Stderr, "drift sweep, round %d of %d: %s %.0f ms (cpu %.0f ms)\n", i+1, b.N, s.name, ms(d.wall), ms(d.cpu))
-			times[s.name] = append(times[s.name], d)
-		}
-	}
+	times := rotate(b, sides, func(i int, s side, d sample) {
+		// Each round on stderr: b.Log's output of a benchmark is cut short.
+		fmt.Fprintf(os.Stderr, "drift sweep, round %d of %d: %s %.0f ms (cpu %.0f ms)\n", i+1, b.N, s.name, ms(d.wall), ms(d.cpu))
+	})
 	lf, base, steps := medians(times["landform"]), medians(times["baseline"]), medians(times["engine-steps"])
 	b.ReportMetric(ms(lf.wall), "landform-ms")
 	b.ReportMetric(ms(base.wall), "baseline-ms")

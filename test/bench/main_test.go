@@ -135,3 +135,39 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// side is one way of doing the work a benchmark compares.
+type side struct {
+	name string
+	run  func() (sample, error)
+}
+
+// rotate runs every side once outside the measurements (warming the
+// caches), then b.N rounds that each run every side, starting one side
+// later each round so that none always goes first; each sample is passed
+// to logf (nil: none). It returns the samples by side name.
+func rotate(b *testing.B, sides []side, logf func(round int, s side, d sample)) map[string][]sample {
+	b.Helper()
+	b.StopTimer()
+	for _, s := range sides {
+		if _, err := s.run(); err != nil {
+			b.Fatalf("%s: %v", s.name, err)
+		}
+	}
+	b.ResetTimer()
+	times := map[string][]sample{}
+	for i := 0; i < b.N; i++ {
+		for k := range sides {
+			s := sides[(i+k)%len(sides)]
+			d, err := s.run()
+			if err != nil {
+				b.Fatalf("%s: %v", s.name, err)
+			}
+			if logf != nil {
+				logf(i, s, d)
+			}
+			times[s.name] = append(times[s.name], d)
+		}
+	}
+	return times
+}

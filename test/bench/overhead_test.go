@@ -318,10 +318,7 @@ func BenchmarkPlanOverhead(b *testing.B) {
 					return timed(func() error { return f.rawPlan(ctx, dir, show) })
 				}
 			}
-			sides := []struct {
-				name string
-				run  func() (sample, error)
-			}{
+			sides := []side{
 				{"landform", func() (sample, error) {
 					b.StartTimer()
 					defer b.StopTimer()
@@ -330,25 +327,7 @@ func BenchmarkPlanOverhead(b *testing.B) {
 				{"raw", raw(false)},
 				{"raw+show", raw(true)},
 			}
-			b.StopTimer()
-			// A first round outside the measurements warms the caches.
-			for _, s := range sides {
-				if _, err := s.run(); err != nil {
-					b.Fatalf("%s: %v", s.name, err)
-				}
-			}
-			b.ResetTimer()
-			times := map[string][]sample{}
-			for i := 0; i < b.N; i++ {
-				for k := range sides {
-					s := sides[(i+k)%len(sides)]
-					d, err := s.run()
-					if err != nil {
-						b.Fatalf("%s: %v", s.name, err)
-					}
-					times[s.name] = append(times[s.name], d)
-				}
-			}
+			times := rotate(b, sides, nil)
 			lf, r, rs := medians(times["landform"]), medians(times["raw"]), medians(times["raw+show"])
 			b.ReportMetric(ms(lf.wall), "landform-ms")
 			b.ReportMetric(ms(r.wall), "raw-ms")
