@@ -1,0 +1,11 @@
+// Package deps holds blank imports of modules that packages being written
+// depend on, so go.mod keeps them while their first users land. Remove an
+// import once a package of the module imports it.
+package deps
+
+import (
+	_ "github.com/chromedp/chromedp"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
+	_ "github.com/prometheus/common/expfmt"
+)
