@@ -146,6 +146,17 @@ type RunFilter struct {
 	States []RunState
 	// Limit caps the number of runs returned (newest first); 0 means no cap.
 	Limit int
+	// Before, when set, keeps the runs listed after run Before (older in
+	// the list's order): the next page of a list that ended with it. An
+	// unknown Before keeps nothing.
+	Before string
+}
+
+// RunCount is how many runs of one kind are in one state.
+type RunCount struct {
+	Kind  RunKind  `json:"kind"`
+	State RunState `json:"state"`
+	Count int      `json:"count"`
 }
 
 // OneLine joins the lines of s with single spaces and cuts it to at most

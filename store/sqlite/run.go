@@ -302,6 +302,13 @@ func (db *DB) ListRuns(ctx context.Context, f landform.RunFilter) ([]*landform.R
 		}
 		add("state IN (?"+strings.Repeat(", ?", len(vals)-1)+")", vals...)
 	}
+	if f.Before != "" {
+		before, ok := parseID(f.Before)
+		if !ok {
+			return []*landform.Run{}, nil
+		}
+		add(`(created_at, id) < (SELECT created_at, id FROM runs WHERE id = ?)`, before)
+	}
 	q := "SELECT " + runColumns + " FROM runs"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

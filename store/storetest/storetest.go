@@ -44,6 +44,7 @@ type Store interface {
 	ApprovalStore
 	TransitionStore
 	ChatOpsStore
+	AuthStore
 }
 
 // RunStore keeps run records.
@@ -90,6 +91,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ForgeOutbox", func(t *testing.T) { testForgeOutbox(t, newStore(t)) })
 	t.Run("Approvals", func(t *testing.T) { testApprovals(t, newStore(t)) })
 	t.Run("Transition", func(t *testing.T) { testTransition(t, newStore(t)) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, newStore(t)) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore(t)) })
+	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, newStore(t)) })
 	t.Run("ConcurrentTransitions", func(t *testing.T) { testConcurrentTransitions(t, newStore(t)) })
 	t.Run("ChatOps", func(t *testing.T) { testChatOps(t, newStore(t)) })
 }
@@ -372,6 +376,13 @@ func testList(t *testing.T, s Store) {
 		{landform.RunFilter{Repo: "b", Workspace: "net", States: []landform.RunState{landform.StateNoChanges}}, "r3"},
 		{landform.RunFilter{Repo: "nope"}, ""},
 		{landform.RunFilter{States: []landform.RunState{landform.StateStale}}, ""},
+		// Pages: the runs after Before in the list's order.
+		{landform.RunFilter{Before: runs["r4"].ID}, "r3 r2 r1 r6"},
+		{landform.RunFilter{Before: runs["r5"].ID, Limit: 2}, "r4 r3"},
+		{landform.RunFilter{Repo: "a", Before: runs["r2"].ID}, "r1"},
+		{landform.RunFilter{Before: runs["r6"].ID}, ""},
+		{landform.RunFilter{Before: "999999"}, ""},
+		{landform.RunFilter{Before: "x"}, ""},
 	} {
 		got, err := s.ListRuns(t.Context(), c.f)
 		if err != nil {

@@ -1,0 +1,137 @@
+package landform
+
+import "time"
+
+// Role is what a person or an API token may do through the dashboard and
+// the REST API. Each role includes the ones before it:
+//
+//	viewer    read: repositories, workspaces, runs, plans, locks, drift
+//	approver  and approve and apply runs (who may approve a given run is
+//	          still decided by the approvals rules: the role opens the
+//	          door, the rules decide)
+//	admin     and unlock workspaces and manage tokens
+type Role string
+
+const (
+	RoleViewer   Role = "viewer"
+	RoleApprover Role = "approver"
+	RoleAdmin    Role = "admin"
+)
+
+// Roles are the roles, least first.
+var Roles = []Role{RoleViewer, RoleApprover, RoleAdmin}
+
+func (r Role) rank() int {
+	for i, x := range Roles {
+		if x == r {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return r.rank() > 0 }
+
+// Allows reports whether r may do what need may: an unknown role allows
+// nothing.
+func (r Role) Allows(need Role) bool {
+	return r.rank() > 0 && r.rank() >= need.rank()
+}
+
+// ParseRole returns the role named s; EINVALID naming the roles otherwise.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r.Valid() {
+		return r, nil
+	}
+	return "", Errorf(EINVALID, "unknown role %q: one of viewer, approver, admin", s)
+}
+
+// Principal is who a request acts as.
+type Principal struct {
+	// Identity is the name approvals are recorded under and the
+	// approvals rules match; empty for an anonymous reader.
+	Identity string `json:"identity,omitempty"`
+	Role     Role   `json:"role"`
+	// Via says how the request proved it: "token", "session" or
+	// "anonymous".
+	Via string `json:"via"`
+}
+
+// Anonymous reports whether p is the anonymous reader.
+func (p Principal) Anonymous() bool { return p.Identity == "" }
+
+// APIToken is a bearer token kept in the store: only its sha256 is kept,
+// the token itself is shown once, when it is created.
+type APIToken struct {
+	// ID is assigned by the store.
+	ID       string `json:"id"`
+	Identity string `json:"identity"`
+	Role     Role   `json:"role"`
+	// SHA256 is the token's sha256, 64 lower-case hexadecimal digits.
+	SHA256    string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when the token stops working, zero for never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// CreatedBy is who made it ("cli" for the command line).
+	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// Expired reports whether t no longer works at now.
+func (t *APIToken) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
+}
+
+// Check returns EINVALID when t cannot be stored.
+func (t *APIToken) Check() error {
+	if err := CheckIdentity(t.Identity); err != nil {
+		return err
+	}
+	if !t.Role.Valid() {
+		return Errorf(EINVALID, "token of %s: unknown role %q", t.Identity, t.Role)
+	}
+	if !isSHA256Hex(t.SHA256) {
+		return Errorf(EINVALID, "token of %s: its sha256 is not 64 lower-case hexadecimal digits", t.Identity)
+	}
+	return nil
+}
+
+// WebSession is a browser's sign-in, kept in the store by the sha256 of
+// its cookie's value (a replica, or a restart, keeps it).
+type WebSession struct {
+	SHA256   string `json:"-"`
+	Identity string `json:"identity"`
+	Role     Role   `json:"role"`
+	// CSRF is the token every form of this session carries.
+	CSRF      string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CheckIdentity returns EINVALID for a name that cannot be a token's or
+// a session's identity: 1 to 100 printable ASCII characters, no spaces.
+func CheckIdentity(s string) error {
+	if s == "" || len(s) > 100 {
+		return Errorf(EINVALID, "identity %q: 1 to 100 characters", s)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return Errorf(EINVALID, "identity %q: printable ASCII without spaces", s)
+		}
+	}
+	return nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
