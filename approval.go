@@ -7,6 +7,7 @@ const (
 	ChannelComment = "comment" // a pull request comment
 	ChannelSlack   = "slack"   // a Slack slash command
 	ChannelAPI     = "api"     // the REST API
+	ChannelWeb     = "web"     // the web dashboard
 	ChannelCLI     = "cli"     // the landform command line
 	ChannelDrift   = "drift"   // a drift remediation applied without a person (remediation: auto)
 )

@@ -1,6 +1,11 @@
 package landform
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
 
 // Role is what a person or an API token may do through the dashboard and
 // the REST API. Each role includes the ones before it:
@@ -108,19 +113,46 @@ type WebSession struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// CheckIdentity returns EINVALID for a name that cannot be a token's or
-// a session's identity: 1 to 100 printable ASCII characters, no spaces.
+// CheckIdentity returns EINVALID, saying why, for a name that cannot be
+// a person's or a token's identity: it is not empty, at most 200 bytes,
+// has no white space, control or formatting characters, no ":" and is not
+// a team ("team:NAME"). The config's approvers and tokens, and the tokens
+// `landform token create` stores, are checked with it.
 func CheckIdentity(s string) error {
-	if s == "" || len(s) > 100 {
-		return Errorf(EINVALID, "identity %q: 1 to 100 characters", s)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c > '~' {
-			return Errorf(EINVALID, "identity %q: printable ASCII without spaces", s)
-		}
+	if msg := IdentityProblem(s); msg != "" {
+		return Errorf(EINVALID, "identity: %s", msg)
 	}
 	return nil
 }
+
+// IdentityProblem says what is wrong with s as an identity, "" when
+// nothing is (see CheckIdentity).
+func IdentityProblem(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > 200:
+		return "at most 200 bytes"
+	case strings.ContainsFunc(s, BadIdentityRune):
+		return fmt.Sprintf("%q is not an identity: no white space, control or formatting characters", s)
+	case strings.HasPrefix(s, TeamPrefix):
+		return fmt.Sprintf("%q is a team, not an identity", s)
+	case len(s) > len(TeamPrefix) && strings.EqualFold(s[:len(TeamPrefix)], TeamPrefix):
+		return fmt.Sprintf("%q: write a team as %q, in lower case", s, TeamPrefix+s[len(TeamPrefix):])
+	case strings.Contains(s, ":"):
+		return fmt.Sprintf(`%q is not an identity: no ":" (a team is "team:NAME")`, s)
+	}
+	return ""
+}
+
+// BadIdentityRune reports whether r may not appear in an identity: white
+// space, control and formatting characters.
+func BadIdentityRune(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+}
+
+// TeamPrefix starts an approvers entry that names a team.
+const TeamPrefix = "team:"
 
 func isSHA256Hex(s string) bool {
 	if len(s) != 64 {
@@ -134,4 +166,3 @@ func isSHA256Hex(s string) bool {
 	}
 	return true
 }
-

@@ -20,6 +20,7 @@ import (
 //	api:
 //	  tokens:
 //	    - {identity: alice, sha256: 9f86d0…}    # the token's sha256 (printf %s TOKEN | sha256sum)
+//	    - {identity: ops, role: admin, token_env: OPS_TOKEN}  # role: viewer, approver (default) or admin
 //	    - {identity: ci, token_env: CI_TOKEN}   # or the token itself in an environment variable
 //	    - {identity: bot, token_file: /etc/landform/bot-token}   # or in a file
 type API struct {
@@ -29,6 +30,9 @@ type API struct {
 // APIToken is one bearer token of the API. Exactly one of SHA256,
 // TokenEnv and TokenFile is set.
 type APIToken struct {
+	// Role is what the token may do (default approver: approve and
+	// apply; viewer reads only; admin also unlocks).
+	Role landform.Role
 	// Identity is who the token acts as.
 	Identity string
 	// SHA256 is the token's sha256, 64 lower-case hexadecimal digits.
@@ -47,8 +51,15 @@ type APIToken struct {
 // that cannot be read is skipped, and when no other token matches the
 // error says which (EINVALID, naming the variable or file, never a value).
 func (a API) Identity(token string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (identity string, ok bool, err error) {
+	t, ok, err := a.Lookup(token, lookupEnv, readFile)
+	return t.Identity, ok, err
+}
+
+// Lookup is Identity returning the whole configured token: its identity
+// and role.
+func (a API) Lookup(token string, lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (found APIToken, ok bool, err error) {
 	if token == "" {
-		return "", false, nil
+		return APIToken{}, false, nil
 	}
 	sum := sha256.Sum256([]byte(token))
 	var errs []error
@@ -68,17 +79,17 @@ func (a API) Identity(token string, lookupEnv func(string) (string, bool), readF
 			want = sha256.Sum256([]byte(secret))
 		}
 		if subtle.ConstantTimeCompare(sum[:], want[:]) == 1 && !ok {
-			identity, ok = t.Identity, true
+			found, ok = t, true
 		}
 	}
 	if ok {
-		return identity, true, nil
+		return found, true, nil
 	}
 	if len(errs) > 0 {
 		err := errors.Join(errs...)
-		return "", false, &landform.Error{Code: landform.EINVALID, Message: err.Error(), Err: err}
+		return APIToken{}, false, &landform.Error{Code: landform.EINVALID, Message: err.Error(), Err: err}
 	}
-	return "", false, nil
+	return APIToken{}, false, nil
 }
 
 // Secrets returns the tokens held in environment variables and files that
@@ -98,7 +109,7 @@ func (a API) Secrets() []string {
 
 var (
 	apiFields      = []string{"tokens"}
-	apiTokenFields = []string{"identity", "sha256", "token_env", "token_file"}
+	apiTokenFields = []string{"identity", "role", "sha256", "token_env", "token_file"}
 	// apiInlineSecrets are the keys refused in api and its tokens.
 	apiInlineSecrets = func() map[string]string {
 		msg := "inline secrets are not allowed: give the token's sha256, or name an environment variable with token_env or a file with token_file"
@@ -134,6 +145,16 @@ func (sp *serverParser) decodeAPI(p string, n *yaml.Node) API {
 				source              string
 			)
 			ok := d.objectRefusing(item, ip, apiTokenFields, apiInlineSecrets, func(name, tp string, k, v *yaml.Node) {
+				if name == "role" {
+					if str, ok := d.str(v, tp); ok {
+						if r, err := landform.ParseRole(str); err != nil {
+							d.errorf(v, tp, "%s", landform.ErrorMessage(err))
+						} else {
+							t.Role = r
+						}
+					}
+					return
+				}
 				if name == "identity" {
 					identityGiven = true
 					if s, ok := d.str(v, tp); ok {
@@ -193,6 +214,9 @@ func (sp *serverParser) decodeAPI(p string, n *yaml.Node) API {
 				return
 			}
 			sources[source] = ip
+			if t.Role == "" {
+				t.Role = landform.RoleApprover
+			}
 			a.Tokens = append(a.Tokens, t)
 		})
 	})

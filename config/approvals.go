@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -323,7 +322,7 @@ func orList(items []string) string {
 }
 
 // TeamPrefix starts an approvers entry that names a team.
-const TeamPrefix = "team:"
+const TeamPrefix = landform.TeamPrefix
 
 // checkApprover says what is wrong with s as an approvers entry: an
 // identity, or TeamPrefix and a team.
@@ -336,25 +335,7 @@ func checkApprover(s string) string {
 
 // checkIdentity says what is wrong with s as a Landform identity: a forge
 // login, or the name a Slack user or an API token maps to.
-func checkIdentity(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case strings.ContainsFunc(s, badIdentityRune):
-		return fmt.Sprintf("%q is not an identity: no white space, control or formatting characters", s)
-	case strings.HasPrefix(s, TeamPrefix):
-		return fmt.Sprintf("%q is a team, not an identity", s)
-	case len(s) > len(TeamPrefix) && strings.EqualFold(s[:len(TeamPrefix)], TeamPrefix):
-		return fmt.Sprintf("%q: write a team as %q, in lower case", s, TeamPrefix+s[len(TeamPrefix):])
-	case strings.Contains(s, ":"):
-		return fmt.Sprintf(`%q is not an identity: no ":" (a team is "team:NAME")`, s)
-	}
-	return ""
-}
-
-func badIdentityRune(r rune) bool {
-	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
-}
+func checkIdentity(s string) string { return landform.IdentityProblem(s) }
 
 // checkTeamRef says what is wrong with name, the team of the approvers
 // entry s: a name of teams, or a forge's team ("org/slug", or a GitLab

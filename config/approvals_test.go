@@ -41,7 +41,7 @@ api:
   tokens:
     - {identity: alice, sha256: 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08}
     - {identity: ci, token_env: CI_API_TOKEN}
-    - {identity: bot, token_file: secrets/bot-token}
+    - {identity: bot, role: viewer, token_file: secrets/bot-token}
 repos:
   - name: infra
     url: https://git.example.com/org/infra.git
@@ -108,9 +108,9 @@ func TestParseServerApprovals(t *testing.T) {
 		t.Errorf("Slack (-want +got):\n%s", diff)
 	}
 	wantAPI := config.API{Tokens: []config.APIToken{
-		{Identity: "alice", SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
-		{Identity: "ci", TokenEnv: "CI_API_TOKEN"},
-		{Identity: "bot", TokenFile: "/etc/landform/secrets/bot-token"},
+		{Identity: "alice", Role: landform.RoleApprover, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+		{Identity: "ci", Role: landform.RoleApprover, TokenEnv: "CI_API_TOKEN"},
+		{Identity: "bot", Role: landform.RoleViewer, TokenFile: "/etc/landform/secrets/bot-token"},
 	}}
 	if diff := cmp.Diff(wantAPI, s.API); diff != "" {
 		t.Errorf("API (-want +got):\n%s", diff)

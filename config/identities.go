@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/landform/landform"
 	"gopkg.in/yaml.v3"
 )
 
@@ -149,5 +150,5 @@ func decodeIdentities(d *decoder, p string, n *yaml.Node) map[string]Identity {
 // part, "@", a domain, nothing else.
 func isEmail(s string) bool {
 	at := strings.LastIndex(s, "@")
-	return at > 0 && at < len(s)-1 && !strings.ContainsFunc(s, badIdentityRune) && !strings.ContainsAny(s, `<>,"`)
+	return at > 0 && at < len(s)-1 && !strings.ContainsFunc(s, landform.BadIdentityRune) && !strings.ContainsAny(s, `<>,"`)
 }

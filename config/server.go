@@ -150,6 +150,8 @@ type Server struct {
 	Slack Slack
 	// API holds the REST API's bearer tokens.
 	API API
+	// Web are the dashboard's settings.
+	Web Web
 	// Drift are the drift settings of every repository (each
 	// RepoSettings.Drift overrides them; see DriftSettings and DriftRepo).
 	Drift Drift
@@ -248,7 +250,7 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "drift"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "web", "drift"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals", "drift"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -360,6 +362,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			s.Slack, channels = sp.decodeSlack(p, v)
 		case "api":
 			s.API = sp.decodeAPI(p, v)
+		case "web":
+			s.Web = sp.decodeWeb(p, v)
 		case "drift":
 			s.Drift, drift = sp.decodeDrift(p, v)
 		case "repos":

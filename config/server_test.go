@@ -251,7 +251,18 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, drift)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, web, drift)`,
+		}},
+
+		// The dashboard and token roles.
+		{name: "web anonymous admin", file: "web:\n  anonymous: admin\n" + repo0, want: []string{
+			`landform.yaml:2:14: web.anonymous: want none or viewer (anonymous people never act), got "admin"`,
+		}},
+		{name: "web session ttl too short", file: "web:\n  session_ttl: 10s\n" + repo0, want: []string{
+			`landform.yaml:2:16: web.session_ttl: want between 1m and 720h, got 10s`,
+		}},
+		{name: "api token role unknown", file: "api:\n  tokens:\n    - {identity: ci, role: root, token_env: CI}\n" + repo0, want: []string{
+			`landform.yaml:3:28: api.tokens[0].role: unknown role "root": one of viewer, approver, admin`,
 		}},
 
 		// Wrong types.
@@ -1020,5 +1031,22 @@ func TestLedgerFor(t *testing.T) {
 	}
 	if !s.LedgerFor("infra") || s.LedgerFor("other") || s.LedgerFor("unknown") {
 		t.Errorf("LedgerFor: infra %v, other %v, unknown %v", s.LedgerFor("infra"), s.LedgerFor("other"), s.LedgerFor("unknown"))
+	}
+}
+
+func TestParseServerWeb(t *testing.T) {
+	s, err := config.ParseServer("landform.yaml", []byte("web:\n  anonymous: viewer\n  session_ttl: 2h\n"+repo0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Web.Anonymous != landform.RoleViewer || s.Web.SessionTTL != 2*time.Hour {
+		t.Errorf("Web = %+v, want anonymous viewer, 2h", s.Web)
+	}
+	s, err = config.ParseServer("landform.yaml", []byte("web:\n  anonymous: none\n"+repo0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Web.Anonymous != "" {
+		t.Errorf("anonymous: none gave %q, want closed", s.Web.Anonymous)
 	}
 }

@@ -148,6 +148,8 @@ func channelWords(ch string) string {
 		return " via the API"
 	case landform.ChannelCLI:
 		return " via the CLI"
+	case landform.ChannelWeb:
+		return " via the dashboard"
 	case landform.ChannelOnMerge:
 		return " (carried over on merge)"
 	}
