@@ -3,11 +3,13 @@ package runner
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/redact"
 )
 
 // What the dashboard and the REST API read: repositories with their poll
@@ -219,13 +221,26 @@ func (v *Views) Run(ctx context.Context, id string) (*landform.Run, error) {
 	return ChatActions{D: v.D}.Run(ctx, id)
 }
 
-// Plan returns the stored plan artifact of run id (its text is redacted
-// at storage); ENOTFOUND when it has none.
+// Plan returns the stored plan of run id to show people: its text
+// (redacted at storage) and its JSON with every value the plan marks
+// sensitive and every secret Landform knows masked; never the binary
+// plan. ENOTFOUND when the run has none.
 func (v *Views) Plan(ctx context.Context, id string) (*landform.PlanArtifact, error) {
 	if _, err := v.D.store.GetRun(ctx, id); err != nil {
 		return nil, err
 	}
-	return v.D.plans.Get(ctx, id)
+	a, err := v.D.plans.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := &landform.PlanArtifact{Text: a.Text, SHA256: a.SHA256}
+	if len(a.JSON) > 0 {
+		red := v.D.redactor.With(redact.SensitiveValues(a.JSON)...)
+		if out.JSON, err = red.JSON(a.JSON); err != nil {
+			return nil, fmt.Errorf("plan JSON of run %s: %w", id, err)
+		}
+	}
+	return out, nil
 }
 
 // Locks lists the workspace locks of repo ("" for every repository).
