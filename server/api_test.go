@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/landform/landform"
@@ -18,127 +16,13 @@ import (
 	"github.com/landform/landform/server"
 )
 
-// fakeRuns is server.RunActions over runs in memory. Run "13" fails with
-// an internal error; mallory may approve and apply nothing.
-type fakeRuns struct {
-	mu      sync.Mutex
-	runs    map[string]*landform.Run
-	actions []string // "approve 42 alice api"
-	hang    bool     // StartApply's done is never closed
-	ctxErrs []error  // the context errors actions saw
-}
-
-var _ server.RunActions = (*fakeRuns)(nil)
-
-func newFakeRuns() *fakeRuns {
-	return &fakeRuns{runs: map[string]*landform.Run{
-		"42": {ID: "42", Repo: "infra", Workspace: "app", Kind: landform.RunPlan, State: landform.StateAwaitingApproval},
-		"43": {ID: "43", Repo: "infra", Workspace: "db", Kind: landform.RunPlan, State: landform.StateApproved},
-		"44": {ID: "44", Repo: "infra", Workspace: "net", Kind: landform.RunPlan, State: landform.StateApplied},
-		"45": {ID: "45", Repo: "infra", Workspace: "dns", Kind: landform.RunPlan, State: landform.StateErrored},
-	}}
-}
-
-func (f *fakeRuns) get(id string) (*landform.Run, error) {
-	if id == "13" {
-		return nil, errors.New("database is locked: /var/lib/landform/landform.db")
-	}
-	r, ok := f.runs[id]
-	if !ok {
-		return nil, landform.Errorf(landform.ENOTFOUND, "run %s not found", id)
-	}
-	return r, nil
-}
-
-func (f *fakeRuns) Run(ctx context.Context, id string) (*landform.Run, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, err := f.get(id)
-	if err != nil {
-		return nil, err
-	}
-	c := *r
-	return &c, nil
-}
-
-func (f *fakeRuns) Approve(ctx context.Context, runID, by, channel string) (*landform.Run, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ctxErrs = append(f.ctxErrs, ctx.Err())
-	r, err := f.get(runID)
-	switch {
-	case err != nil:
-		return nil, err
-	case runID == "45":
-		return nil, landform.Errorf(landform.EINVALID, "run 45 errored: it has no plan to approve")
-	case by == "mallory":
-		return nil, landform.Errorf(landform.EUNAUTHORIZED, "mallory may not approve run %s", runID)
-	case r.State != landform.StateAwaitingApproval:
-		return nil, landform.Errorf(landform.ECONFLICT, "run %s is %s, not awaiting approval", runID, r.State)
-	}
-	f.actions = append(f.actions, strings.Join([]string{"approve", runID, by, channel}, " "))
-	r.State = landform.StateApproved
-	c := *r
-	return &c, nil
-}
-
-func (f *fakeRuns) StartApply(ctx context.Context, runID, by, channel string) (*landform.Run, <-chan struct{}, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ctxErrs = append(f.ctxErrs, ctx.Err())
-	r, err := f.get(runID)
-	switch {
-	case err != nil:
-		return nil, nil, err
-	case by == "mallory":
-		return nil, nil, landform.Errorf(landform.EUNAUTHORIZED, "mallory may not apply run %s", runID)
-	case r.State != landform.StateApproved:
-		return nil, nil, landform.Errorf(landform.ECONFLICT, "run %s is %s, not approved", runID, r.State)
-	}
-	f.actions = append(f.actions, strings.Join([]string{"apply", runID, by, channel}, " "))
-	r.State = landform.StateApplying
-	r.Apply = &landform.ApplyResult{By: by, Channel: channel}
-	started := *r
-	done := make(chan struct{})
-	if !f.hang {
-		go func() {
-			f.mu.Lock()
-			r.State = landform.StateApplied
-			r.Apply.Summary = "Apply complete! Resources: 1 added, 0 changed, 0 destroyed."
-			f.mu.Unlock()
-			close(done)
-		}()
-	}
-	return &started, done, nil
-}
-
-func (f *fakeRuns) took() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a := f.actions
-	f.actions = nil
-	return a
-}
-
-func tokens(token string) (string, bool, error) {
-	switch token {
-	case "tok-alice":
-		return "alice", true, nil
-	case "tok-mallory":
-		return "mallory", true, nil
-	case "tok-broken":
-		return "", false, landform.Errorf(landform.EINVALID, "api token of bot: reading /etc/landform/bot-token: permission denied")
-	}
-	return "", false, nil
-}
-
-func newAPIServer(t *testing.T, runs server.RunActions, logs io.Writer) *httptest.Server {
+func newAPIServer(t *testing.T, runs *fakeRuns, logs io.Writer) *httptest.Server {
 	t.Helper()
 	if logs == nil {
 		logs = io.Discard
 	}
 	h := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.NewTextHandler(logs, nil)),
-		server.WithAPI(server.API{Identity: tokens, Runs: runs}))
+		server.WithAuth(server.Auth{Token: fakeTokens}), server.WithAPI(server.API{Reader: runs, Actions: runs}))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
@@ -325,7 +209,7 @@ func TestAPIUnauthenticated(t *testing.T) {
 
 	// Without a token check, nothing is let in.
 	h := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.DiscardHandler),
-		server.WithAPI(server.API{Runs: runs}))
+		server.WithAPI(server.API{Reader: runs, Actions: runs}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, apiCall{"GET", "/api/v1/runs/42", "tok-alice"}.request(t, ""))
 	if rec.Code != http.StatusUnauthorized {
@@ -339,7 +223,7 @@ func TestAPIApplyWaitClientGone(t *testing.T) {
 	runs := newFakeRuns()
 	runs.hang = true
 	h := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.DiscardHandler),
-		server.WithAPI(server.API{Identity: tokens, Runs: runs}))
+		server.WithAuth(server.Auth{Token: fakeTokens}), server.WithAPI(server.API{Reader: runs, Actions: runs}))
 	req := apiCall{"POST", "/api/v1/runs/43/apply?wait=true", "tok-alice"}.request(t, "")
 	ctx, cancel := context.WithCancel(req.Context())
 	cancel()
@@ -369,7 +253,6 @@ func TestAPIRoutes(t *testing.T) {
 		}
 	}
 	for _, c := range []apiCall{
-		{"GET", "/api/v1/runs", "tok-alice"},
 		{"POST", "/api/v1/runs/42/merge", "tok-alice"},
 		{"GET", "/api/runs/42", "tok-alice"},
 	} {

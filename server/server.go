@@ -67,16 +67,48 @@ func New(health func(context.Context) runner.Health, logger *slog.Logger, opts .
 		o.slack.mount(mux, logger)
 	}
 	if o.api != nil {
-		o.api.mount(mux, logger)
+		o.api.mount(mux, o.auth, logger)
+	}
+	if o.dashboard != nil {
+		o.dashboard.mount(mux, o.auth, logger)
+	}
+	if o.metrics != nil {
+		mux.Handle("GET /metrics", o.metrics)
+	}
+	if o.ready != nil {
+		mountReady(mux, o.ready, logger)
 	}
 	return mux
+}
+
+// WithAuth says who requests are, for the API and the dashboard (see
+// Auth). Without it, both refuse every request.
+func WithAuth(a Auth) Option {
+	return func(o *options) { o.auth = &a }
+}
+
+// WithMetrics serves h (Prometheus' handler of the daemon's metrics) at
+// GET /metrics, open like /healthz: it names repositories and
+// workspaces, never secrets.
+func WithMetrics(h http.Handler) Option {
+	return func(o *options) { o.metrics = h }
+}
+
+// WithReady serves GET /readyz: 200 {"status":"ready"} when ready returns
+// nil, else 503 {"status":"not ready","reason":"…"}.
+func WithReady(ready func(context.Context) error) Option {
+	return func(o *options) { o.ready = ready }
 }
 
 // Option configures the handler New returns.
 type Option func(*options)
 
 type options struct {
-	webhooks *webhooks
+	auth      *Auth
+	dashboard *dashboard
+	metrics   http.Handler
+	ready     func(context.Context) error
+	webhooks  *webhooks
 	comments func(ctx context.Context, repo string, pr int, c landform.Comment)
 	slack    *slackCommands
 	api      *api

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,9 +21,11 @@ import (
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
+	"github.com/landform/landform/internal/tokens"
 	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
+	"github.com/landform/landform/store/sqlite"
 	"github.com/landform/landform/terraform"
 )
 
@@ -117,6 +120,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
+	serverOpts = append(serverOpts, webServer(cfg, d, db)...)
 
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -176,13 +180,23 @@ func chatServer(cfg *config.Server, d *runner.Daemon, actions *runner.ChatAction
 			Reply: reply,
 		}))
 	}
-	if len(cfg.API.Tokens) > 0 {
-		opts = append(opts, server.WithAPI(server.API{
-			Identity: func(token string) (string, bool, error) { return cfg.API.Identity(token, nil, nil) },
-			Runs:     actions,
-		}))
-	}
 	return opts, nil
+}
+
+// webServer returns the HTTP endpoints people and monitoring use: the REST
+// API and the dashboard (signed in with the config's tokens or those of
+// `landform token create`), /metrics and /readyz.
+func webServer(cfg *config.Server, d *runner.Daemon, db *sqlite.DB) []server.Option {
+	views := &runner.Views{D: d}
+	resolver := tokens.Resolver{Config: cfg.API, Store: db}
+	return []server.Option{
+		server.WithAuth(server.Auth{
+			Token: resolver.Principal, Sessions: db, Anonymous: cfg.Web.Anonymous, SessionTTL: cfg.Web.SessionTTL,
+			SecureCookies: strings.HasPrefix(cfg.ExternalURL, "https://"),
+		}),
+		server.WithAPI(server.API{Reader: views, Actions: views}),
+		server.WithDashboard(server.Dashboard{Reader: views, Actions: views}),
+	}
 }
 
 // served is what the daemon, and a local apply, run terraform with.
