@@ -292,10 +292,21 @@ func (v *Views) DriftReport(ctx context.Context, repoName string) (*landform.Dri
 	return rep, nil
 }
 
-// Unlock releases the lock of workspace in repo whoever holds it (an
-// admin's action); ENOTFOUND when it is not locked. Queued plans that
+// Approve records by's approval of run runID through channel (see
+// Daemon.Approve).
+func (v *Views) Approve(ctx context.Context, runID, by, channel string) (*landform.Run, error) {
+	return ChatActions{D: v.D}.Approve(ctx, runID, by, channel)
+}
+
+// StartApply starts the apply of run runID (see Daemon.Apply).
+func (v *Views) StartApply(ctx context.Context, runID, by, channel string) (*landform.Run, <-chan struct{}, error) {
+	return ChatActions{D: v.D}.StartApply(ctx, runID, by, channel)
+}
+
+// UnlockWorkspace releases the lock of workspace in repo whoever holds it
+// (an admin's action); ENOTFOUND when it is not locked. Queued plans that
 // waited for it are planned at the next poll, which it makes happen now.
-func (v *Views) Unlock(ctx context.Context, repo, workspace string) (*landform.Lock, error) {
+func (v *Views) UnlockWorkspace(ctx context.Context, repo, workspace string) (*landform.Lock, error) {
 	if _, err := v.repo(repo); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,11 @@ import (
 	"github.com/landform/landform/runner"
 )
 
+var (
+	_ Reader  = (*runner.Views)(nil)
+	_ Actions = (*runner.Views)(nil)
+)
+
 // Reader is what the dashboard and the REST API read (runner.Views
 // implements it). Unknown repositories and runs are ENOTFOUND.
 type Reader interface {
@@ -35,7 +40,7 @@ type Actions interface {
 	// StartApply starts the apply of an approved run's plan; done is
 	// closed once its outcome is recorded.
 	StartApply(ctx context.Context, runID, by, channel string) (run *landform.Run, done <-chan struct{}, err error)
-	// Unlock releases a workspace's lock whoever holds it; ENOTFOUND
-	// when it is not locked.
-	Unlock(ctx context.Context, repo, workspace string) (*landform.Lock, error)
+	// UnlockWorkspace releases a workspace's lock whoever holds it;
+	// ENOTFOUND when it is not locked.
+	UnlockWorkspace(ctx context.Context, repo, workspace string) (*landform.Lock, error)
 }
