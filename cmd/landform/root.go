@@ -128,6 +128,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newPolicyCmd(a),
 		newLedgerCmd(a),
 		newLocksCmd(a),
+		newTokenCmd(a),
 	)
 	return root
 }

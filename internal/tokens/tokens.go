@@ -75,3 +75,26 @@ func (r Resolver) Principal(ctx context.Context, token string) (landform.Princip
 	}
 	return landform.Principal{}, false, cfgErr
 }
+
+// Creator stores tokens.
+type Creator interface {
+	CreateToken(ctx context.Context, t *landform.APIToken) error
+}
+
+// Create makes a new token for identity with role, expiring after ttl (0:
+// never), stores its sha256 in s and returns the token (shown once: it
+// is not kept) with its record. by says who made it.
+func Create(ctx context.Context, s Creator, identity string, role landform.Role, ttl time.Duration, by string, now time.Time) (string, *landform.APIToken, error) {
+	if ttl < 0 {
+		return "", nil, landform.Errorf(landform.EINVALID, "a token's lifetime must not be negative, got %s", ttl)
+	}
+	token, sum := New()
+	t := &landform.APIToken{Identity: identity, Role: role, SHA256: sum, CreatedAt: now.UTC(), CreatedBy: by}
+	if ttl > 0 {
+		t.ExpiresAt = now.Add(ttl).UTC()
+	}
+	if err := s.CreateToken(ctx, t); err != nil {
+		return "", nil, err
+	}
+	return token, t, nil
+}
