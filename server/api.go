@@ -508,4 +508,3 @@ func (h *api) apply(w http.ResponseWriter, r *http.Request, p who) {
 	}
 	h.write(w, http.StatusOK, runBody{run})
 }
-

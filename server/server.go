@@ -109,9 +109,9 @@ type options struct {
 	metrics   http.Handler
 	ready     func(context.Context) error
 	webhooks  *webhooks
-	comments func(ctx context.Context, repo string, pr int, c landform.Comment)
-	slack    *slackCommands
-	api      *api
+	comments  func(ctx context.Context, repo string, pr int, c landform.Comment)
+	slack     *slackCommands
+	api       *api
 }
 
 // actionTimeout bounds what a request sets in motion (a chat-ops command,
