@@ -145,6 +145,13 @@ func (a *Auth) signIn(ctx context.Context, w http.ResponseWriter, token string) 
 	if err := a.Sessions.CreateSession(ctx, s); err != nil {
 		return nil, &authError{status: http.StatusInternalServerError, msg: "internal error", err: err}
 	}
+	// Sessions that ended go when new ones start: no timer, and a
+	// daemon nobody signs in to keeps none but the live ones.
+	if sw, ok := a.Sessions.(interface {
+		DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	}); ok {
+		_, _ = sw.DeleteExpiredSessions(ctx, now)
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: a.SecureCookies,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(a.ttl() / time.Second)})
 	return s, nil
