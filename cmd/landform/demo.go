@@ -2,61 +2,70 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/demo"
 	"github.com/landform/landform/report"
-	"github.com/spf13/cobra"
 )
 
-func newDemoCmd(a *app) *cobra.Command {
-	var (
-		ef    engineFlags
-		serve bool
-	)
-	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run Landform's main job on an example repository",
-		Long: `Demo writes an example infrastructure repository (two environments sharing
-local modules, resources of Landform's test cloud) into the data directory,
-commits a change to a shared module, and shows which workspaces it affects
-and their plans. The test cloud is a directory of JSON files in the data
-directory, so nothing leaves this machine.
-
-Terraform and the providers come from the machine: the demo uses the CLI
-config written by scripts/setup (.tools/terraformrc) when it exists.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if serve {
-				return a.demoServe(cmd.Context(), ef)
-			}
-			return a.demo(cmd.Context(), ef)
-		},
-	}
-	cmd.Flags().BoolVar(&serve, "serve", false, "serve the example repo over git:// on loopback, run the daemon on it, push a commit and watch its plans appear")
-	addEngineFlags(cmd, &ef)
-	return cmd
+// demoOptions are the flags of `landform demo`.
+type demoOptions struct {
+	ef         engineFlags
+	yes        bool
+	planOnly   bool
+	listen     string
+	driftEvery time.Duration
 }
 
-// demoSetup makes the data directory absolute and writes and commits the
-// example repository. It returns the repository's directory and the engine
-// flags to use (see demo.NewLayout).
-func (a *app) demoSetup(ctx context.Context, ef engineFlags) (string, engineFlags, error) {
-	dataDir, err := filepath.Abs(a.dataDir)
-	if err != nil {
-		return "", ef, err
+func newDemoCmd(a *app) *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run Landform's main job on an example repository: plan, approve, apply, drift, dashboard",
+		Long: `Demo runs the whole loop on this machine, with nothing to configure: it writes
+an example infrastructure repository (two environments sharing local modules,
+resources of Landform's test cloud: a directory of JSON files) into the data
+directory, serves it with git daemon on loopback, and starts the daemon with
+its dashboard and API on --listen. Then it commits a change to a shared
+module, shows the plans of the workspaces it touches, and prints how to
+approve them (landform approve, or the dashboard). Once you approve, the demo
+applies. The daemon keeps running until Ctrl-C: run "landform demo drift" in
+another terminal to edit the test cloud and watch the next drift check find
+it.
+
+--yes approves by itself, applies, makes the drift and waits for the drift
+report, then stops: the whole loop without a person (tests use it).
+--plan-only is the short version: no daemon, the change's plans only.
+
+Each run of the demo starts afresh: it empties the data directory's
+database, plans, clones and demo/ (the repository, the test cloud, its
+state). Terraform and the providers come from the machine: the demo uses
+the CLI config written by scripts/setup (.tools/terraformrc) and the terraform it
+built (.tools/bin/terraform) when they exist.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.planOnly {
+				return a.demoPlanOnly(cmd.Context(), o.ef)
+			}
+			return a.demoLoop(cmd.Context(), o)
+		},
 	}
-	a.dataDir = dataDir
-	l := demo.NewLayout(dataDir, ef.cliConfig, ef.env)
-	ef.cliConfig, ef.env = l.CLIConfig, l.Env
-	a.say("Writing the example infrastructure repository to %s", l.RepoDir)
-	if err := demo.WriteRepo(ctx, l.RepoDir); err != nil {
-		return "", ef, err
-	}
-	return l.RepoDir, ef, nil
+	f := cmd.Flags()
+	f.BoolVarP(&o.yes, "yes", "y", false, "approve as the demo user without waiting for you, apply, make drift, show the drift report, then stop")
+	f.BoolVar(&o.planOnly, "plan-only", false, "no daemon: plan the change's workspaces with the CLI and stop")
+	f.StringVar(&o.listen, "listen", demo.DefaultListen, "where the daemon serves the dashboard and the API (host:port; port 0 picks a free one)")
+	f.DurationVar(&o.driftEvery, "drift-every", demo.DefaultDriftEvery, "how often the daemon checks every workspace for drift (whole seconds)")
+	addEngineFlags(cmd, &o.ef)
+	cmd.AddCommand(newDemoDriftCmd(a))
+	return cmd
 }
 
 // say prints one step of the demo.
@@ -64,25 +73,59 @@ func (a *app) say(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "\n==> "+format+"\n", args...)
 }
 
-func (a *app) demo(ctx context.Context, ef engineFlags) error {
-	repoDir, ef, err := a.demoSetup(ctx, ef)
+// demoReset starts the demo afresh in the data directory: refused while a
+// daemon (or another demo) holds it, then the database, plans, clones and
+// the demo's own directory are removed.
+func (a *app) demoReset(l demo.Layout) error {
+	lock, err := datadir.Acquire(a.dataDir, "landform demo")
 	if err != nil {
 		return err
 	}
-	dataDir := a.dataDir
-	say := a.say
+	lock.Release()
+	for _, p := range []string{a.dbPath(), a.dbPath() + "-wal", a.dbPath() + "-shm", a.plansDir(), a.reposDir()} {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return l.Reset()
+}
 
-	say("Workspaces Landform discovers (every directory with Terraform files, except modules):")
+// demoEngine returns the engine flags the demo's terraform runs with: the
+// layout's CLI config, binaries and environment (the test cloud), and the
+// sandbox paths it writes.
+func demoEngine(l demo.Layout, ef engineFlags) engineFlags {
+	ef.cliConfig, ef.env = l.CLIConfig, l.Env
+	ef.binaries = append(append([]string(nil), ef.binaries...), l.Binaries...)
+	ef.sandboxRW = append(append([]string(nil), ef.sandboxRW...), l.SandboxPaths()...)
+	return ef
+}
+
+// demoPlanOnly is the short demo: the example repository, a change to a
+// shared module, the workspaces it affects and their plans, with the CLI
+// alone.
+func (a *app) demoPlanOnly(ctx context.Context, ef engineFlags) error {
+	l := demo.NewLayout(a.dataDir, ef.cliConfig, ef.env)
+	ef = demoEngine(l, ef)
+	if err := a.demoReset(l); err != nil {
+		return err
+	}
+	repoDir := l.RepoDir
+	a.say("Writing the example infrastructure repository to %s", repoDir)
+	if err := demo.WriteRepo(ctx, repoDir, l.StateDir); err != nil {
+		return err
+	}
+
+	a.say("Workspaces Landform discovers (every directory with Terraform files, except modules):")
 	if err := a.printWorkspaces(ctx, repoDir); err != nil {
 		return err
 	}
 
-	say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
+	a.say("Committing a change to the shared module modules/network (flow-log buckets gain a retention tag)")
 	if err := demo.CommitChange(ctx, repoDir); err != nil {
 		return err
 	}
 
-	say("Affected by HEAD~1..HEAD (landform affected --repo %s --base HEAD~1):", repoDir)
+	a.say("Affected by HEAD~1..HEAD (landform affected --repo %s --base HEAD~1):", repoDir)
 	repo, done, err := a.openSource(ctx, repoDir, nil)
 	if err != nil {
 		return err
@@ -96,7 +139,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 		fmt.Fprintf(a.stderr, "    %-14s %s\n", af.Workspace.Name, strings.Join(af.Reasons, "; "))
 	}
 
-	say("Planning exactly those workspaces with real terraform (landform plan --repo %s --base HEAD~1):", repoDir)
+	a.say("Planning exactly those workspaces with real terraform (landform plan --repo %s --base HEAD~1):", repoDir)
 	res, err := a.plan(ctx, planOptions{repo: repoDir, base: "HEAD~1", head: "HEAD", engine: ef})
 	if err != nil {
 		return err
@@ -110,7 +153,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 		return &exitError{code: 1, err: fmt.Errorf("demo: %d of %d plans failed (did scripts/setup run?)", n, len(res.runs))}
 	}
 
-	say("Runs stored in %s:", filepath.Join(dataDir, "landform.db"))
+	a.say("Runs stored in %s:", a.dbPath())
 	var ids []string
 	for _, run := range res.runs {
 		ids = append(ids, run.ID)
@@ -118,7 +161,7 @@ func (a *app) demo(ctx context.Context, ef engineFlags) error {
 	}
 
 	if len(ids) == 0 {
-		return fmt.Errorf("demo: the change planned no workspace")
+		return errors.New("demo: the change planned no workspace")
 	}
 	self := selfName() + " --data-dir " + a.dataDir
 	fmt.Fprintf(a.stdout, `
@@ -127,9 +170,8 @@ Try next:
   %s runs                    # every stored run
   %s show %s                 # one run with its plan text
   %s affected --repo %s --base HEAD~1 --json
-  %s plan --repo %s --all%s
-  %s demo --serve            # the daemon: it watches the repo, a pushed commit gets planned
-`, len(res.runs), self, self, ids[0], self, repoDir, self, repoDir, engineHint(ef), self)
+  %s demo                    # the whole loop: the daemon plans a pushed commit, you approve, it applies
+`, len(res.runs), self, self, ids[0], self, repoDir, self)
 	return nil
 }
 
@@ -141,17 +183,13 @@ func selfName() string {
 	return "landform"
 }
 
-// engineHint repeats the engine flags the demo used, for the suggested
-// commands.
-func engineHint(ef engineFlags) string {
-	var b strings.Builder
-	if ef.cliConfig != "" {
-		b.WriteString(" --terraform-cli-config " + ef.cliConfig)
+// demoSelf is the command that reaches the demo's data directory: with
+// --data-dir when it is not the default.
+func (a *app) demoSelf() string {
+	if def, err := filepath.Abs(defaultDataDir()); err == nil && def == a.dataDir {
+		return selfName()
 	}
-	if root, ok := ef.env["TESTCLOUD_ROOT"]; ok {
-		b.WriteString(" --env TESTCLOUD_ROOT=" + root)
-	}
-	return b.String()
+	return selfName() + " --data-dir " + a.dataDir
 }
 
 // printWorkspaces prints the workspaces of the repo at HEAD to stderr.

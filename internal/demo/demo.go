@@ -1,15 +1,19 @@
-// Package demo builds what `landform demo` shows: the example
-// infrastructure repository (two environments sharing local modules, with
-// resources of the test cloud), the change it commits to a shared module,
-// and, for `demo --serve`, a bare remote served by `git daemon` on
-// loopback. The command in cmd/landform prints the story; this package
-// makes the git history it tells.
+// Package demo builds what `landform demo` shows and decides how it runs:
+// the example infrastructure repository (two environments sharing local
+// modules, with resources of the test cloud), the change it commits to a
+// shared module, a bare remote served by `git daemon` on loopback, the
+// daemon's config (config.go), the session file through which `landform
+// demo drift` finds the running demo (session.go), the waits on the
+// daemon's REST API (api.go, loop.go) and the edit of the test cloud that
+// makes drift (cloud.go). The command in cmd/landform parses flags, wires
+// these together and prints the story.
 package demo
 
 import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -29,9 +33,15 @@ var example embed.FS
 // Branch is the example repository's branch.
 const Branch = "main"
 
+// stateMarker, in the example's backend.tf files, stands for the directory
+// that holds the workspaces' state (Layout.StateDir).
+const stateMarker = "@STATE_DIR@"
+
 // WriteRepo replaces dir with the example repository and commits it as the
-// first commit of Branch.
-func WriteRepo(ctx context.Context, dir string) error {
+// first commit of Branch. Its workspaces keep their state in stateDir (an
+// absolute path, outside the repository: terraform runs in a fresh export
+// of each commit).
+func WriteRepo(ctx context.Context, dir, stateDir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -50,6 +60,7 @@ func WriteRepo(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
+		data = bytes.ReplaceAll(data, []byte(stateMarker), []byte(hclStringContent(stateDir)))
 		return os.WriteFile(dst, data, 0o644)
 	})
 	if err != nil {
@@ -65,6 +76,12 @@ func WriteRepo(ctx context.Context, dir string) error {
 		}
 	}
 	return nil
+}
+
+// hclStringContent escapes s for the inside of an HCL quoted string:
+// backslashes, quotes and the starts of interpolations and directives.
+func hclStringContent(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", "$${", "%{", "%%{", "\n", `\n`).Replace(s)
 }
 
 // CommitChange commits a change to the shared module modules/network of
@@ -137,7 +154,7 @@ func Serve(ctx context.Context, repoDir, root string) (*Remote, error) {
 	l.Close()
 	cmd := exec.CommandContext(ctx, "git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr", "--base-path="+root,
 		"--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), root)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = daemonAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting git daemon: %w", err)
 	}
@@ -171,15 +188,31 @@ func (r *Remote) Close() {
 }
 
 // Layout is where a demo keeps its files under the data directory, and the
-// engine settings it runs terraform with.
+// engine settings it runs terraform with. Everything but the database, the
+// plans and the clones is under Dir, which Reset empties.
 type Layout struct {
+	// Dir is the demo's own directory, DATA_DIR/demo.
+	Dir string
 	// RepoDir is the example repository's working copy.
 	RepoDir string
-	// RemotesDir holds the bare repository `demo --serve` serves.
+	// RemotesDir holds the bare repository the demo serves.
 	RemotesDir string
+	// CloudDir is the test cloud: one JSON file per object
+	// (TESTCLOUD_ROOT).
+	CloudDir string
+	// StateDir holds the example workspaces' terraform state.
+	StateDir string
+	// TokenFile holds the demo user's API token (0600); SessionFile says
+	// where the running demo's daemon listens (see Session); LogFile is
+	// the daemon's log.
+	TokenFile, SessionFile, LogFile string
 	// CLIConfig is the Terraform CLI config: the one given, else the one
 	// scripts/setup wrote (.tools/terraformrc) when it exists.
 	CLIConfig string
+	// Binaries are terraform binaries to choose from besides those on
+	// PATH and those given: the one scripts/setup builds into .tools/bin
+	// when PATH has none.
+	Binaries []string
 	// Env is the environment the demo gives terraform: the test cloud in
 	// the data directory (TESTCLOUD_ROOT), then what was given.
 	Env map[string]string
@@ -195,22 +228,78 @@ func NewLayout(dataDir, cliConfig string, env map[string]string) Layout {
 			}
 		}
 	}
-	l := Layout{
-		RepoDir:    filepath.Join(dataDir, "demo", "infra"),
-		RemotesDir: filepath.Join(dataDir, "demo", "remotes"),
-		CLIConfig:  cliConfig,
-		Env:        map[string]string{"TESTCLOUD_ROOT": filepath.Join(dataDir, "demo", "cloud")},
+	var binaries []string
+	if p, err := filepath.Abs(filepath.Join(".tools", "bin", "terraform")); err == nil {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			binaries = append(binaries, p)
+		}
 	}
+	dir := filepath.Join(dataDir, "demo")
+	l := Layout{
+		Dir:         dir,
+		RepoDir:     filepath.Join(dir, "infra"),
+		RemotesDir:  filepath.Join(dir, "remotes"),
+		CloudDir:    filepath.Join(dir, "cloud"),
+		StateDir:    filepath.Join(dir, "state"),
+		TokenFile:   filepath.Join(dir, "token"),
+		SessionFile: filepath.Join(dir, "session.json"),
+		LogFile:     filepath.Join(dir, "daemon.log"),
+		CLIConfig:   cliConfig,
+		Binaries:    binaries,
+	}
+	l.Env = map[string]string{"TESTCLOUD_ROOT": l.CloudDir}
 	for k, v := range env {
 		l.Env[k] = v
 	}
 	return l
 }
 
-// WaitUntil calls cond every 200ms until it holds, stopped is closed or
-// sends (the daemon stopped), ctx is done, or timeout passes.
+// Reset empties the demo's directory and makes the test cloud and the
+// state directory anew (terraform's sandbox binds both, so they must
+// exist). The directory is the owner's only: it holds the API token.
+func (l Layout) Reset() error {
+	if err := os.RemoveAll(l.Dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(l.Dir, 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{l.CloudDir, l.StateDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SandboxPaths are the paths terraform's sandbox must let it write: the
+// test cloud and the state.
+func (l Layout) SandboxPaths() []string { return []string{l.CloudDir, l.StateDir} }
+
+// DaemonStopped is the error of a wait that the daemon's end, err (nil
+// when it stopped without one), cut short.
+func DaemonStopped(err error) error {
+	if err == nil {
+		return errors.New("the daemon stopped")
+	}
+	return fmt.Errorf("the daemon stopped: %w", err)
+}
+
+// pollEvery is how often WaitUntil asks.
+const pollEvery = 500 * time.Millisecond
+
+// WaitUntil calls cond every half second until it holds, stopped is
+// closed or sends (the daemon in this process stopped; nil for a daemon of
+// another process), ctx is done, or timeout passes (0: no limit).
 func WaitUntil(ctx context.Context, stopped <-chan error, timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
 	for {
 		ok, err := cond()
 		if err != nil {
@@ -221,13 +310,12 @@ func WaitUntil(ctx context.Context, stopped <-chan error, timeout time.Duration,
 		}
 		select {
 		case err := <-stopped:
-			return fmt.Errorf("the daemon stopped: %v", err)
+			return DaemonStopped(err)
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
+		case <-deadline:
 			return fmt.Errorf("demo: gave up after %s", timeout)
+		case <-tick.C:
 		}
 	}
 }
