@@ -247,8 +247,8 @@ func (a *app) demoSteps(ctx context.Context, d demoRun) error {
 	fmt.Fprintf(a.stdout, `
 The demo's daemon planned the commit, the plans were approved and applied, and a drift check found
 the bucket edited outside Terraform. Everything is recorded:
-  %s runs                                      # the runs: plans, applies, drift checks
-  git --git-dir %s log --stat %s   # the ledger
+  %s runs    # the runs: plans, applies, drift checks
+  git --git-dir %s log --stat %s    # the ledger
 `, self, remote.Bare, landform.DefaultLedgerBranch)
 	return nil
 }
