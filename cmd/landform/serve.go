@@ -65,7 +65,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	if a.dataDir != dataDir { // no write when unchanged: demo --serve reads it meanwhile
+	if a.dataDir != dataDir { // no write when unchanged: the demo reads it meanwhile
 		a.dataDir = dataDir
 	}
 	log := a.logger
