@@ -42,14 +42,47 @@ type WebhookRepo struct {
 // {"status":"accepted","repo":"infra","event":"push"}. When several
 // repositories share the secret and the project, trigger is called for each.
 // WithComments hands new pull request comments on to chat-ops as well.
+// WithWebhookObserver reports how each delivery ended.
 func WithWebhooks(repos []WebhookRepo, trigger func(repo string, ev forge.WebhookEvent)) Option {
 	return func(o *options) {
-		o.webhooks = &webhooks{
+		wh := &webhooks{
 			repos:   repos,
 			trigger: trigger,
 			now:     time.Now,
 			seen:    newDeliveries(maxDeliveries),
 		}
+		if o.webhooks != nil {
+			wh.observe = o.webhooks.observe
+		}
+		o.webhooks = wh
+	}
+}
+
+// Webhook delivery results, as WithWebhookObserver reports them.
+const (
+	WebhookAccepted     = "accepted"      // 202: triggered
+	WebhookIgnored      = "ignored"       // 200: an event type Landform does not act on
+	WebhookDuplicate    = "duplicate"     // 200: a delivery ID seen before
+	WebhookBadRequest   = "bad_request"   // 400: a body that cannot be read or parsed
+	WebhookUnauthorized = "unauthorized"  // 401: no secret of the forge kind verifies it
+	WebhookForbidden    = "forbidden"     // 403: signed for another project
+	WebhookTooLarge     = "too_large"     // 413: larger than forge.MaxWebhookBody
+	WebhookUnknownForge = "unknown_forge" // 404: a {kind} no forge has (reported as forge "unknown")
+)
+
+// WithWebhookObserver makes WithWebhooks call observe once per delivery,
+// just before its reply is written (so before WithComments' handler), with
+// the forge kind of the path ("unknown" for one no forge has, so the
+// values stay few) and one of the Webhook* results: what /metrics counts.
+// It runs on the request's goroutine and must return quickly. Given with
+// or without WithWebhooks, in any order; without it, nothing is served
+// and observe is never called.
+func WithWebhookObserver(observe func(forge, result string)) Option {
+	return func(o *options) {
+		if o.webhooks == nil {
+			o.webhooks = &webhooks{} // no trigger: mounts nothing until WithWebhooks
+		}
+		o.webhooks.observe = observe
 	}
 }
 
@@ -88,10 +121,17 @@ type webhooks struct {
 	now      func() time.Time
 	seen     *deliveries
 	logger   *slog.Logger
+	observe  func(forge, result string) // nil: none
 }
 
 func (wh *webhooks) mount(mux *http.ServeMux, logger *slog.Logger) {
 	wh.logger = logger
+	if wh.trigger == nil { // WithWebhookObserver alone
+		if wh.comments != nil {
+			logger.Warn("chat-ops: WithComments without WithWebhooks: no webhook delivers comments")
+		}
+		return
+	}
 	for _, r := range wh.repos {
 		switch {
 		case !knownKind(r.Kind):
@@ -136,9 +176,17 @@ func (wh *webhooks) reject(w http.ResponseWriter, code int, reason string) {
 	wh.reply(w, code, webhookReply{Status: "rejected", Reason: reason})
 }
 
+// observed reports a delivery of kind that ended with result.
+func (wh *webhooks) observed(kind forge.Kind, result string) {
+	if wh.observe != nil {
+		wh.observe(string(kind), result)
+	}
+}
+
 func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 	kind := forge.Kind(r.PathValue("kind"))
 	if !knownKind(kind) {
+		wh.observed("unknown", WebhookUnknownForge)
 		wh.reject(w, http.StatusNotFound, "unknown forge kind")
 		return
 	}
@@ -146,6 +194,7 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 
 	if r.ContentLength > forge.MaxWebhookBody {
 		log.Debug("webhook body too large", "bytes", r.ContentLength)
+		wh.observed(kind, WebhookTooLarge)
 		wh.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", forge.MaxWebhookBody))
 		return
 	}
@@ -154,10 +203,12 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			log.Debug("webhook body too large", "limit", tooLarge.Limit)
+			wh.observed(kind, WebhookTooLarge)
 			wh.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", forge.MaxWebhookBody))
 			return
 		}
 		log.Debug("reading webhook body", "err", err)
+		wh.observed(kind, WebhookBadRequest)
 		wh.reject(w, http.StatusBadRequest, "reading the body failed")
 		return
 	}
@@ -183,6 +234,7 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 			reason = fmt.Sprintf("no %s repository has a webhook secret", kind)
 		}
 		log.Debug("webhook not verified", "err", verr)
+		wh.observed(kind, WebhookUnauthorized)
 		wh.reject(w, http.StatusUnauthorized, reason)
 		return
 	}
@@ -190,12 +242,14 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 	ev, err := forge.ParseWebhook(kind, r.Header, body)
 	if err != nil {
 		log.Warn("verified webhook not understood", "repo", verified[0].Name, "err", err)
+		wh.observed(kind, WebhookBadRequest)
 		wh.reject(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	log = log.With("type", ev.Type, "delivery", ev.Delivery, "project", ev.Repo)
 	if ev.Type == forge.EventOther {
 		log.Debug("webhook ignored", "repo", verified[0].Name)
+		wh.observed(kind, WebhookIgnored)
 		wh.reply(w, http.StatusOK, webhookReply{Status: "ignored"})
 		return
 	}
@@ -210,6 +264,7 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 		// Signed with the secret of a configured repository, about
 		// another project: a shared secret or a misdirected webhook.
 		log.Warn("webhook for a project its secret does not belong to", "repo", verified[0].Name, "want_project", verified[0].Project)
+		wh.observed(kind, WebhookForbidden)
 		wh.reject(w, http.StatusForbidden, "the signature is valid for another project")
 		return
 	}
@@ -219,6 +274,7 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 		log.Info("webhook without a delivery ID: it cannot be deduplicated")
 	} else if first, dup := wh.seen.add(string(kind)+" "+ev.Delivery, wh.now()); dup {
 		log.Debug("duplicate webhook delivery ignored", "first_seen", first)
+		wh.observed(kind, WebhookDuplicate)
 		wh.reply(w, http.StatusOK, webhookReply{Status: "ignored", Reason: "duplicate delivery, ignored"})
 		return
 	}
@@ -231,6 +287,7 @@ func (wh *webhooks) serve(w http.ResponseWriter, r *http.Request) {
 	if len(targets) > 1 {
 		rep.Repos = targets
 	}
+	wh.observed(kind, WebhookAccepted)
 	wh.reply(w, http.StatusAccepted, rep)
 
 	if wh.comments == nil || !isNewPRComment(ev) {

@@ -428,3 +428,84 @@ func TestWebhookSharedSecret(t *testing.T) {
 		t.Errorf("%d %+v %+v", code, r, calls)
 	}
 }
+
+// observations records what WithWebhookObserver reports, as "forge result".
+type observations struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *observations) fn(forge, result string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.got = append(o.got, forge+" "+result)
+}
+
+func (o *observations) take() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	g := o.got
+	o.got = nil
+	return g
+}
+
+func TestWebhookObserver(t *testing.T) {
+	big := append([]byte(`{"ref":"`), bytes.Repeat([]byte("a"), forge.MaxWebhookBody)...)
+	pr := payload(t, "github-pull_request.json")
+	tests := []struct {
+		name string
+		d    delivery
+		path string // instead of the forge's
+		code int
+		want string
+	}{
+		{"accepted", delivery{forge.GitHub, "pull_request", "o-1", pr, secretGitHub}, "", http.StatusAccepted, "github accepted"},
+		{"duplicate", delivery{forge.GitHub, "pull_request", "o-1", pr, secretGitHub}, "", http.StatusOK, "github duplicate"},
+		{"ignored", delivery{forge.GitHub, "ping", "o-2", pr, secretGitHub}, "", http.StatusOK, "github ignored"},
+		{"forged", delivery{forge.Gitea, "pull_request", "o-3", payload(t, "gitea-pull_request.json"), "guessed"}, "", http.StatusUnauthorized, "gitea unauthorized"},
+		{"wrong project", delivery{forge.GitLab, "Push Hook", "o-4", payload(t, "gitlab-push.json"), secretGitLab}, "", http.StatusForbidden, "gitlab forbidden"},
+		{"not JSON", delivery{forge.GitHub, "push", "o-5", []byte("payload=%7B%7D"), secretGitHub}, "", http.StatusBadRequest, "github bad_request"},
+		{"too large", delivery{forge.GitHub, "push", "o-6", big, secretGitHub}, "", http.StatusRequestEntityTooLarge, "github too_large"},
+		{"unknown forge", delivery{forge.GitHub, "push", "o-7", pr, secretGitHub}, "/webhooks/bitbucket", http.StatusNotFound, "unknown unknown_forge"},
+	}
+	// The observer may come before or after WithWebhooks.
+	for _, order := range []string{"after", "before"} {
+		t.Run(order, func(t *testing.T) {
+			obs, tr := &observations{}, &triggers{}
+			opts := []server.Option{server.WithWebhooks(testRepos, tr.fn), server.WithWebhookObserver(obs.fn)}
+			if order == "before" {
+				opts[0], opts[1] = opts[1], opts[0]
+			}
+			srv := httptest.NewServer(server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.DiscardHandler), opts...))
+			defer srv.Close()
+			for _, tt := range tests {
+				req := tt.d.request(t, srv.URL)
+				if tt.path != "" {
+					req.URL.Path = tt.path
+				}
+				if code, r := send(t, req); code != tt.code {
+					t.Fatalf("%s: %d %+v, want %d", tt.name, code, r, tt.code)
+				}
+				// Reported before the reply: there is nothing to wait for.
+				if got := obs.take(); len(got) != 1 || got[0] != tt.want {
+					t.Errorf("%s: observed %q, want [%q]", tt.name, got, tt.want)
+				}
+			}
+			if calls := tr.take(); len(calls) != 1 {
+				t.Errorf("%d triggers, want the accepted delivery's", len(calls))
+			}
+		})
+	}
+
+	// Without WithWebhooks there is no endpoint, and nothing to observe.
+	obs := &observations{}
+	plain := httptest.NewServer(server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.DiscardHandler),
+		server.WithWebhookObserver(obs.fn)))
+	defer plain.Close()
+	if code, _ := send(t, tests[0].d.request(t, plain.URL)); code != http.StatusNotFound {
+		t.Errorf("observer without webhooks: %d, want 404", code)
+	}
+	if got := obs.take(); len(got) != 0 {
+		t.Errorf("observer without webhooks observed %q", got)
+	}
+}
