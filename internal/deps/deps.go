@@ -5,7 +5,4 @@ package deps
 
 import (
 	_ "github.com/chromedp/chromedp"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/prometheus/client_golang/prometheus/promhttp"
-	_ "github.com/prometheus/common/expfmt"
 )
