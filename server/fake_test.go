@@ -244,6 +244,8 @@ func (f *fakeRuns) StartApply(ctx context.Context, runID, by, channel string) (*
 	r.State = landform.StateApplying
 	r.Apply = &landform.ApplyResult{By: by, Channel: channel}
 	started := *r
+	apply := *r.Apply // the apply goes on below while the answer is written
+	started.Apply = &apply
 	done := make(chan struct{})
 	if !f.hang {
 		go func() {

@@ -22,6 +22,7 @@ import (
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
 	"github.com/landform/landform/internal/tokens"
+	"github.com/landform/landform/metrics"
 	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
@@ -112,7 +113,17 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	reply := func(ctx context.Context, repo string, pr int, key, body string) error {
 		return d.Reply(ctx, repo, pr, key, body)
 	}
+	// The metrics read the daemon when scraped, once d is made.
+	m := metrics.New(metrics.Sources{
+		Runs:     db,
+		Statuses: func() []runner.RepoStatus { return d.Statuses() },
+		Drift: metrics.DriftFunc(func(ctx context.Context, repo string) (*landform.DriftReport, error) {
+			return (&runner.Views{D: d}).DriftReport(ctx, repo)
+		}),
+		Logger: log,
+	})
 	d = runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
+		runner.WithEvents(m.Observe),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo), runner.WithApprovalPolicy(authority),
 		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)), runner.WithDrift(driftConfig(cfg, watched)))
 	actions.D = d
@@ -121,6 +132,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	serverOpts = append(serverOpts, webServer(cfg, d, db)...)
+	serverOpts = append(serverOpts, server.WithMetrics(m.Handler()), server.WithReady(d.Ready), server.WithWebhookObserver(m.WebhookDelivered))
 
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
