@@ -2,8 +2,9 @@
 # Landform's main job on embedded defaults.
 GO ?= go
 # The tests' extras: the forge tests run against a real Gitea, which setup
-# builds once (cgo, a few minutes) into .tools/. The demo needs none.
-SETUP_FLAGS ?= --with gitea
+# builds once (cgo, a few minutes) into .tools/, and the dashboard's tests
+# drive Debian's headless Chromium, which setup installs. The demo needs none.
+SETUP_FLAGS ?= --with gitea --with chromium
 
 .PHONY: setup test fuzz build demo bench fmt
 

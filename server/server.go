@@ -2,8 +2,9 @@
 // with the polling status of every watched repository) and, with options,
 // the forges' webhooks (/webhooks/{kind}, WithWebhooks; their pull request
 // comments reach chat-ops with WithComments), Slack's slash commands
-// (/chatops/slack, WithSlack) and the REST API (/api/v1/…, WithAPI; see
-// docs/api.md). The web page comes here.
+// (/chatops/slack, WithSlack), the REST API (/api/v1/…, WithAPI; see
+// docs/api.md), the web dashboard (/, WithDashboard), /metrics
+// (WithMetrics) and /readyz (WithReady); WithAuth says who requests are.
 //
 // Errors become HTTP statuses here, and only here: the root package's
 // codes map to 404 (ENOTFOUND), 403 (EUNAUTHORIZED), 409 (ECONFLICT), 400

@@ -113,6 +113,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	reply := func(ctx context.Context, repo string, pr int, key, body string) error {
 		return d.Reply(ctx, repo, pr, key, body)
 	}
+	// The dashboard's pages update live from the daemon's events.
+	live := server.NewLiveUpdates()
 	// The metrics read the daemon when scraped, once d is made.
 	m := metrics.New(metrics.Sources{
 		Runs:     db,
@@ -123,7 +125,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		Logger: log,
 	})
 	d = runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
-		runner.WithEvents(m.Observe),
+		runner.WithEvents(func(e runner.Event) { m.Observe(e); live.Publish(e) }),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo), runner.WithApprovalPolicy(authority),
 		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)), runner.WithDrift(driftConfig(cfg, watched)))
 	actions.D = d
@@ -131,7 +133,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	serverOpts = append(serverOpts, webServer(cfg, d, db)...)
+	serverOpts = append(serverOpts, webServer(cfg, d, db, live)...)
 	serverOpts = append(serverOpts, server.WithMetrics(m.Handler()), server.WithReady(d.Ready), server.WithWebhookObserver(m.WebhookDelivered))
 
 	l, err := net.Listen("tcp", cfg.Listen)
@@ -142,6 +144,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	// source of truth, so a lost delivery costs only latency.
 	handler := server.New(d.Health, log, append(serverOpts, server.WithWebhooks(hooks, func(repo string, _ forge.WebhookEvent) { d.Poke(repo) }))...)
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv.RegisterOnShutdown(live.Close) // the dashboard's event streams never go idle by themselves
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(l) }()
 	log.Info("landform serving", "repos", len(repos), "parallel", cfg.Parallel, "data_dir", cfg.DataDir, "listen", l.Addr().String())
@@ -198,8 +201,12 @@ func chatServer(cfg *config.Server, d *runner.Daemon, actions *runner.ChatAction
 // webServer returns the HTTP endpoints people and monitoring use: the REST
 // API and the dashboard (signed in with the config's tokens or those of
 // `landform token create`), /metrics and /readyz.
-func webServer(cfg *config.Server, d *runner.Daemon, db *sqlite.DB) []server.Option {
+func webServer(cfg *config.Server, d *runner.Daemon, db *sqlite.DB, live *server.LiveUpdates) []server.Option {
 	views := &runner.Views{D: d}
+	ledgers := map[string]server.Ledger{}
+	for _, rs := range cfg.Repos {
+		ledgers[rs.Name] = server.Ledger{Off: !rs.Ledger, Branch: rs.LedgerBranch, Forge: rs.Forge.Kind, ForgeURL: rs.Forge.URL, Project: rs.Forge.Project}
+	}
 	resolver := tokens.Resolver{Config: cfg.API, Store: db}
 	return []server.Option{
 		server.WithAuth(server.Auth{
@@ -207,7 +214,7 @@ func webServer(cfg *config.Server, d *runner.Daemon, db *sqlite.DB) []server.Opt
 			SecureCookies: strings.HasPrefix(cfg.ExternalURL, "https://"),
 		}),
 		server.WithAPI(server.API{Reader: views, Actions: views}),
-		server.WithDashboard(server.Dashboard{Reader: views, Actions: views}),
+		server.WithDashboard(server.Dashboard{Reader: views, Actions: views, Live: live, Ledgers: ledgers}),
 	}
 }
 
