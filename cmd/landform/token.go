@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/tokens"
+	"github.com/landform/landform/store/sqlite"
 )
 
 func newTokenCmd(a *app) *cobra.Command {
@@ -24,12 +26,15 @@ used. Tokens in the server config (api.tokens) work too; they are listed
 there, not here.`,
 	}
 	cmd.PersistentFlags().StringVar(&cfgPath, "config", "", "the server config whose data directory holds the tokens (default: --data-dir)")
-	openDB := func(cmd *cobra.Command) error {
-		if cfgPath == "" {
-			return nil
+	// openDB opens the store of --config's data directory, else of
+	// --data-dir.
+	openDB := func(ctx context.Context) (*sqlite.DB, error) {
+		if cfgPath != "" {
+			if _, _, err := a.localConfig(cfgPath, "-"); err != nil {
+				return nil, err
+			}
 		}
-		_, _, err := a.localConfig(cfgPath, "-")
-		return err
+		return a.openStore(ctx)
 	}
 
 	var (
@@ -46,10 +51,7 @@ there, not here.`,
 			if err != nil {
 				return err
 			}
-			if err := openDB(cmd); err != nil {
-				return err
-			}
-			db, err := a.openStore(ctx)
+			db, err := openDB(ctx)
 			if err != nil {
 				return err
 			}
@@ -84,10 +86,7 @@ there, not here.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := openDB(cmd); err != nil {
-				return err
-			}
-			db, err := a.openStore(ctx)
+			db, err := openDB(ctx)
 			if err != nil {
 				return err
 			}
@@ -118,10 +117,7 @@ there, not here.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := openDB(cmd); err != nil {
-				return err
-			}
-			db, err := a.openStore(ctx)
+			db, err := openDB(ctx)
 			if err != nil {
 				return err
 			}
