@@ -107,6 +107,10 @@ type Run struct {
 	// Drift is what a drift run found, nil for other kinds (and before
 	// the check ends).
 	Drift *WorkspaceDrift `json:"drift,omitempty"`
+	// Owner names the daemon (replica) that claimed the run or runs its
+	// apply ("" before one does): a replica's crash is recovered by the
+	// others from it.
+	Owner string `json:"owner,omitempty"`
 	// Approvals are the run's approvals and refusals, oldest first, where
 	// a reader filled them in (the store keeps them apart: ListApprovals).
 	Approvals  []*Approval `json:"approvals,omitempty"`

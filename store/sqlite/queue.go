@@ -132,42 +132,52 @@ func (db *DB) supersede(ctx context.Context, tx *sql.Tx, repo, workspace, ref st
 // while it runs — the one that is about to claim runs.
 func (db *DB) RecoverRuns(ctx context.Context) (requeued, flagged []*landform.Run, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		now := formatTime(db.now())
-		cut, err := queryRuns(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE state = ? AND kind IN (?, ?) ORDER BY id",
-			landform.StateRunning, landform.RunPlan, landform.RunDrift)
-		if err != nil {
-			return err
-		}
-		requeued = make([]*landform.Run, 0, len(cut))
-		for _, old := range cut {
-			again := &landform.Run{
-				Repo: old.Repo, Workspace: old.Workspace, Dir: old.Dir, Commit: old.Commit, Ref: old.Ref,
-				Kind: old.Kind, State: landform.StateQueued, PR: old.PR, CommitAuthor: old.CommitAuthor,
-			}
-			id, err := insertRun(ctx, tx, again, old.CreatedAt)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, "UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?",
-				landform.StateInterrupted,
-				fmt.Sprintf("interrupted: Landform stopped while this run was running; re-queued as run %d", id),
-				now, old.ID); err != nil {
-				return err
-			}
-			again.ID, again.CreatedAt = formatID(id), old.CreatedAt
-			requeued = append(requeued, again)
-		}
-
-		flagged, err = queryRuns(ctx, tx, `UPDATE runs
-			SET state = ?, error = ?, finished_at = ?, needs_attention = 1
-			WHERE state = ? OR (state = ? AND kind NOT IN (?, ?))
-			RETURNING `+runColumns,
-			landform.StateInterrupted, InterruptedApply, now,
-			landform.StateApplying, landform.StateRunning, landform.RunPlan, landform.RunDrift)
+		requeued, flagged, err = db.recover(ctx, tx, "1 = 1")
 		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("recovering interrupted runs: %w", err)
+	}
+	return requeued, flagged, nil
+}
+
+// recover is RecoverRuns of the runs that also match the SQL condition
+// which (with its args), in tx.
+func (db *DB) recover(ctx context.Context, tx *sql.Tx, which string, args ...any) (requeued, flagged []*landform.Run, err error) {
+	now := formatTime(db.now())
+	cut, err := queryRuns(ctx, tx, "SELECT "+runColumns+" FROM runs WHERE state = ? AND kind IN (?, ?) AND ("+which+") ORDER BY id",
+		append([]any{landform.StateRunning, landform.RunPlan, landform.RunDrift}, args...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	requeued = make([]*landform.Run, 0, len(cut))
+	for _, old := range cut {
+		again := &landform.Run{
+			Repo: old.Repo, Workspace: old.Workspace, Dir: old.Dir, Commit: old.Commit, Ref: old.Ref,
+			Kind: old.Kind, State: landform.StateQueued, PR: old.PR, CommitAuthor: old.CommitAuthor,
+		}
+		id, err := insertRun(ctx, tx, again, old.CreatedAt)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+			landform.StateInterrupted,
+			fmt.Sprintf("interrupted: Landform stopped while this run was running; re-queued as run %d", id),
+			now, old.ID); err != nil {
+			return nil, nil, err
+		}
+		again.ID, again.CreatedAt = formatID(id), old.CreatedAt
+		requeued = append(requeued, again)
+	}
+
+	flagged, err = queryRuns(ctx, tx, `UPDATE runs
+		SET state = ?, error = ?, finished_at = ?, needs_attention = 1
+		WHERE (state = ? OR (state = ? AND kind NOT IN (?, ?))) AND (`+which+`)
+		RETURNING `+runColumns,
+		append([]any{landform.StateInterrupted, InterruptedApply, now,
+			landform.StateApplying, landform.StateRunning, landform.RunPlan, landform.RunDrift}, args...)...)
+	if err != nil {
+		return nil, nil, err
 	}
 	sortByID(flagged)
 	return requeued, flagged, nil

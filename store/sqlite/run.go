@@ -140,12 +140,12 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 		repo, workspace, dir, commit_sha, ref, kind, state,
 		add_count, change_count, destroy_count, replace_count,
 		error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-		pr_number, pr_author, pr_base, policy, apply, commit_author, drift
-	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		pr_number, pr_author, pr_base, policy, apply, commit_author, drift, claimed_by
+	) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Repo, r.Workspace, r.Dir, r.Commit, r.Ref, string(r.Kind), string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, formatTime(created), nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor, driftJSON(r.Drift))
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor, driftJSON(r.Drift), r.Owner)
 	if err != nil {
 		return 0, err
 	}
@@ -153,7 +153,7 @@ func insertRun(ctx context.Context, e execer, r *landform.Run, created time.Time
 }
 
 // UpdateRun saves r's mutable fields: Dir, Commit, Ref, State, Summary,
-// Error, PlanSHA256, BlockedBy, PR, Policy, CommitAuthor, Apply, Drift, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
+// Error, PlanSHA256, BlockedBy, PR, Policy, CommitAuthor, Apply, Drift, Owner, StartedAt and FinishedAt. ID, Repo, Workspace, Kind and
 // CreatedAt are fixed at creation; their values in r are ignored.
 //
 // Returns ENOTFOUND for an unknown run and EINVALID for an empty state.
@@ -188,18 +188,18 @@ func updateRow(ctx context.Context, e execer, r *landform.Run, id int64) (sql.Re
 		dir = ?, commit_sha = ?, ref = ?, state = ?,
 		add_count = ?, change_count = ?, destroy_count = ?, replace_count = ?,
 		error = ?, plan_sha256 = ?, started_at = ?, finished_at = ?, blocked_by = ?,
-		pr_number = ?, pr_author = ?, pr_base = ?, policy = ?, apply = ?, commit_author = ?, drift = ?
+		pr_number = ?, pr_author = ?, pr_base = ?, policy = ?, apply = ?, commit_author = ?, drift = ?, claimed_by = ?
 	WHERE id = ?`,
 		r.Dir, r.Commit, r.Ref, string(r.State),
 		r.Summary.Add, r.Summary.Change, r.Summary.Destroy, r.Summary.Replace,
 		r.Error, r.PlanSHA256, nullTime(r.StartedAt), nullTime(r.FinishedAt), r.BlockedBy,
-		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor, driftJSON(r.Drift), id)
+		r.PR.Number, r.PR.Author, r.PR.BaseBranch, policyJSON(r.Policy), applyJSON(r.Apply), r.CommitAuthor, driftJSON(r.Drift), r.Owner, id)
 }
 
 const runColumns = `id, repo, workspace, dir, commit_sha, ref, kind, state,
 	add_count, change_count, destroy_count, replace_count,
 	error, plan_sha256, created_at, started_at, finished_at, blocked_by,
-	pr_number, pr_author, pr_base, policy, apply, commit_author, drift`
+	pr_number, pr_author, pr_base, policy, apply, commit_author, drift, claimed_by`
 
 // scanRun reads one row of runColumns.
 func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
@@ -215,7 +215,7 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 	if err := row.Scan(&id, &r.Repo, &r.Workspace, &r.Dir, &r.Commit, &r.Ref, &r.Kind, &r.State,
 		&r.Summary.Add, &r.Summary.Change, &r.Summary.Destroy, &r.Summary.Replace,
 		&r.Error, &r.PlanSHA256, &created, &started, &finished, &r.BlockedBy,
-		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy, &apply, &r.CommitAuthor, &drift); err != nil {
+		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy, &apply, &r.CommitAuthor, &drift, &r.Owner); err != nil {
 		return nil, err
 	}
 	if drift != "" {

@@ -57,7 +57,8 @@ func checkClaimed(t *testing.T, s Store, got, want *landform.Run) {
 		t.Errorf("claimed run %s has no StartedAt", got.ID)
 	}
 	w := *want
-	w.State, w.StartedAt = landform.StateRunning, got.StartedAt
+	// The claim names its owner: a replica's crash is recovered by it.
+	w.State, w.StartedAt, w.Owner = landform.StateRunning, got.StartedAt, "test-worker"
 	CheckRun(t, got, &w)
 	CheckRun(t, get(t, s, got.ID), &w)
 }

@@ -16,7 +16,10 @@
 //     SupersedeRuns, RecoverRuns, ListAttention, ClearAttention;
 //   - workspace locks (lock.go), poll state and QueueRuns, which queues a
 //     poll's runs and moves its poll state all or nothing (poll.go), and
-//     the ledger outbox (ledger.go), the forge outbox (forge.go).
+//     the ledger outbox (ledger.go), the forge outbox (forge.go);
+//   - API tokens, dashboard sessions and run counts (auth.go);
+//   - leases, by the store's clock, and the recovery of the runs of
+//     replicas whose lease expired (lease.go).
 package storetest
 
 import (
@@ -45,6 +48,7 @@ type Store interface {
 	TransitionStore
 	ChatOpsStore
 	AuthStore
+	LeaseStore
 }
 
 // RunStore keeps run records.
@@ -94,6 +98,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, newStore(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore(t)) })
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, newStore(t)) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, newStore(t)) })
+	t.Run("RecoverOrphans", func(t *testing.T) { testRecoverOrphans(t, newStore(t)) })
 	t.Run("ConcurrentTransitions", func(t *testing.T) { testConcurrentTransitions(t, newStore(t)) })
 	t.Run("ChatOps", func(t *testing.T) { testChatOps(t, newStore(t)) })
 }
