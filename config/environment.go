@@ -60,6 +60,22 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 			c.dir(joinPath(indexPath("policies.sets", i), "source"), "policy directory", set.Source)
 		}
 	}
+	switch st := s.Store; {
+	case st.DSNEnv != "":
+		_, err := envSecret(st.DSNEnv, lookupEnv)
+		c.problem("store.dsn_env", "", err)
+	case st.DSNFile != "":
+		_, err := fileSecret("store dsn file", st.DSNFile, nil)
+		c.problem("store.dsn_file", "", err)
+	}
+	switch pl := s.Plans; {
+	case pl.EncryptionKeyEnv != "":
+		_, err := envSecret(pl.EncryptionKeyEnv, lookupEnv)
+		c.problem("plans.encryption_key_env", "", err)
+	case pl.KeyFile != "":
+		_, err := fileSecret("plan encryption key file", pl.KeyFile, nil)
+		c.problem("plans.encryption_key_file", "", err)
+	}
 	switch sl := s.Slack; {
 	case sl.SigningSecretEnv != "":
 		_, err := envSecret(sl.SigningSecretEnv, lookupEnv)

@@ -152,6 +152,11 @@ type Server struct {
 	API API
 	// Web are the dashboard's settings.
 	Web Web
+	// Store is where runs, the queue, locks and leases are kept; Plans
+	// where plan artifacts are (defaults: SQLite and a directory, both
+	// under DataDir).
+	Store Store
+	Plans Plans
 	// Drift are the drift settings of every repository (each
 	// RepoSettings.Drift overrides them; see DriftSettings and DriftRepo).
 	Drift Drift
@@ -250,7 +255,7 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "web", "drift"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "web", "drift", "store", "plans"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
 	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals", "drift"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -274,6 +279,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 		ShutdownGrace: DefaultShutdownGrace,
 		Sandbox:       SandboxRequired,
 		Ledger:        true,
+		Store:         Store{Kind: StoreSQLite},
+		Plans:         Plans{Kind: PlansFS},
 		pos:           sp.pos,
 	}
 	root, ok := d.parseDocument(data)
@@ -364,6 +371,10 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			s.API = sp.decodeAPI(p, v)
 		case "web":
 			s.Web = sp.decodeWeb(p, v)
+		case "store":
+			s.Store = sp.decodeStore(p, v)
+		case "plans":
+			s.Plans = sp.decodePlans(p, v)
 		case "drift":
 			s.Drift, drift = sp.decodeDrift(p, v)
 		case "repos":

@@ -87,6 +87,8 @@ func TestParseServerFull(t *testing.T) {
 		ShutdownGrace: 150 * time.Second,
 		Ledger:        false,
 		Sandbox:       config.SandboxOff,
+		Store:         config.Store{Kind: config.StoreSQLite},
+		Plans:         config.Plans{Kind: config.PlansFS},
 		Terraform: config.TerraformSettings{
 			CLIConfig:      "/home/ops/.terraformrc",
 			Binaries:       []string{"/usr/local/bin/terraform", "/etc/landform/bin/tofu"},
@@ -171,6 +173,8 @@ func TestParseServerDefaults(t *testing.T) {
 		ShutdownGrace: 30 * time.Second,
 		Ledger:        true,
 		Sandbox:       config.SandboxRequired,
+		Store:         config.Store{Kind: config.StoreSQLite},
+		Plans:         config.Plans{Kind: config.PlansFS},
 		Repos: []config.RepoSettings{{
 			Repo: landform.Repo{
 				Name:         "infra",
@@ -251,7 +255,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, web, drift)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, web, drift, store, plans)`,
 		}},
 
 		// The dashboard and token roles.
