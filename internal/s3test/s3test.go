@@ -271,15 +271,16 @@ func (s *Server) logTail() string {
 }
 
 // Client returns an S3 client of the server: static credentials, the
-// server's region and endpoint, path-style addressing. It reads nothing
-// from the environment.
-func (s *Server) Client() *s3.Client {
+// server's region and endpoint, path-style addressing, then optFns (e.g. to
+// set an HTTPClient that records requests). It reads nothing from the
+// environment.
+func (s *Server) Client(optFns ...func(*s3.Options)) *s3.Client {
 	return s3.New(s3.Options{
 		Region:       s.Region,
 		BaseEndpoint: aws.String(s.Endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
-	})
+	}, optFns...)
 }
 
 // Bucket creates bucket name (a valid S3 bucket name: 3 to 63 lowercase
