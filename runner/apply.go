@@ -378,8 +378,8 @@ func lockHolder(run *landform.Run) string {
 	return "branch/" + strings.TrimPrefix(run.Ref, branchPrefix)
 }
 
-// applyPlan prepares run's tree and applies its stored plan; started says
-// whether terraform was started.
+// applyPlan prepares run's tree and cloud credentials and applies its
+// stored plan; started says whether terraform was started.
 func (r *Runner) applyPlan(ctx context.Context, src Source, run *landform.Run, red **redact.Redactor) (*ApplyOutput, bool, error) {
 	art, err := r.plans.Get(ctx, run.ID)
 	if err != nil {
@@ -411,11 +411,12 @@ func (r *Runner) applyPlan(ctx context.Context, src Source, run *landform.Run, r
 	if err := os.WriteFile(planFile, art.Plan, 0o600); err != nil {
 		return nil, false, fmt.Errorf("writing the plan file: %w", err)
 	}
+	job := PlanJob{Workspace: target.Workspace, Root: root, ScratchDir: scratch, RequiredVersions: target.RequiredVersions}
+	if err := r.credentialsFor(ctx, run, &job, red); err != nil {
+		return nil, false, err
+	}
 	r.logger.Info("applying", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID, "commit", landform.ShortSHA(run.Commit), "plan_sha256", run.PlanSHA256)
-	out, err := r.applier.Apply(ctx, ApplyJob{
-		PlanJob:  PlanJob{Workspace: target.Workspace, Root: root, ScratchDir: scratch, RequiredVersions: target.RequiredVersions},
-		PlanFile: planFile,
-	})
+	out, err := r.applier.Apply(ctx, ApplyJob{PlanJob: job, PlanFile: planFile})
 	return out, true, err
 }
 

@@ -149,8 +149,9 @@ func (r *Runner) attempt(ctx context.Context, src Source, run *landform.Run, p e
 	}
 }
 
-// perform prepares run's job and runs the steps of its kind. A failure to
-// prepare that is not the commit's fault is an *envFault.
+// perform prepares run's job (its tree, its cloud credentials) and runs
+// the steps of its kind. A failure to prepare that is not the commit's
+// fault, nor a refusal of its credentials, is an *envFault.
 func (r *Runner) perform(ctx context.Context, src Source, run *landform.Run, step kindSteps, red **redact.Redactor) (*PlanOutput, error) {
 	target, err := src.Target(ctx, run.Commit, run.Workspace)
 	if err != nil {
@@ -176,10 +177,15 @@ func (r *Runner) perform(ctx context.Context, src Source, run *landform.Run, ste
 		}
 		return nil, &envFault{err}
 	}
+	job := PlanJob{Workspace: target.Workspace, Root: root, ScratchDir: scratch, RequiredVersions: target.RequiredVersions}
+	if err := r.credentialsFor(ctx, run, &job, red); err != nil {
+		if credentialsRefused(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &envFault{err}
+	}
 	r.logger.Debug("running", "kind", run.Kind, "repo", run.Repo, "workspace", run.Workspace, "run", run.ID, "commit", run.Commit)
-	return step(ctx, r, PlanJob{
-		Workspace: target.Workspace, Root: root, ScratchDir: scratch, RequiredVersions: target.RequiredVersions,
-	})
+	return step(ctx, r, job)
 }
 
 // conclude sets the end of a run: planned, no_changes or errored (or

@@ -63,6 +63,11 @@ type PlanJob struct {
 	ScratchDir string
 	// RequiredVersions are the configuration's required_version strings.
 	RequiredVersions []string
+	// Env is environment of this run only (its cloud credentials, see
+	// WithCredentials), over every other: terraform gets it on top of the
+	// server's terraform env (EnvWith), and Workspace.Env holds none of
+	// its names. Never stored or logged.
+	Env map[string]string
 }
 
 // PlanOutput is what planning one workspace produced.
@@ -117,6 +122,8 @@ type Runner struct {
 	policies Policies
 	applier  Applier
 	drifter  DriftChecker
+	// credentials gives each run its own environment, nil for none.
+	credentials Credentials
 }
 
 // Option configures a Runner.

@@ -1,0 +1,62 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/landform/landform/config"
+)
+
+// TestResolveAWS: each field from the most specific level that sets it;
+// the role and its external ID from one level together; no role, no
+// credentials; the default session duration.
+func TestResolveAWS(t *testing.T) {
+	const (
+		readRole = "arn:aws:iam::123456789012:role/landform-read"
+		prodRole = "arn:aws:iam::210987654321:role/landform-prod"
+		dbRole   = "arn:aws:iam::210987654321:role/landform-db"
+		netRole  = "arn:aws:iam::333333333333:role/landform-net"
+	)
+	top := config.AWSSection{
+		AWS: config.AWS{RoleARN: readRole, ExternalID: "top-ext", Region: "eu-west-1"},
+		Workspaces: []config.AWSWorkspace{
+			{Match: "envs/prod/**", AWS: config.AWS{RoleARN: prodRole, ExternalID: "prod-ext", SessionDuration: 2 * time.Hour}},
+			{Match: "envs/prod/db", AWS: config.AWS{Region: "us-east-1"}}, // after a matching glob: never applies
+		},
+	}
+	infra := config.AWSSection{
+		AWS: config.AWS{Region: "eu-central-1"},
+		Workspaces: []config.AWSWorkspace{
+			{Match: "envs/prod/db", AWS: config.AWS{RoleARN: dbRole}},
+		},
+	}
+	net := config.AWSSection{AWS: config.AWS{RoleARN: netRole, SessionDuration: 30 * time.Minute}}
+	for _, tc := range []struct {
+		repo      config.AWSSection
+		workspace string
+		want      config.AWS
+	}{
+		// Top level only.
+		{config.AWSSection{}, "envs/dev", config.AWS{RoleARN: readRole, ExternalID: "top-ext", Region: "eu-west-1", SessionDuration: time.Hour}},
+		{config.AWSSection{}, "envs/prod/app", config.AWS{RoleARN: prodRole, ExternalID: "prod-ext", Region: "eu-west-1", SessionDuration: 2 * time.Hour}},
+		{config.AWSSection{}, "envs/prod/db", config.AWS{RoleARN: prodRole, ExternalID: "prod-ext", Region: "eu-west-1", SessionDuration: 2 * time.Hour}},
+		// A repo's region beats the top level's; its entry's role brings
+		// no external ID with it.
+		{infra, "envs/dev", config.AWS{RoleARN: readRole, ExternalID: "top-ext", Region: "eu-central-1", SessionDuration: time.Hour}},
+		{infra, "envs/prod/db", config.AWS{RoleARN: dbRole, Region: "eu-central-1", SessionDuration: 2 * time.Hour}},
+		// A repo's own role beats a top-level workspace entry's.
+		{net, "envs/prod/app", config.AWS{RoleARN: netRole, Region: "eu-west-1", SessionDuration: 30 * time.Minute}},
+	} {
+		if got := config.ResolveAWS(top, tc.repo, tc.workspace); got != tc.want {
+			t.Errorf("%s in %+v:\n got %+v\nwant %+v", tc.workspace, tc.repo.AWS, got, tc.want)
+		}
+	}
+	// Without a role at any level, nothing: a region alone assumes nothing.
+	regionOnly := config.AWSSection{AWS: config.AWS{Region: "eu-west-1", SessionDuration: time.Hour}}
+	if got := config.ResolveAWS(regionOnly, config.AWSSection{}, "envs/a"); got != (config.AWS{}) {
+		t.Errorf("no role: %+v, want zero", got)
+	}
+	if !(config.AWSSection{}).IsZero() || regionOnly.IsZero() || (config.AWSSection{Workspaces: []config.AWSWorkspace{{Match: "a"}}}).IsZero() {
+		t.Error("IsZero")
+	}
+}
