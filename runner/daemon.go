@@ -153,6 +153,11 @@ type Daemon struct {
 	// drift is how repositories are swept for drift (nil: never).
 	drift      *DriftConfig
 	driftState driftState
+
+	// replicas, when set, makes this daemon one of several on the store;
+	// poller says whether it holds the poll lease (guarded by mu).
+	replicas *replicaConfig
+	poller   bool
 }
 
 // RepoStatus is the health of one watched repository.
@@ -302,24 +307,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for i := range d.parallel {
 		workers.Go(func() error { return d.work(ctx, workCtx, fmt.Sprintf("%s/%d", d.owner, i)) })
 	}
-	for _, repo := range d.repos {
-		loops.Go(func() error { d.poll(ctx, repo); return nil })
-		if repo.Ledger {
-			loops.Go(func() error { d.recordLoop(ctx, repo); return nil })
-		}
-		if repo.Forge != nil && d.forgeOutbox != nil {
-			loops.Go(func() error { d.forgeLoop(ctx, repo); return nil })
-		}
-		if d.drift != nil {
-			loops.Go(func() error { d.driftLoop(ctx, repo); return nil })
-		}
+	if d.replicas != nil {
+		loops.Go(func() error { d.replicate(ctx); return nil })
+	} else {
+		loops.Go(func() error { d.runPollerLoops(ctx); return nil })
 	}
 	werr := workers.Wait()
 	d.applies.stop()
 	close(stopped)
 	_ = loops.Wait()
 
-	// A last ledger flush for the runs that finished while stopping.
+	// A last ledger flush for the runs that finished while stopping (a
+	// replica's are written by the poller).
+	if d.replicas != nil {
+		return werr
+	}
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	for _, repo := range d.repos {
@@ -352,10 +354,21 @@ func (d *Daemon) Poke(repo string) bool {
 // recover handles what a crash left: running plans are re-queued, applies
 // left applying are flagged for a person.
 func (d *Daemon) recover(ctx context.Context) error {
+	if d.replicas != nil {
+		// Other replicas may be running runs: only those of replicas
+		// gone are recovered, by the poller (replicate).
+		return nil
+	}
 	requeued, flagged, err := d.store.RecoverRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("recovering runs: %w", err)
 	}
+	d.recovered(ctx, requeued, flagged)
+	return nil
+}
+
+// recovered reports the runs a recovery re-queued and flagged.
+func (d *Daemon) recovered(ctx context.Context, requeued, flagged []*landform.Run) {
 	for _, run := range requeued {
 		d.logger.Warn("re-queued a run interrupted by a crash", "repo", run.Repo, "workspace", run.Workspace, "run", run.ID)
 		d.emit(Event{Kind: EventRunQueued, Repo: run.Repo, Run: run})
@@ -368,7 +381,6 @@ func (d *Daemon) recover(ctx context.Context) error {
 			d.logger.Error("queueing the record of an interrupted apply failed", "run", run.ID, "err", err)
 		}
 	}
-	return nil
 }
 
 // notify wakes a sleeping waiter of ch without blocking.

@@ -70,6 +70,9 @@ const (
 	// its report was said (Holder is its summary line, Count its
 	// workspaces; Err names the outlets that failed).
 	EventDriftReported EventKind = "drift_reported"
+	// EventLease: this replica (Holder, its owner) took the poll lease
+	// (Count 1) and polls now, or lost or gave it up (Count 0).
+	EventLease EventKind = "lease"
 )
 
 // Event is one thing the daemon did: what tests, and whatever watches the

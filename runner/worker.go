@@ -17,16 +17,19 @@ const claimInterval = 5 * time.Second
 
 // work claims and executes runs until ctx is done. Executions use workCtx,
 // which outlives ctx by the shutdown grace period.
-func (d *Daemon) work(ctx, workCtx context.Context, owner string) error {
+//
+// A run is claimed in the daemon's name (its owner), which is what a
+// replica's crash is recovered by; worker names only the worker in logs.
+func (d *Daemon) work(ctx, workCtx context.Context, worker string) error {
 	for ctx.Err() == nil {
 		// Taken before the claim: a run queued after it wakes this worker.
 		woken := d.wake.C()
-		run, err := d.store.ClaimRun(ctx, owner)
+		run, err := d.store.ClaimRun(ctx, d.owner)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			d.logger.Error("claiming a run", "err", err)
+			d.logger.Error("claiming a run", "worker", worker, "err", err)
 			d.sleep(ctx, claimInterval, nil)
 			continue
 		}

@@ -1,0 +1,174 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/landform/landform"
+	"golang.org/x/sync/errgroup"
+)
+
+// Replicas: several daemons on one store (PostgreSQL) share the work.
+// Every replica runs workers (the queue is the store's: each run is
+// claimed once), answers the API, webhooks and chat-ops, and runs the
+// applies it is asked for. One replica at a time — the holder of the
+// lease "poll" — polls the repositories, schedules drift checks, writes
+// the ledgers and talks to the forges; when it dies, another takes the
+// lease once it expires. Each replica holds "replica/<owner>" while it
+// lives; the poller recovers the runs of replicas whose lease expired
+// (RecoverOrphans: plans re-queued, applies flagged for a person, as after
+// a crash of a lone daemon).
+
+// LeaseStore is what replicas need of a store.
+type LeaseStore interface {
+	// AcquireLease takes name for holder for ttl, or renews it when
+	// holder has it: false when another holder has it unexpired. The
+	// store's clock decides, so replicas' clocks need not agree.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// RecoverOrphans recovers the runs left running or applying by
+	// owners that hold no unexpired lease prefix+owner, except self's.
+	RecoverOrphans(ctx context.Context, prefix, self string) (requeued, flagged []*landform.Run, err error)
+}
+
+// The leases.
+const (
+	pollLease     = "poll"
+	replicaPrefix = "replica/"
+)
+
+// DefaultLeaseTTL is how long a replica's leases last unrenewed: the
+// longest a dead poller's repositories go unpolled.
+const DefaultLeaseTTL = 30 * time.Second
+
+// WithReplicas makes the daemon one of several on the store s: see
+// above. ttl is the leases' (DefaultLeaseTTL when 0); they are renewed
+// every third of it. The daemon's owner (WithOwner) must be unique among
+// replicas, and stable for the process's life.
+func WithReplicas(s LeaseStore, ttl time.Duration) DaemonOption {
+	return func(d *Daemon) {
+		if ttl <= 0 {
+			ttl = DefaultLeaseTTL
+		}
+		d.replicas = &replicaConfig{leases: s, ttl: ttl}
+	}
+}
+
+type replicaConfig struct {
+	leases LeaseStore
+	ttl    time.Duration
+}
+
+// IsPoller reports whether this daemon polls now: always for a lone
+// daemon, for a replica while it holds the poll lease.
+func (d *Daemon) IsPoller() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.replicas == nil || d.poller
+}
+
+// runPollerLoops runs the loops only one daemon of a store runs — the
+// polls, the ledger writers, the forge outboxes, the drift schedules —
+// until ctx is done.
+func (d *Daemon) runPollerLoops(ctx context.Context) {
+	var loops errgroup.Group
+	for _, repo := range d.repos {
+		loops.Go(func() error { d.poll(ctx, repo); return nil })
+		if repo.Ledger {
+			loops.Go(func() error { d.recordLoop(ctx, repo); return nil })
+		}
+		if repo.Forge != nil && d.forgeOutbox != nil {
+			loops.Go(func() error { d.forgeLoop(ctx, repo); return nil })
+		}
+		if d.drift != nil {
+			loops.Go(func() error { d.driftLoop(ctx, repo); return nil })
+		}
+	}
+	_ = loops.Wait()
+}
+
+// replicate holds this replica's leases until ctx is done: its own, and
+// the poll lease whenever it can, running the poller's loops while it
+// holds it (and recovering the runs of replicas gone). On return the
+// leases are released, so another replica takes over at once.
+func (d *Daemon) replicate(ctx context.Context) {
+	rc := d.replicas
+	every := rc.ttl / 3
+	self := replicaPrefix + d.owner
+	// loops are the poller's loops while this replica runs them.
+	type running struct {
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	var loops *running
+	stopLoops := func(why string) {
+		if loops == nil {
+			return
+		}
+		loops.cancel()
+		<-loops.done
+		loops = nil
+		d.mu.Lock()
+		d.poller = false
+		d.mu.Unlock()
+		d.logger.Warn("replicas: this replica stopped polling", "why", why)
+		d.emit(Event{Kind: EventLease, Holder: d.owner, Count: 0})
+	}
+	defer func() {
+		stopLoops("stopping")
+		// Released with a context of their own: ctx is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = rc.leases.ReleaseLease(rctx, pollLease, d.owner)
+		_ = rc.leases.ReleaseLease(rctx, self, d.owner)
+	}()
+	for {
+		if _, err := rc.leases.AcquireLease(ctx, self, d.owner, rc.ttl); err != nil && ctx.Err() == nil {
+			d.logger.Error("replicas: renewing this replica's lease failed", "err", err)
+		}
+		held, err := rc.leases.AcquireLease(ctx, pollLease, d.owner, rc.ttl)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			// Unsure whether it still holds the lease: stop polling
+			// rather than risk two pollers; retried next round.
+			d.logger.Error("replicas: renewing the poll lease failed", "err", err)
+			stopLoops("the poll lease could not be renewed: " + err.Error())
+		case held && loops == nil:
+			d.logger.Info("replicas: this replica polls now", "owner", d.owner, "ttl", rc.ttl)
+			d.mu.Lock()
+			d.poller = true
+			d.mu.Unlock()
+			lctx, cancel := context.WithCancel(ctx)
+			loops = &running{cancel: cancel, done: make(chan struct{})}
+			go func(done chan struct{}) { defer close(done); d.runPollerLoops(lctx) }(loops.done)
+			d.emit(Event{Kind: EventLease, Holder: d.owner, Count: 1})
+		case !held && loops != nil:
+			stopLoops("another replica holds the poll lease")
+		}
+		if held {
+			if err := d.recoverOrphans(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("replicas: recovering the runs of replicas gone failed", "err", err)
+			}
+		}
+		if !d.sleep(ctx, every, nil) {
+			return
+		}
+	}
+}
+
+// recoverOrphans recovers the runs of replicas gone, as a lone daemon's
+// recover does at its start.
+func (d *Daemon) recoverOrphans(ctx context.Context) error {
+	requeued, flagged, err := d.replicas.leases.RecoverOrphans(ctx, replicaPrefix, d.owner)
+	if err != nil {
+		return fmt.Errorf("recovering runs: %w", err)
+	}
+	d.recovered(ctx, requeued, flagged)
+	if len(requeued) > 0 {
+		d.wake.Notify()
+	}
+	return nil
+}

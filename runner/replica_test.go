@@ -1,0 +1,122 @@
+package runner
+
+import (
+	"context"
+	"testing"
+
+	"github.com/landform/landform"
+	"github.com/landform/landform/store/sqlite"
+)
+
+// crashingLeases is the store of a replica that dies: once crashed, it
+// gives no lease back (a killed process releases nothing).
+type crashingLeases struct {
+	*sqlite.DB
+	crashed bool
+}
+
+func (c *crashingLeases) ReleaseLease(ctx context.Context, name, holder string) error {
+	if c.crashed {
+		return nil
+	}
+	return c.DB.ReleaseLease(ctx, name, holder)
+}
+
+// Two replicas on one store: one polls; the other takes over only once
+// the first is gone and its lease expired, and recovers the run the first
+// left running.
+func TestReplicasOnePollerAndTakeover(t *testing.T) {
+	// Longer than the poll interval: the test advances the clock a poll
+	// interval at a time, and a lease lapses when the clock jumps past it.
+	const ttl = 6 * interval
+	src := newFakeSource(map[string]string{"HEAD": "c1", mainRef: "c1"})
+	var aLeases *crashingLeases
+	h := newHarnessWith(t, harnessConfig{dopts: []DaemonOption{WithOwner("a")}}, repo("infra", src))
+	aLeases = &crashingLeases{DB: h.db}
+	WithReplicas(aLeases, ttl)(h.d)
+	h.start()
+	h.next("a polls", func(e Event) bool { return e.Kind == EventLease && e.Holder == "a" && e.Count == 1 })
+	base := h.polled("infra")
+
+	// Replica b, on the same store, source and clock.
+	b := NewDaemon(h.d.Runner, h.db, []WatchedRepo{repo("infra", src, func(r *landform.Repo) { r.PollInterval = interval })},
+		WithTimer(h.clk.after), WithOwner("b"), WithEvents(h.record), WithReplicas(h.db, ttl))
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- b.Run(bctx) }()
+	t.Cleanup(func() { bcancel(); <-bdone })
+	if b.IsPoller() {
+		t.Fatal("b polls beside a")
+	}
+
+	// A pushed commit is polled once, by a, and planned once.
+	src.affect("c2", "app")
+	src.setRef(mainRef, "c2")
+	ev := h.round(base)
+	if ev.Err != nil {
+		t.Fatal(ev.Err)
+	}
+	if run := h.finished("app"); run.State != landform.StatePlanned || run.Commit != "c2" {
+		t.Fatalf("app: %+v", run)
+	}
+	if n := h.planner.callsOf("app"); n != 1 {
+		t.Errorf("app planned %d times, want once", n)
+	}
+	if n := b.Statuses()[0].Polls; n != 0 {
+		t.Errorf("b polled %d times beside a", n)
+	}
+
+	// a dies while it runs a plan: its lease stays until it expires.
+	orphan := &landform.Run{Repo: "infra", Workspace: "db", Dir: "db", Commit: "c2", Ref: mainRef, Kind: landform.RunPlan,
+		State: landform.StateRunning, Owner: "a", StartedAt: h.clk.now()}
+	if err := h.db.CreateRun(context.Background(), orphan); err != nil {
+		t.Fatal(err)
+	}
+	aLeases.crashed = true
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if holder, err := h.db.LeaseHolder(context.Background(), pollLease); err != nil || holder != "a" {
+		t.Fatalf("after a's crash the poll lease is held by %q (%v), want a's, until it expires", holder, err)
+	}
+	// b asks every third of the ttl: not before the lease expires.
+	h.clk.advance(ttl / 3)
+	if b.IsPoller() {
+		t.Fatal("b took the lease before it expired")
+	}
+	h.mu.Lock()
+	for i := range h.events { // a's, all of them
+		h.consumed[i] = true
+	}
+	h.mu.Unlock()
+	h.clk.advance(ttl)
+	h.next("b polls", func(e Event) bool { return e.Kind == EventLease && e.Holder == "b" && e.Count == 1 })
+	first := h.polled("infra") // b's first round, its next one armed
+	requeued := h.next("the orphan re-queued", func(e Event) bool {
+		return e.Kind == EventRunQueued && e.Run.Workspace == "db" && e.Run.ID != orphan.ID
+	}).Run
+	if got, err := h.db.GetRun(context.Background(), orphan.ID); err != nil || got.State != landform.StateInterrupted {
+		t.Errorf("a's run after the takeover: %+v, %v", got, err)
+	}
+	if run := h.finished("db"); run.ID != requeued.ID || run.State != landform.StatePlanned {
+		t.Errorf("the re-queued run: %+v", run)
+	}
+	// And b polls now.
+	src.affect("c3", "app")
+	src.setRef(mainRef, "c3")
+	h.round(first)
+	h.next("b's poll of c3", func(e Event) bool { return e.Kind == EventRunQueued && e.Run.Commit == "c3" })
+	if !b.IsPoller() || b.Statuses()[0].Polls == 0 {
+		t.Errorf("b is poller %v after %d polls", b.IsPoller(), b.Statuses()[0].Polls)
+	}
+
+	// A replica that stops gives its lease up at once.
+	bcancel()
+	if err := <-bdone; err != nil {
+		t.Fatal(err)
+	}
+	bdone <- nil
+	if holder, _ := h.db.LeaseHolder(context.Background(), pollLease); holder != "" {
+		t.Errorf("after b stopped the poll lease is held by %q", holder)
+	}
+}
