@@ -32,10 +32,15 @@ const PollStallSlack = time.Minute
 //
 // Failing polls do not make the daemon unready: a round that fails still
 // ends, and Health reports why it failed. Ready asks the store once and
-// nothing remote.
+// nothing remote. A replica that does not hold the poll lease (see
+// WithReplicas) polls nothing: it is ready when its store answers (it
+// works the queue and answers the API).
 func (d *Daemon) Ready(ctx context.Context) error {
 	if _, err := d.store.ListRuns(ctx, landform.RunFilter{Limit: 1}); err != nil {
 		return fmt.Errorf("the store does not answer: %w", err)
+	}
+	if !d.IsPoller() {
+		return nil
 	}
 	now := d.now()
 	var problems []string

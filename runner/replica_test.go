@@ -48,6 +48,10 @@ func TestReplicasOnePollerAndTakeover(t *testing.T) {
 	if b.IsPoller() {
 		t.Fatal("b polls beside a")
 	}
+	// b polls nothing, yet it works: ready.
+	if err := b.Ready(context.Background()); err != nil {
+		t.Errorf("b (not polling) is not ready: %v", err)
+	}
 
 	// A pushed commit is polled once, by a, and planned once.
 	src.affect("c2", "app")
