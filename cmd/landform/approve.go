@@ -64,6 +64,7 @@ func (a *app) localConfig(path, as string) (*config.Server, string, error) {
 		return nil, "", err
 	}
 	a.dataDir = dir
+	a.useStores(cfg)
 	return cfg, as, nil
 }
 
@@ -125,7 +126,7 @@ with a reason.`,
 				fmt.Fprintf(a.stdout, "run %s: policy deny overridden by %s (%s); now %s\n", run.ID, as, override, run.State)
 				return nil
 			}
-			plans, err := a.openPlans()
+			plans, err := a.openPlans(ctx)
 			if err != nil {
 				return err
 			}

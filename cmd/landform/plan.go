@@ -15,7 +15,7 @@ import (
 	"github.com/landform/landform/report"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
-	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/store"
 	"github.com/landform/landform/terraform"
 )
 
@@ -191,8 +191,8 @@ func (a *app) plan(ctx context.Context, o planOptions) (*planResult, error) {
 // run ID of the plan store and of the repository's ledger branch, so that
 // a lost database does not hand one out again. A ledger that cannot be
 // read is a warning.
-func (a *app) continueRunIDs(ctx context.Context, db *sqlite.DB, repo *source.Repo) error {
-	plans, err := a.openPlans()
+func (a *app) continueRunIDs(ctx context.Context, db store.Store, repo *source.Repo) error {
+	plans, err := a.openPlans(ctx)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/landform/landform/config"
+
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
@@ -25,6 +27,11 @@ type app struct {
 	logFormat string
 
 	logger *slog.Logger
+
+	// storeCfg and plansCfg are the stores a server config names (zero:
+	// SQLite and a directory in the data directory).
+	storeCfg config.Store
+	plansCfg config.Plans
 
 	// atExit run when the command has returned, last added first.
 	atExit []func()

@@ -131,7 +131,7 @@ func newShowCmd(a *app) *cobra.Command {
 
 // planOf reads the stored plan artifact of run id.
 func (a *app) planOf(ctx context.Context, id string) (*landform.PlanArtifact, error) {
-	plans, err := a.openPlans()
+	plans, err := a.openPlans(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,12 +23,13 @@ import (
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
+	"github.com/landform/landform/internal/storage"
 	"github.com/landform/landform/internal/tokens"
 	"github.com/landform/landform/metrics"
 	"github.com/landform/landform/publish"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/server"
-	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/store"
 	"github.com/landform/landform/terraform"
 )
 
@@ -77,6 +80,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	defer lock.Release()
+	a.useStores(cfg)
 	// The daemon's own context: stores and the ledger outlive a signal
 	// until the daemon has finished stopping.
 	bg := context.WithoutCancel(ctx)
@@ -124,10 +128,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		}),
 		Logger: log,
 	})
-	d = runner.NewDaemon(r, db, repos, runner.WithShutdownGrace(cfg.ShutdownGrace), runner.WithOwner(hostname()),
+	dopts := []runner.DaemonOption{runner.WithOwner(hostname())}
+	if storage.Shared(cfg.Store) {
+		// One of several replicas on the store: a name of its own, and
+		// the poll lease.
+		dopts = []runner.DaemonOption{runner.WithOwner(replicaName()), runner.WithReplicas(db, 0)}
+	}
+	d = runner.NewDaemon(r, db, repos, append(dopts, runner.WithShutdownGrace(cfg.ShutdownGrace),
 		runner.WithEvents(func(e runner.Event) { m.Observe(e); live.Publish(e) }),
 		runner.WithMaxQueuedPerRepo(cfg.Limits.QueuedRunsPerRepo), runner.WithApprovalPolicy(authority),
-		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)), runner.WithDrift(driftConfig(cfg, watched)))
+		runner.WithCommentHandler(chatops.OnComment(actions, reply, log.Warn)), runner.WithDrift(driftConfig(cfg, watched)))...)
 	actions.D = d
 	serverOpts, err := chatServer(cfg, d, actions, authority, reply, log)
 	if err != nil {
@@ -163,6 +173,14 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	}
 	log.Info("landform stopped")
 	return nil
+}
+
+// replicaName names this process among replicas: host, pid and a random
+// suffix (two replicas may share a host, and a restarted one is another).
+func replicaName() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%x", hostname(), os.Getpid(), b)
 }
 
 func hostname() string {
@@ -201,7 +219,7 @@ func chatServer(cfg *config.Server, d *runner.Daemon, actions *runner.ChatAction
 // webServer returns the HTTP endpoints people and monitoring use: the REST
 // API and the dashboard (signed in with the config's tokens or those of
 // `landform token create`), /metrics and /readyz.
-func webServer(cfg *config.Server, d *runner.Daemon, db *sqlite.DB, live *server.LiveUpdates) []server.Option {
+func webServer(cfg *config.Server, d *runner.Daemon, db store.Store, live *server.LiveUpdates) []server.Option {
 	views := &runner.Views{D: d}
 	ledgers := map[string]server.Ledger{}
 	for _, rs := range cfg.Repos {
@@ -241,7 +259,7 @@ func (a *app) openServed(cfg *config.Server) (*served, error) {
 	if cfg.Sandbox == string(terraform.SandboxOff) {
 		a.logger.Warn("sandbox: off — terraform and its providers run as the daemon's children and can read the data directory and the daemon's files (see docs/security.md)")
 	}
-	plans, err := a.openPlans()
+	plans, err := a.openPlans(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/tokens"
-	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/store"
 )
 
 func newTokenCmd(a *app) *cobra.Command {
@@ -28,7 +28,7 @@ there, not here.`,
 	cmd.PersistentFlags().StringVar(&cfgPath, "config", "", "the server config whose data directory holds the tokens (default: --data-dir)")
 	// openDB opens the store of --config's data directory, else of
 	// --data-dir.
-	openDB := func(ctx context.Context) (*sqlite.DB, error) {
+	openDB := func(ctx context.Context) (store.Store, error) {
 		if cfgPath != "" {
 			if _, _, err := a.localConfig(cfgPath, "-"); err != nil {
 				return nil, err

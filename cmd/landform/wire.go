@@ -13,16 +13,16 @@ import (
 	"github.com/landform/landform/gitrepo"
 	"github.com/landform/landform/internal/datadir"
 	"github.com/landform/landform/internal/redact"
-	planfs "github.com/landform/landform/planstore/fs"
+	"github.com/landform/landform/internal/storage"
 	"github.com/landform/landform/runner"
 	"github.com/landform/landform/source"
-	"github.com/landform/landform/store/sqlite"
+	"github.com/landform/landform/store"
 	"github.com/landform/landform/terraform"
 )
 
 // The data directory's layout.
-func (a *app) dbPath() string    { return filepath.Join(a.dataDir, "landform.db") }
-func (a *app) plansDir() string  { return filepath.Join(a.dataDir, "plans") }
+func (a *app) dbPath() string    { return filepath.Join(a.dataDir, storage.SQLiteFile) }
+func (a *app) plansDir() string  { return filepath.Join(a.dataDir, storage.PlansDir) }
 func (a *app) reposDir() string  { return filepath.Join(a.dataDir, "repos") }
 func (a *app) engineDir() string { return filepath.Join(a.dataDir, "terraform") }
 
@@ -37,12 +37,18 @@ func (a *app) makeWorkRoot(clean bool) (string, error) {
 	return dir, nil
 }
 
-// openStore opens the run database in the data directory.
-func (a *app) openStore(ctx context.Context) (*sqlite.DB, error) {
+// openStore opens the run store: the server config's (a.storeCfg), by
+// default the SQLite database in the data directory.
+func (a *app) openStore(ctx context.Context) (store.Store, error) {
 	if err := datadir.Ensure(a.dataDir); err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, a.dbPath())
+	return storage.OpenStore(ctx, a.storeCfg, a.dataDir)
+}
+
+// useStores makes the commands use the stores cfg names.
+func (a *app) useStores(cfg *config.Server) {
+	a.storeCfg, a.plansCfg = cfg.Store, cfg.Plans
 }
 
 // openSource opens --repo: a local path in place, or a URL through the
@@ -115,12 +121,14 @@ func redactor(env map[string]string, passEnv, secrets []string, patterns []*rege
 }
 
 // openPlans opens the plan artifact store in the data directory.
-func (a *app) openPlans() (*planfs.Store, error) { return planfs.New(a.plansDir()) }
+func (a *app) openPlans(ctx context.Context) (runner.PlanStore, error) {
+	return storage.OpenPlans(ctx, a.plansCfg, a.dataDir)
+}
 
 // newRunner wires the runner to the store, the plan store and terraform;
 // cleanWork removes what a crash left in the work root first.
-func (a *app) newRunner(db *sqlite.DB, engine *terraform.Engine, env map[string]string, red *redact.Redactor, parallel int, cleanWork bool, opts ...runner.Option) (*runner.Runner, error) {
-	plans, err := a.openPlans()
+func (a *app) newRunner(db store.Store, engine *terraform.Engine, env map[string]string, red *redact.Redactor, parallel int, cleanWork bool, opts ...runner.Option) (*runner.Runner, error) {
+	plans, err := a.openPlans(context.Background())
 	if err != nil {
 		return nil, err
 	}
