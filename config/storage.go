@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -15,6 +16,7 @@ import (
 //	  kind: postgres                    # sqlite (default: data_dir/landform.db) or postgres
 //	  dsn_env: LANDFORM_DATABASE_URL    # or dsn_file: postgres://user@host/db?sslmode=…
 //	  max_conns: 10                     # the pool's size (postgres)
+//	  lease_ttl: 30s                    # how long a dead replica's poll lease lasts (postgres)
 //
 // Replicas of the daemon share one PostgreSQL store (and one S3 plan
 // store); SQLite serves one daemon.
@@ -26,6 +28,10 @@ type Store struct {
 	DSNEnv, DSNFile string
 	// MaxConns bounds the pool; 0 for the driver's default.
 	MaxConns int
+	// LeaseTTL is how long replicas' leases last unrenewed (0: the
+	// default, 30s): how long repositories go unpolled when the polling
+	// replica dies.
+	LeaseTTL time.Duration
 }
 
 // The store kinds.
@@ -105,7 +111,7 @@ func (p Plans) Secrets() []string {
 }
 
 var (
-	storeFields = []string{"kind", "dsn_env", "dsn_file", "max_conns"}
+	storeFields = []string{"kind", "dsn_env", "dsn_file", "max_conns", "lease_ttl"}
 	storeInline = func() map[string]string {
 		msg := "inline secrets are not allowed: a connection string may hold a password; name an environment variable with store.dsn_env or a file with store.dsn_file"
 		return map[string]string{"dsn": msg, "url": msg, "password": msg, "connection_string": msg}
@@ -141,6 +147,14 @@ func (sp *serverParser) decodeStore(p string, n *yaml.Node) Store {
 			if d.oneOf(&dsnKey, k, fp) {
 				sp.secretRef(fp, v, name == "dsn_env", &s.DSNEnv, &s.DSNFile)
 			}
+		case "lease_ttl":
+			if ttl, ok := d.duration(v, fp); ok {
+				if ttl < 3*time.Second || ttl > 10*time.Minute {
+					d.errorf(v, fp, "want between 3s and 10m, got %s", v.Value)
+				} else {
+					s.LeaseTTL = ttl
+				}
+			}
 		case "max_conns":
 			if i, ok := d.integer(v, fp); ok {
 				if i < 1 || i > 1000 {
@@ -157,6 +171,8 @@ func (sp *serverParser) decodeStore(p string, n *yaml.Node) Store {
 	switch {
 	case s.Kind == StorePostgres && dsnKey == nil && !hasKeyOf(n, storeInline):
 		d.errorf(n, p, "a postgres store needs its connection string: name it with dsn_env or dsn_file")
+	case s.Kind == StoreSQLite && s.LeaseTTL != 0:
+		d.errorf(n, p, "lease_ttl is for replicas on a postgres store; a sqlite store serves one daemon")
 	case s.Kind == StoreSQLite && dsnKey != nil:
 		d.errorf(dsnKey, joinPath(p, dsnKey.Value), "a sqlite store lives in data_dir and takes no connection string; did you mean kind: postgres?")
 	}

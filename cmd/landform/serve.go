@@ -132,7 +132,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if storage.Shared(cfg.Store) {
 		// One of several replicas on the store: a name of its own, and
 		// the poll lease.
-		dopts = []runner.DaemonOption{runner.WithOwner(replicaName()), runner.WithReplicas(db, 0)}
+		dopts = []runner.DaemonOption{runner.WithOwner(replicaName()), runner.WithReplicas(db, cfg.Store.LeaseTTL)}
 	}
 	d = runner.NewDaemon(r, db, repos, append(dopts, runner.WithShutdownGrace(cfg.ShutdownGrace),
 		runner.WithEvents(func(e runner.Event) { m.Observe(e); live.Publish(e) }),
