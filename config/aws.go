@@ -304,3 +304,28 @@ func checkSessionDuration(d time.Duration, text string) string {
 	}
 	return ""
 }
+
+// AWSSettings returns the AWS settings of the workspace named workspace of
+// the repo named repo (ResolveAWS of the top-level section and the repo
+// entry's): zero when no role is assumed for it.
+func (s *Server) AWSSettings(repo, workspace string) AWS {
+	var r AWSSection
+	if rs := s.repoSettings(repo); rs != nil {
+		r = rs.AWS
+	}
+	return ResolveAWS(s.AWS, r, workspace)
+}
+
+// UsesAWS reports whether any aws section is written: then the daemon
+// needs its AWS configuration to assume roles.
+func (s *Server) UsesAWS() bool {
+	if !s.AWS.IsZero() {
+		return true
+	}
+	for _, rs := range s.Repos {
+		if !rs.AWS.IsZero() {
+			return true
+		}
+	}
+	return false
+}

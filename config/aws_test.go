@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,72 @@ func TestResolveAWS(t *testing.T) {
 	}
 	if !(config.AWSSection{}).IsZero() || regionOnly.IsZero() || (config.AWSSection{Workspaces: []config.AWSWorkspace{{Match: "a"}}}).IsZero() {
 		t.Error("IsZero")
+	}
+}
+
+// awsServer writes aws at the top level and in a repo entry.
+const awsServer = `aws:
+  role_arn: arn:aws:iam::123456789012:role/landform-read
+  region: eu-west-1
+  workspaces:
+    - {match: "envs/prod/**", role_arn: "arn:aws:iam::210987654321:role/landform-prod", external_id: prod-ext, session_duration: 2h}
+repos:
+  - name: infra
+    url: https://git.example.com/org/infra.git
+    aws:
+      region: eu-central-1
+      workspaces: [{match: envs/prod/db, role_arn: "arn:aws:iam::210987654321:role/landform-db"}]
+  - name: net
+    url: https://git.example.com/org/net.git
+`
+
+func TestParseServerAWS(t *testing.T) {
+	s, err := config.ParseServer("landform.yaml", []byte(awsServer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.UsesAWS() {
+		t.Error("UsesAWS false")
+	}
+	for _, tc := range []struct {
+		repo, workspace string
+		want            config.AWS
+	}{
+		{"net", "envs/dev", config.AWS{RoleARN: "arn:aws:iam::123456789012:role/landform-read", Region: "eu-west-1", SessionDuration: time.Hour}},
+		{"net", "envs/prod/app", config.AWS{RoleARN: "arn:aws:iam::210987654321:role/landform-prod", ExternalID: "prod-ext", Region: "eu-west-1", SessionDuration: 2 * time.Hour}},
+		{"infra", "envs/prod/app", config.AWS{RoleARN: "arn:aws:iam::210987654321:role/landform-prod", ExternalID: "prod-ext", Region: "eu-central-1", SessionDuration: 2 * time.Hour}},
+		{"infra", "envs/prod/db", config.AWS{RoleARN: "arn:aws:iam::210987654321:role/landform-db", Region: "eu-central-1", SessionDuration: 2 * time.Hour}},
+		{"unknown", "envs/dev", config.AWS{RoleARN: "arn:aws:iam::123456789012:role/landform-read", Region: "eu-west-1", SessionDuration: time.Hour}},
+	} {
+		if got := s.AWSSettings(tc.repo, tc.workspace); got != tc.want {
+			t.Errorf("%s %s:\n got %+v\nwant %+v", tc.repo, tc.workspace, got, tc.want)
+		}
+	}
+
+	none, err := config.ParseServer("landform.yaml", []byte("repos: [{name: infra, url: https://git.example.com/org/infra.git}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.UsesAWS() || none.AWSSettings("infra", "envs/a") != (config.AWS{}) {
+		t.Error("no aws section: AWS used")
+	}
+
+	// Keys in the config are refused, in a repo entry too, never echoed.
+	_, err = config.ParseServer("landform.yaml", []byte(`repos:
+  - name: infra
+    url: https://git.example.com/org/infra.git
+    aws: {role_arn: "arn:aws:iam::123456789012:role/x", secret_access_key: wJalrXUtnFEMIK7MDENGbPxRfiCY}
+`))
+	if err == nil || !strings.Contains(err.Error(), "landform.yaml:4:57: repos[0].aws.secret_access_key: AWS keys never go in the config") || strings.Contains(err.Error(), "wJalrXUtnFEMI") {
+		t.Errorf("a secret key in a repo's aws: %v", err)
+	}
+}
+
+// TestRepoConfigHasNoSayInAWS: a repository (a pull request) cannot pick
+// the role its code runs with.
+func TestRepoConfigHasNoSayInAWS(t *testing.T) {
+	_, err := config.ParseRepo(".landform.yaml", []byte("aws: {role_arn: \"arn:aws:iam::123456789012:role/admin\"}\n"), config.RepoOptions{})
+	if err == nil || !strings.Contains(err.Error(), ".landform.yaml:1:1: aws: the AWS role a run assumes is the operator's choice") {
+		t.Errorf("aws in .landform.yaml: %v", err)
 	}
 }

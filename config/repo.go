@@ -199,6 +199,7 @@ var (
 	// server config's alone.
 	operatorOnly = map[string]string{
 		"drift": "drift checks are the operator's: set them in the server config (drift, or repos[i].drift), not in the repository",
+		"aws":   "the AWS role a run assumes is the operator's choice: set it in the server config (aws, or repos[i].aws), never in the repository",
 	}
 )
 

@@ -76,6 +76,7 @@ var lockPolicies = func() []string {
 //	    forge: {kind: gitea, url: https://git.example.com, token_env: GITEA_TOKEN, webhook_secret_env: HOOK_SECRET}
 //	    approvals: {required_approvals: 2}   # overrides the top-level approvals field by field
 //	    drift: {remediation: plan}           # overrides the top-level drift field by field
+//	    aws: {role_arn: arn:aws:iam::123456789012:role/infra}   # overrides the top-level aws field by field
 //	approvals:                     # see Approvals and ApprovalRules
 //	  approvers: [alice, "team:platform", "team:org/slug"]
 //	  required_approvals: 1
@@ -93,6 +94,12 @@ var lockPolicies = func() []string {
 //	  jitter: 10m
 //	  slack_webhook_env: DRIFT_SLACK_WEBHOOK
 //	  workspaces: [{match: "envs/prod/**", schedule: "0 */4 * * *"}]
+//	aws:                           # the AWS role each run assumes; see AWS and AWSSettings
+//	  role_arn: arn:aws:iam::123456789012:role/landform
+//	  external_id: landform
+//	  session_duration: 1h
+//	  region: eu-west-1
+//	  workspaces: [{match: "envs/prod/**", role_arn: "arn:aws:iam::210987654321:role/landform-prod"}]
 //
 // Paths are on the machine Landform runs on: "~/" is expanded and relative
 // paths are relative to the config's directory. Secrets are never written
@@ -160,6 +167,9 @@ type Server struct {
 	// Drift are the drift settings of every repository (each
 	// RepoSettings.Drift overrides them; see DriftSettings and DriftRepo).
 	Drift Drift
+	// AWS are the AWS roles assumed for runs (each RepoSettings.AWS
+	// overrides them; see AWSSettings).
+	AWS AWSSection
 
 	// pos maps field paths ("repos[0].auth.token_env") to where their
 	// values are in the file, for CheckEnvironment; nil for a Server not
@@ -210,6 +220,9 @@ type RepoSettings struct {
 	// Drift are the repo's drift settings, overriding the server config's
 	// top-level ones field by field.
 	Drift Drift
+	// AWS are the repo's AWS settings, overriding the server config's
+	// top-level ones field by field.
+	AWS AWSSection
 }
 
 type position struct{ line, column int }
@@ -255,9 +268,9 @@ func LoadServer(path string) (*Server, error) {
 }
 
 var (
-	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "web", "drift", "store", "plans"}
+	serverFields       = []string{"data_dir", "listen", "external_url", "parallel", "shutdown_grace", "ledger", "sandbox", "redact", "limits", "policies", "terraform", "repos", "approvals", "teams", "identities", "slack", "api", "web", "drift", "store", "plans", "aws"}
 	terraformFields    = []string{"cli_config", "binaries", "plugin_cache_dir", "env", "allowed_env", "pass_env", "sandbox_paths"}
-	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals", "drift"}
+	repoSettingsFields = []string{"name", "url", "branches", "poll_interval", "auth", "pull_requests", "ledger_branch", "ledger", "lock_policy", "forge", "approvals", "drift", "aws"}
 	repoName           = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
@@ -377,6 +390,8 @@ func parseServer(file, base string, data []byte) (*Server, []*FieldError) {
 			s.Plans = sp.decodePlans(p, v)
 		case "drift":
 			s.Drift, drift = sp.decodeDrift(p, v)
+		case "aws":
+			s.AWS = sp.decodeAWS(p, v)
 		case "repos":
 			reposGiven = true
 			d.list(v, p, func(_ int, ip string, item *yaml.Node) {
@@ -603,6 +618,8 @@ func (sp *serverParser) decodeRepo(p string, item *yaml.Node) *repoDecl {
 			r.rs.Approvals, r.approvers = decodeApprovals(d, fp, v)
 		case "drift":
 			r.rs.Drift, r.drift = sp.decodeDrift(fp, v)
+		case "aws":
+			r.rs.AWS = sp.decodeAWS(fp, v)
 		}
 	})
 	if forgeNode != nil {

@@ -255,7 +255,7 @@ func TestParseServerErrors(t *testing.T) {
 			`landform.yaml:2:3: terraform: unknown field "cli_conifg", did you mean "cli_config"?`,
 		}},
 		{name: "unknown field, nothing close", file: "colour: blue\n" + repo0, want: []string{
-			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, web, drift, store, plans)`,
+			`landform.yaml:1:1: unknown field "colour" (known fields: data_dir, listen, external_url, parallel, shutdown_grace, ledger, sandbox, redact, limits, policies, terraform, repos, approvals, teams, identities, slack, api, web, drift, store, plans, aws)`,
 		}},
 
 		// The dashboard and token roles.

@@ -66,13 +66,13 @@ Exit status: 0 applied, 1 refused or failed (the reason is printed).`,
 					return err
 				}
 				defer db.Close()
-				sv, err := a.openServed(cfg)
+				sv, err := a.openServed(ctx, cfg)
 				if err != nil {
 					return err
 				}
 				w := sv.repos
 				defer w.close()
-				r, err := a.newRunner(db, sv.engine, cfg.Terraform.Env, sv.red, 1, false)
+				r, err := a.newRunner(db, sv.engine, cfg.Terraform.Env, sv.red, 1, false, runner.WithCredentials(sv.creds))
 				if err != nil {
 					return err
 				}

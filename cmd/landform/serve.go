@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/awscreds"
 	"github.com/landform/landform/chatops"
 	"github.com/landform/landform/config"
 	"github.com/landform/landform/forge"
@@ -89,7 +90,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 		return err
 	}
 	defer db.Close()
-	sv, err := a.openServed(cfg)
+	sv, err := a.openServed(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	if err != nil {
 		return err
 	}
-	var ropts []runner.Option
+	ropts := []runner.Option{runner.WithCredentials(sv.creds)}
 	if !policyGate.Empty() {
 		ropts = append(ropts, runner.WithPolicies(policyGate))
 	}
@@ -241,14 +242,20 @@ type served struct {
 	engine *terraform.Engine
 	red    *redact.Redactor
 	repos  *watched
+	// creds gives each run its AWS credentials, nil for none.
+	creds runner.Credentials
 }
 
 // openServed builds, from cfg, the terraform engine and the redaction
 // (through which the app's logger goes from here on), opens the plan store
 // and the watched repositories (their ledgers signed when a key is
 // configured). Close repos when done.
-func (a *app) openServed(cfg *config.Server) (*served, error) {
+func (a *app) openServed(ctx context.Context, cfg *config.Server) (*served, error) {
 	signer, err := ledgerSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := a.awsCredentials(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +274,24 @@ func (a *app) openServed(cfg *config.Server) (*served, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &served{engine: engine, red: red, repos: w}, nil
+	return &served{engine: engine, red: red, repos: w, creds: creds}, nil
+}
+
+// awsCredentials gives each run of cfg's workspaces with an AWS role
+// short-lived credentials of its own (nil when no aws section is
+// written), and makes the app's logger mask them while they are valid.
+func (a *app) awsCredentials(ctx context.Context, cfg *config.Server) (runner.Credentials, error) {
+	if !cfg.UsesAWS() {
+		return nil, nil
+	}
+	p, err := awscreds.New(ctx, func(repo, workspace string) awscreds.Settings {
+		return awscreds.Settings(cfg.AWSSettings(repo, workspace))
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.logger = slog.New(p.LogHandler(a.logger.Handler()))
+	return p.Credentials, nil
 }
 
 // ledgerSigner loads the ledger signing key of cfg, nil when none.

@@ -150,12 +150,13 @@ func (a *app) newRunner(db store.Store, engine *terraform.Engine, env map[string
 // tfPlanner adapts the terraform engine to runner.Planner.
 type tfPlanner struct {
 	engine *terraform.Engine
-	// env is added to every workspace's own environment.
+	// env is added to every workspace's own environment, and each job's
+	// own (its cloud credentials) over it.
 	env map[string]string
 }
 
 func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
-	res, err := p.engine.Plan(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env))
+	res, err := p.engine.Plan(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, job.EnvWith(p.env)))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (p *tfPlanner) Plan(ctx context.Context, job runner.PlanJob) (*runner.PlanO
 
 // Apply applies a saved plan through the terraform engine.
 func (p *tfPlanner) Apply(ctx context.Context, job runner.ApplyJob) (*runner.ApplyOutput, error) {
-	req := terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env)
+	req := terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, job.EnvWith(p.env))
 	res, err := p.engine.Apply(ctx, req, job.PlanFile)
 	if err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func (p *tfPlanner) Apply(ctx context.Context, job runner.ApplyJob) (*runner.App
 // Drift checks a workspace for drift through the terraform engine: the
 // normal plan is the run's artifact, the classification its findings.
 func (p *tfPlanner) Drift(ctx context.Context, job runner.PlanJob) (*runner.PlanOutput, error) {
-	res, err := p.engine.Drift(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, p.env))
+	res, err := p.engine.Drift(ctx, terraform.WorkspacePlan(job.Workspace, job.Root, job.ScratchDir, job.RequiredVersions, job.EnvWith(p.env)))
 	if err != nil {
 		return nil, err
 	}
