@@ -88,6 +88,9 @@ type ApplyEnv struct {
 	// Save records the finished apply; nil means once, in the runner's
 	// store.
 	Save func(ctx context.Context, run *landform.Run) error
+	// Owner names who runs the apply (the daemon or replica; "" for a
+	// one-shot CLI): a replica's crash is recovered by it.
+	Owner string
 }
 
 // ApplyRequest is someone's request to apply a run's plan.
@@ -179,6 +182,7 @@ func (r *Runner) StartApply(ctx context.Context, env ApplyEnv, req ApplyRequest)
 		}
 		x.State = landform.StateApplying
 		x.Apply = &landform.ApplyResult{By: req.By, Channel: req.Channel, RequestedAt: now}
+		x.Owner = env.Owner
 		return nil
 	})
 	if errors.Is(err, landform.ErrWorkspaceBusy) {

@@ -97,7 +97,7 @@ func (d *Daemon) announce(ctx context.Context, run *landform.Run) error {
 
 // applyEnv is what applying a run of repo works with.
 func (d *Daemon) applyEnv(repo WatchedRepo) ApplyEnv {
-	return ApplyEnv{Store: d.store, Policy: d.approvals, Source: repo.Source, Forge: repo.Forge, LockPolicy: repo.LockPolicy}
+	return ApplyEnv{Store: d.store, Policy: d.approvals, Source: repo.Source, Forge: repo.Forge, LockPolicy: repo.LockPolicy, Owner: d.owner}
 }
 
 // Apply starts the apply of a run's plan (see StartApply for what is

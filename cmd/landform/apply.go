@@ -8,6 +8,7 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/internal/datadir"
+	"github.com/landform/landform/internal/storage"
 	"github.com/landform/landform/runner"
 )
 
@@ -54,6 +55,11 @@ Exit status: 0 applied, 1 refused or failed (the reason is printed).`,
 					return err
 				}
 				as = who
+				if storage.Shared(cfg.Store) {
+					// Replicas recover what no live replica runs: an apply
+					// here would be taken for a dead replica's.
+					return landform.Errorf(landform.EINVALID, "the store is shared by replicas: apply through one of them with --server URL")
+				}
 				// Terraform runs here: not beside a daemon of the same data
 				// directory, which may be applying or planning it.
 				lock, err := datadir.Acquire(a.dataDir, "landform apply")
