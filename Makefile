@@ -4,8 +4,9 @@ GO ?= go
 # The tests' extras: the forge tests run against a real Gitea, which setup
 # builds once (cgo, a few minutes) into .tools/, and the dashboard's tests
 # drive Debian's headless Chromium, which setup installs; the S3 plan store's
-# tests run against versitygw (built once). The demo needs none.
-SETUP_FLAGS ?= --with gitea --with chromium --with s3
+# tests run against versitygw (built once), the PostgreSQL store's against
+# PostgreSQL 15 (Debian's, installed when missing). The demo needs none.
+SETUP_FLAGS ?= --with gitea --with chromium --with s3 --with postgres
 
 .PHONY: setup test fuzz build demo bench fmt
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/landform/landform/internal/pgtest"
 )
 
 // landformBin is the landform binary built once for the package's tests.
@@ -34,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building landform:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m) // the PostgreSQL cluster of the replica tests, if started, stops after them
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -51,6 +51,12 @@ var shared struct {
 // did not stop (the shared one, and those of Start), and exits with the
 // tests' code. Call it from TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain with work of its own after the tests: it
+// runs m's tests, stops the clusters and returns the exit code.
+func Run(m *testing.M) int {
 	shared.main.Store(true)
 	code := m.Run()
 	if err := StopAll(); err != nil {
@@ -59,7 +65,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // StopAll stops every cluster this process started and did not stop yet.

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/landform/landform/internal/pgtest"
 )
 
 // The benchmarks' fixtures are made once per process, under fixtureRoot,
@@ -26,7 +28,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if fixtureRoot != "" {
 		os.RemoveAll(fixtureRoot)
 	}
