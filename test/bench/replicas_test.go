@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -103,7 +102,7 @@ repos:
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			return sample{}, err
 		}
-		logs := &strings.Builder{}
+		logs := &strings.Builder{} // written by the reader below only until it has the address
 		cmd := exec.Command(bin, "serve", "--config", path)
 		cmd.Env = env
 		out, err := cmd.StderrPipe()
@@ -198,4 +197,3 @@ func waitUntil(timeout time.Duration, cond func() (bool, error)) error {
 	}
 }
 
-var _ = context.Background
