@@ -152,6 +152,10 @@ func (d *Daemon) finishApply(ctx context.Context, repo WatchedRepo, env ApplyEnv
 	defer d.busy(-1)
 	// Recorded the daemon's way: retried, with the ledger and the forge.
 	env.Save = d.saveFinished
+	if d.replicas != nil {
+		// The commit may be one only the poller fetched.
+		env.Source = fetchFirst{ApplySource: env.Source, d: d, repo: repo, ref: run.Ref}
+	}
 	done, err := d.FinishApply(ctx, env, run)
 	if done == nil {
 		done = run

@@ -172,3 +172,56 @@ func (d *Daemon) recoverOrphans(ctx context.Context) error {
 	}
 	return nil
 }
+
+// CommitResolver tells whether a repository's local copy has a commit
+// (source.Repo).
+type CommitResolver interface {
+	Resolve(ctx context.Context, rev string) (string, error)
+}
+
+// ensureCommit makes sure the local copy of repo has commit, the commit of
+// a run of ref, before the run or its apply uses it. Only the poller
+// fetches as it polls: a replica's workers and applies take runs the
+// poller queued, at commits this replica may never have fetched. It
+// fetches ref (where the commit was seen) when the commit is missing; a
+// lone daemon, the poller itself, has what it polled.
+func (d *Daemon) ensureCommit(ctx context.Context, repo WatchedRepo, commit, ref string) error {
+	if d.replicas == nil || commit == "" {
+		return nil
+	}
+	res, ok := repo.Source.(CommitResolver)
+	if !ok {
+		return nil
+	}
+	if _, err := res.Resolve(ctx, commit); err == nil {
+		return nil
+	}
+	refs := []string{ref}
+	if ref == "" {
+		refs = nil
+	}
+	if err := repo.Source.Fetch(ctx, refs); err != nil {
+		return fmt.Errorf("fetching %s for commit %s: %w", ref, landform.ShortSHA(commit), err)
+	}
+	if _, err := res.Resolve(ctx, commit); err != nil {
+		return fmt.Errorf("commit %s is not on the remote's %s any more: %w", landform.ShortSHA(commit), ref, err)
+	}
+	return nil
+}
+
+// fetchFirst is an apply's source on a replica: the commit is fetched
+// before it is exported, when this replica's copy lacks it (the apply then
+// has not started, and the run goes back to approved if it cannot be).
+type fetchFirst struct {
+	ApplySource
+	d    *Daemon
+	repo WatchedRepo
+	ref  string
+}
+
+func (f fetchFirst) ExportPaths(ctx context.Context, commit, dir string, paths []string) error {
+	if err := f.d.ensureCommit(ctx, f.repo, commit, f.ref); err != nil {
+		return err
+	}
+	return f.ApplySource.ExportPaths(ctx, commit, dir, paths)
+}

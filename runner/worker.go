@@ -238,6 +238,9 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 			return d.fail(ctx, run, fmt.Errorf("taking the workspace lock: %w", err), p)
 		}
 	}
+	if err := d.ensureCommit(ctx, repo, run.Commit, run.Ref); err != nil {
+		return d.fail(ctx, run, err, p)
+	}
 	if err := d.execute(ctx, repo.Source, run, p); err != nil {
 		return err
 	}

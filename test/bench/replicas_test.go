@@ -196,4 +196,3 @@ func waitUntil(timeout time.Duration, cond func() (bool, error)) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
