@@ -181,46 +181,24 @@ type approverAt struct {
 // its approvers entries with their places.
 func decodeApprovals(d *decoder, p string, n *yaml.Node) (Approvals, []approverAt) {
 	var (
-		a       Approvals
-		refs    []approverAt
-		matches = map[string]string{} // glob → path of its entry
+		a    Approvals
+		refs []approverAt
 	)
 	d.object(n, p, approvalsFields, func(name, fp string, _, v *yaml.Node) {
 		if name != "workspaces" {
 			refs = append(refs, decodeApprovalSetting(d, name, fp, v, &a.ApprovalSettings)...)
 			return
 		}
-		d.list(v, fp, func(_ int, ip string, item *yaml.Node) {
-			var (
-				w         WorkspaceApprovals
-				matchNode *yaml.Node
-			)
-			ok := d.object(item, ip, workspaceApprovalsFields, func(name, wp string, _, v *yaml.Node) {
-				if name != "match" {
+		d.globEntries(v, fp, workspaceApprovalsFields, nil, func(string) (func(string, string, *yaml.Node), func(string, bool)) {
+			var w WorkspaceApprovals
+			return func(name, wp string, v *yaml.Node) {
 					refs = append(refs, decodeApprovalSetting(d, name, wp, v, &w.ApprovalSettings)...)
-					return
-				}
-				matchNode = v
-				if s, ok := d.str(v, wp); ok {
-					if c, msg := cleanGlob(s); msg != "" {
-						d.errorf(v, wp, "%s", msg)
-					} else {
-						w.Match = c
+				}, func(match string, ok bool) {
+					if ok {
+						w.Match = match
+						a.Workspaces = append(a.Workspaces, w)
 					}
 				}
-			})
-			switch {
-			case !ok:
-			case matchNode == nil:
-				d.errorf(item, ip, `missing required field "match" (a glob of workspace names, e.g. "envs/prod/**")`)
-			case w.Match == "":
-				// invalid, reported
-			case matches[w.Match] != "":
-				d.errorf(matchNode, joinPath(ip, "match"), "%q is the glob of %s already, whose entry applies first: this one would never apply", w.Match, matches[w.Match])
-			default:
-				matches[w.Match] = ip
-				a.Workspaces = append(a.Workspaces, w)
-			}
 		})
 	})
 	return a, refs

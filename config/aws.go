@@ -167,10 +167,7 @@ const maxRoleARN = 2048
 // level, or a repo entry's).
 func (sp *serverParser) decodeAWS(p string, n *yaml.Node) AWSSection {
 	d := sp.d
-	var (
-		a       AWSSection
-		matches = map[string]string{} // glob → path of its entry
-	)
+	var a AWSSection
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, "expected a mapping such as {role_arn: arn:aws:iam::123456789012:role/NAME, region: eu-west-1}, got %s", describe(n))
 		return a
@@ -181,41 +178,20 @@ func (sp *serverParser) decodeAWS(p string, n *yaml.Node) AWSSection {
 			decodeAWSField(d, name, fp, v, &a.AWS, &pair)
 			return
 		}
-		d.list(v, fp, func(_ int, ip string, item *yaml.Node) {
+		d.globEntries(v, fp, awsWorkspaceFields, awsInlineSecrets, func(ip string) (func(string, string, *yaml.Node), func(string, bool)) {
 			var (
-				w         AWSWorkspace
-				wpair     awsPair
-				matchNode *yaml.Node
+				w     AWSWorkspace
+				wpair awsPair
 			)
-			ok := d.objectRefusing(item, ip, awsWorkspaceFields, awsInlineSecrets, func(name, wp string, _, v *yaml.Node) {
-				if name != "match" {
+			return func(name, wp string, v *yaml.Node) {
 					decodeAWSField(d, name, wp, v, &w.AWS, &wpair)
-					return
-				}
-				matchNode = v
-				if s, ok := d.str(v, wp); ok {
-					if c, msg := cleanGlob(s); msg != "" {
-						d.errorf(v, wp, "%s", msg)
-					} else {
-						w.Match = c
+				}, func(match string, ok bool) {
+					wpair.check(d, ip, &w.AWS)
+					if ok {
+						w.Match = match
+						a.Workspaces = append(a.Workspaces, w)
 					}
 				}
-			})
-			if !ok {
-				return
-			}
-			wpair.check(d, ip, &w.AWS)
-			switch {
-			case matchNode == nil:
-				d.errorf(item, ip, `missing required field "match" (a glob of workspace names, e.g. "envs/prod/**")`)
-			case w.Match == "":
-				// invalid, reported
-			case matches[w.Match] != "":
-				d.errorf(matchNode, joinPath(ip, "match"), "%q is the glob of %s already, whose entry applies first: this one would never apply", w.Match, matches[w.Match])
-			default:
-				matches[w.Match] = ip
-				a.Workspaces = append(a.Workspaces, w)
-			}
 		})
 	})
 	pair.check(d, p, &a.AWS)

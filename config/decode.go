@@ -432,3 +432,54 @@ func keyPath(parent, key string) string {
 	}
 	return fmt.Sprintf("%s[%q]", parent, key)
 }
+
+// globEntries decodes n, at p, as a list of per-workspace entries, each a
+// mapping with a "match" glob of workspace names and other fields (known
+// includes "match"; refused as for objectRefusing). For each entry,
+// entry(ip) returns field, called for each field but match, and add,
+// called once the entry is read with its cleaned glob: ok is false when
+// the entry is invalid (its problems reported), or its glob is that of an
+// earlier entry, which applies first (reported: this one would never
+// apply). add is not called for an entry that is not a mapping.
+func (d *decoder) globEntries(n *yaml.Node, p string, known []string, refused map[string]string,
+	entry func(ip string) (field func(name, fp string, v *yaml.Node), add func(match string, ok bool))) {
+	matches := map[string]string{} // glob → path of its entry
+	d.list(n, p, func(_ int, ip string, item *yaml.Node) {
+		field, add := entry(ip)
+		var (
+			match     string
+			matchNode *yaml.Node
+		)
+		ok := d.objectRefusing(item, ip, known, refused, func(name, fp string, _, v *yaml.Node) {
+			if name != "match" {
+				field(name, fp, v)
+				return
+			}
+			matchNode = v
+			if s, ok := d.str(v, fp); ok {
+				if c, msg := cleanGlob(s); msg != "" {
+					d.errorf(v, fp, "%s", msg)
+				} else {
+					match = c
+				}
+			}
+		})
+		if !ok {
+			return
+		}
+		switch {
+		case matchNode == nil:
+			d.errorf(item, ip, `missing required field "match" (a glob of workspace names, e.g. "envs/prod/**")`)
+		case match == "":
+			// invalid, reported
+		case matches[match] != "":
+			d.errorf(matchNode, joinPath(ip, "match"), "%q is the glob of %s already, whose entry applies first: this one would never apply", match, matches[match])
+			match = ""
+		default:
+			matches[match] = ip
+			add(match, true)
+			return
+		}
+		add("", false)
+	})
+}

@@ -301,7 +301,6 @@ func (sp *serverParser) decodeDrift(p string, n *yaml.Node) (Drift, driftDecl) {
 		decl      = driftDecl{path: p}
 		pair      driftPair
 		secretKey *yaml.Node
-		matches   = map[string]string{} // glob → path of its entry
 	)
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, p, `expected a mapping such as {schedule: "@nightly", remediation: plan}, got %s; to turn drift checks off, write {schedule: off}`, describe(n))
@@ -337,41 +336,20 @@ func (sp *serverParser) decodeDrift(p string, n *yaml.Node) (Drift, driftDecl) {
 				sp.secretRef(fp, v, name == "slack_webhook_env", &o.SlackWebhookEnv, &o.SlackWebhookFile)
 			}
 		case "workspaces":
-			d.list(v, fp, func(_ int, ip string, item *yaml.Node) {
+			d.globEntries(v, fp, driftWorkspaceFields, driftRepoWide, func(ip string) (func(string, string, *yaml.Node), func(string, bool)) {
 				var (
-					w         DriftWorkspace
-					wpair     driftPair
-					matchNode *yaml.Node
+					w     DriftWorkspace
+					wpair driftPair
 				)
-				ok := d.objectRefusing(item, ip, driftWorkspaceFields, driftRepoWide, func(name, wp string, _, v *yaml.Node) {
-					if name != "match" {
+				return func(name, wp string, v *yaml.Node) {
 						decodeDriftField(d, name, wp, v, &w.DriftOptions, &wpair)
-						return
-					}
-					matchNode = v
-					if s, ok := d.str(v, wp); ok {
-						if c, msg := cleanGlob(s); msg != "" {
-							d.errorf(v, wp, "%s", msg)
-						} else {
-							w.Match = c
+					}, func(match string, ok bool) {
+						wpair.check(d, ip, &w.DriftOptions)
+						if ok {
+							w.Match = match
+							dr.Workspaces = append(dr.Workspaces, w)
 						}
 					}
-				})
-				if !ok {
-					return
-				}
-				wpair.check(d, ip, &w.DriftOptions)
-				switch {
-				case matchNode == nil:
-					d.errorf(item, ip, `missing required field "match" (a glob of workspace names, e.g. "envs/prod/**")`)
-				case w.Match == "":
-					// invalid, reported
-				case matches[w.Match] != "":
-					d.errorf(matchNode, joinPath(ip, "match"), "%q is the glob of %s already, whose entry applies first: this one would never apply", w.Match, matches[w.Match])
-				default:
-					matches[w.Match] = ip
-					dr.Workspaces = append(dr.Workspaces, w)
-				}
 			})
 		default:
 			decodeDriftField(d, name, fp, v, o, &pair)
