@@ -19,15 +19,11 @@
 package fs
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	iofs "io/fs"
 	"os"
 	"path/filepath"
@@ -38,17 +34,14 @@ import (
 	"github.com/landform/landform/planstore"
 )
 
-// Names of the files in a run's directory.
+// Names of the files in a run's directory: the parts (planstore.Parts)
+// and the manifest.
 const (
-	partPlan     = "plan.tfplan"
-	partJSON     = "plan.json"
-	partText     = "plan.txt"
+	partPlan     = planstore.PartPlan
+	partJSON     = planstore.PartJSON
+	partText     = planstore.PartText
 	manifestName = "manifest.json"
 )
-
-// manifestVersion is the format of manifest.json this package writes and
-// reads.
-const manifestVersion = 1
 
 // Store keeps plan artifacts under one directory. It is safe for concurrent
 // use, also by several processes sharing the directory.
@@ -68,23 +61,8 @@ func New(dir string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
-// manifest is the content of manifest.json: the digest of each part, keyed
-// by file name.
-type manifest struct {
-	Version int                   `json:"version"`
-	RunID   string                `json:"run_id"`
-	Parts   map[string]partDigest `json:"parts"`
-}
-
-type partDigest struct {
-	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
-}
-
-func digest(b []byte) partDigest {
-	sum := sha256.Sum256(b)
-	return partDigest{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}
-}
+// digest is a part's digest (planstore.DigestOf).
+func digest(b []byte) planstore.Digest { return planstore.DigestOf(b) }
 
 // Put stores a as the artifact of runID, sets a.SHA256 to the hex sha256 of
 // a.Plan and returns it. Empty parts are stored as empty files.
@@ -117,18 +95,14 @@ func (s *Store) Put(ctx context.Context, runID string, a *landform.PlanArtifact)
 			os.RemoveAll(tmp)
 		}
 	}()
-	m := manifest{Version: manifestVersion, RunID: runID, Parts: make(map[string]partDigest, 3)}
-	for _, p := range []struct {
-		name string
-		data []byte
-	}{{partPlan, a.Plan}, {partJSON, a.JSON}, {partText, []byte(a.Text)}} {
+	m := planstore.NewManifest(runID, a)
+	for i, data := range planstore.PartsOf(a) {
 		if err := ctx.Err(); err != nil {
 			return "", fmt.Errorf("storing plan artifact of run %s: %w", runID, err)
 		}
-		if err := writeFile(filepath.Join(tmp, p.name), p.data); err != nil {
+		if err := writeFile(filepath.Join(tmp, planstore.Parts[i]), data); err != nil {
 			return "", fmt.Errorf("storing plan artifact of run %s: %w", runID, err)
 		}
-		m.Parts[p.name] = digest(p.data)
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -222,50 +196,9 @@ func (s *Store) readPart(dir, runID, name string) ([]byte, error) {
 	return nil, corrupt(runID, name, "missing")
 }
 
-// parseManifest decodes a manifest strictly: unknown fields, trailing data, a
-// foreign run ID, a missing or extra part and a malformed digest are all
-// errors, so that damage anywhere in the file is caught.
-func parseManifest(raw []byte, runID string) (*manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var m manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("decoding: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the manifest")
-	}
-	if m.Version != manifestVersion {
-		return nil, fmt.Errorf("version %d, want %d", m.Version, manifestVersion)
-	}
-	if m.RunID != runID {
-		return nil, fmt.Errorf("manifest is for run %q", m.RunID)
-	}
-	if len(m.Parts) != 3 {
-		return nil, fmt.Errorf("lists %d parts, want 3", len(m.Parts))
-	}
-	for _, name := range []string{partPlan, partJSON, partText} {
-		d, ok := m.Parts[name]
-		if !ok {
-			return nil, fmt.Errorf("part %s not listed", name)
-		}
-		if !isSHA256Hex(d.SHA256) || d.Size < 0 {
-			return nil, fmt.Errorf("malformed digest of %s", name)
-		}
-	}
-	return &m, nil
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+// parseManifest is planstore.ParseManifest.
+func parseManifest(raw []byte, runID string) (*planstore.Manifest, error) {
+	return planstore.ParseManifest(raw, runID)
 }
 
 // Delete removes the artifact of runID. Deleting an absent artifact is not an

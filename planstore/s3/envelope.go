@@ -5,15 +5,13 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/planstore"
 )
 
 // The envelope's header (see the package documentation).
@@ -26,31 +24,9 @@ const (
 	headerSize    = len(magic) + 1 + 1 + keyIDSize + nonceSize // 28
 )
 
-// Names of the parts in the manifest, as planstore/fs names its files.
-const (
-	partPlan = "plan.tfplan"
-	partJSON = "plan.json"
-	partText = "plan.txt"
-)
-
-// manifestVersion is the format of the manifest inside the payload.
-const manifestVersion = 1
-
-type manifest struct {
-	Version int                   `json:"version"`
-	RunID   string                `json:"run_id"`
-	Parts   map[string]partDigest `json:"parts"`
-}
-
-type partDigest struct {
-	SHA256 string `json:"sha256"`
-	Size   int64  `json:"size"`
-}
-
-func digest(b []byte) partDigest {
-	sum := sha256.Sum256(b)
-	return partDigest{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(b))}
-}
+// partPlan names the plan file in the manifest (planstore.Manifest, as
+// planstore/fs writes it).
+const partPlan = planstore.PartPlan
 
 // sealer seals payloads for writing and opens objects on reading. A nil
 // key means the store is unencrypted.
@@ -75,12 +51,8 @@ func newSealer(key []byte, previous [][]byte) *sealer {
 // seal returns the object that stores a under runID, and the manifest's
 // digest of the plan file.
 func (s *sealer) seal(runID string, a *landform.PlanArtifact) ([]byte, string, error) {
-	parts := [3][]byte{a.Plan, a.JSON, []byte(a.Text)}
-	m := manifest{Version: manifestVersion, RunID: runID, Parts: map[string]partDigest{
-		partPlan: digest(parts[0]),
-		partJSON: digest(parts[1]),
-		partText: digest(parts[2]),
-	}}
+	parts := planstore.PartsOf(a)
+	m := planstore.NewManifest(runID, a)
 	rawManifest, err := json.Marshal(m)
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding manifest of run %s: %w", runID, err)
@@ -192,20 +164,20 @@ func parsePayload(runID string, payload []byte) (*landform.PlanArtifact, error) 
 	if uint64(n) > uint64(len(rest)) {
 		return nil, errors.New("manifest truncated")
 	}
-	m, err := parseManifest(rest[:n], runID)
+	m, err := planstore.ParseManifest(rest[:n], runID)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %v", err)
 	}
 	rest = rest[n:]
 	var parts [3][]byte
-	for i, name := range []string{partPlan, partJSON, partText} {
+	for i, name := range planstore.Parts {
 		want := m.Parts[name]
 		if want.Size > int64(len(rest)) {
 			return nil, fmt.Errorf("%s: truncated: %d bytes left, manifest says %d", name, len(rest), want.Size)
 		}
 		b := rest[:want.Size:want.Size]
 		rest = rest[want.Size:]
-		if got := digest(b); got.SHA256 != want.SHA256 {
+		if got := planstore.DigestOf(b); got.SHA256 != want.SHA256 {
 			return nil, fmt.Errorf("%s: sha256 %s, manifest says %s", name, got.SHA256, want.SHA256)
 		}
 		parts[i] = b
@@ -219,50 +191,4 @@ func parsePayload(runID string, payload []byte) (*landform.PlanArtifact, error) 
 		Text:   string(parts[2]),
 		SHA256: m.Parts[partPlan].SHA256,
 	}, nil
-}
-
-// parseManifest decodes a manifest strictly, as planstore/fs does: unknown
-// fields, trailing data, a foreign run ID, a missing or extra part and a
-// malformed digest are all errors.
-func parseManifest(raw []byte, runID string) (*manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var m manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("decoding: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("trailing data after the manifest")
-	}
-	if m.Version != manifestVersion {
-		return nil, fmt.Errorf("version %d, want %d", m.Version, manifestVersion)
-	}
-	if m.RunID != runID {
-		return nil, fmt.Errorf("manifest is for run %q", m.RunID)
-	}
-	if len(m.Parts) != 3 {
-		return nil, fmt.Errorf("lists %d parts, want 3", len(m.Parts))
-	}
-	for _, name := range []string{partPlan, partJSON, partText} {
-		d, ok := m.Parts[name]
-		if !ok {
-			return nil, fmt.Errorf("part %s not listed", name)
-		}
-		if !isSHA256Hex(d.SHA256) || d.Size < 0 {
-			return nil, fmt.Errorf("malformed digest of %s", name)
-		}
-	}
-	return &m, nil
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
