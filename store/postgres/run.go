@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/store/internal/rows"
 )
 
 // querier is a *pgxpool.Pool or a pgx.Tx.
@@ -22,12 +21,11 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// timeLayout is RFC 3339 with a fixed nine-digit fraction: unlike
-// time.RFC3339Nano, which drops trailing zeros, its text order is time
-// order. store/sqlite stores the same text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// timeLayout is the stored text of times, store/sqlite's too
+// (rows.TimeLayout).
+const timeLayout = rows.TimeLayout
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func formatTime(t time.Time) string { return rows.FormatTime(t) }
 
 // nullTime stores the zero time as NULL.
 func nullTime(t time.Time) *string {
@@ -45,16 +43,8 @@ func parseTime(s *string) (time.Time, error) {
 	return time.Parse(timeLayout, *s)
 }
 
-// checkTimes rejects times the layout cannot keep in order: outside years 1
-// to 9999. The zero time is fine: it means "not yet".
-func checkTimes(ts ...time.Time) error {
-	for _, t := range ts {
-		if y := t.UTC().Year(); !t.IsZero() && (y < 1 || y > 9999) {
-			return landform.Errorf(landform.EINVALID, "run time %v is out of range", t)
-		}
-	}
-	return nil
-}
+// checkTimes is rows.CheckTimes.
+func checkTimes(ts ...time.Time) error { return rows.CheckTimes(ts...) }
 
 // text returns free text (terraform's errors, reasons) as PostgreSQL's
 // text keeps it: it refuses NUL bytes and invalid UTF-8, which SQLite
@@ -72,42 +62,18 @@ func lit[S ~string](s S) string {
 	return "'" + strings.ReplaceAll(string(s), "'", "''") + "'"
 }
 
-// jsonText is the stored form of a policy, apply or drift result: "" for
-// none.
-func jsonText[T any](v *T) string {
-	if v == nil {
-		return ""
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "" // the results are JSON values: they always marshal
-	}
-	return string(b)
-}
+// jsonText is the stored form of a JSON column (rows.JSON).
+func jsonText[T any](v *T) string { return rows.JSON(v) }
 
-// parseJSON reads what jsonText stored: nil for "".
-func parseJSON[T any](s string) (*T, error) {
-	if s == "" {
-		return nil, nil
-	}
-	v := new(T)
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
+// parseJSON reads what jsonText stored (rows.ParseJSON).
+func parseJSON[T any](s string) (*T, error) { return rows.ParseJSON[T](s) }
 
-// parseID returns the row ID of a run ID: its canonical decimal form only.
-func parseID(id string) (int64, bool) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == id
-}
+// parseID, formatID and notFound are rows'.
+func parseID(id string) (int64, bool) { return rows.ParseID(id) }
 
-func formatID(n int64) string { return strconv.FormatInt(n, 10) }
+func formatID(n int64) string { return rows.FormatID(n) }
 
-func notFound(id string) error {
-	return landform.Errorf(landform.ENOTFOUND, "run %s not found", id)
-}
+func notFound(id string) error { return rows.NotFound(id) }
 
 // CreateRun stores r and assigns r.ID, a decimal number never used before,
 // and r.CreatedAt from the DB's clock when it is zero.
@@ -129,22 +95,8 @@ func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
 }
 
 // checkNew validates a run to create and returns its CreatedAt: r's, or
-// the DB's clock when it is zero.
-func (db *DB) checkNew(r *landform.Run) (time.Time, error) {
-	if r.ID != "" {
-		return time.Time{}, landform.Errorf(landform.EINVALID, "run %s already has an ID", r.ID)
-	}
-	if r.Repo == "" || r.Workspace == "" || r.Kind == "" || r.State == "" {
-		return time.Time{}, landform.Errorf(landform.EINVALID, "run needs a repo, a workspace, a kind and a state")
-	}
-	if err := checkTimes(r.CreatedAt, r.StartedAt, r.FinishedAt); err != nil {
-		return time.Time{}, err
-	}
-	if r.CreatedAt.IsZero() {
-		return db.now().UTC(), nil
-	}
-	return r.CreatedAt, nil
-}
+// the DB's clock when it is zero (rows.CheckNew).
+func (db *DB) checkNew(r *landform.Run) (time.Time, error) { return rows.CheckNew(r, db.now) }
 
 // insertRun inserts r, created at created, and returns its ID; r is not
 // changed.

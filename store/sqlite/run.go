@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,13 +10,13 @@ import (
 	"time"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/store/internal/rows"
 )
 
-// timeLayout is RFC 3339 with a fixed nine-digit fraction: unlike
-// time.RFC3339Nano, which drops trailing zeros, its text order is time order.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// timeLayout is the stored text of times (rows.TimeLayout).
+const timeLayout = rows.TimeLayout
 
-func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+func formatTime(t time.Time) string { return rows.FormatTime(t) }
 
 // nullTime stores the zero time as NULL.
 func nullTime(t time.Time) sql.NullString {
@@ -34,62 +33,20 @@ func parseTime(s sql.NullString) (time.Time, error) {
 	return time.Parse(timeLayout, s.String)
 }
 
-// checkTimes rejects times the layout cannot keep in order: outside years 1
-// to 9999. The zero time is fine: it means "not yet".
-func checkTimes(ts ...time.Time) error {
-	for _, t := range ts {
-		if y := t.UTC().Year(); !t.IsZero() && (y < 1 || y > 9999) {
-			return landform.Errorf(landform.EINVALID, "run time %v is out of range", t)
-		}
-	}
-	return nil
-}
+// checkTimes is rows.CheckTimes.
+func checkTimes(ts ...time.Time) error { return rows.CheckTimes(ts...) }
 
-// policyJSON is the stored form of a policy result: ” for none.
-func policyJSON(p *landform.PolicyResult) string {
-	if p == nil {
-		return ""
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return "" // a PolicyResult always marshals
-	}
-	return string(b)
-}
+// The stored forms of the JSON columns (rows.JSON).
+func policyJSON(p *landform.PolicyResult) string { return rows.JSON(p) }
 
-// applyJSON is the stored form of an apply result: ” for none.
-func applyJSON(a *landform.ApplyResult) string {
-	if a == nil {
-		return ""
-	}
-	b, err := json.Marshal(a)
-	if err != nil {
-		return "" // an ApplyResult always marshals
-	}
-	return string(b)
-}
+func applyJSON(a *landform.ApplyResult) string { return rows.JSON(a) }
 
-// driftJSON is the stored form of a drift result: ” for none.
-func driftJSON(d *landform.WorkspaceDrift) string {
-	if d == nil {
-		return ""
-	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return "" // a WorkspaceDrift of JSON values always marshals
-	}
-	return string(b)
-}
+func driftJSON(d *landform.WorkspaceDrift) string { return rows.JSON(d) }
 
-// parseID returns the row ID of a run ID: its canonical decimal form only.
-func parseID(id string) (int64, bool) {
-	n, err := strconv.ParseInt(id, 10, 64)
-	return n, err == nil && n > 0 && strconv.FormatInt(n, 10) == id
-}
+// parseID and notFound are rows'.
+func parseID(id string) (int64, bool) { return rows.ParseID(id) }
 
-func notFound(id string) error {
-	return landform.Errorf(landform.ENOTFOUND, "run %s not found", id)
-}
+func notFound(id string) error { return rows.NotFound(id) }
 
 // CreateRun stores r and assigns r.ID, a decimal number never used before,
 // and r.CreatedAt from the DB's clock when it is zero.
@@ -111,22 +68,8 @@ func (db *DB) CreateRun(ctx context.Context, r *landform.Run) error {
 }
 
 // checkNew validates a run to create and returns its CreatedAt: r's, or
-// the DB's clock when it is zero.
-func (db *DB) checkNew(r *landform.Run) (time.Time, error) {
-	if r.ID != "" {
-		return time.Time{}, landform.Errorf(landform.EINVALID, "run %s already has an ID", r.ID)
-	}
-	if r.Repo == "" || r.Workspace == "" || r.Kind == "" || r.State == "" {
-		return time.Time{}, landform.Errorf(landform.EINVALID, "run needs a repo, a workspace, a kind and a state")
-	}
-	if err := checkTimes(r.CreatedAt, r.StartedAt, r.FinishedAt); err != nil {
-		return time.Time{}, err
-	}
-	if r.CreatedAt.IsZero() {
-		return db.now().UTC(), nil
-	}
-	return r.CreatedAt, nil
-}
+// the DB's clock when it is zero (rows.CheckNew).
+func (db *DB) checkNew(r *landform.Run) (time.Time, error) { return rows.CheckNew(r, db.now) }
 
 // execer is a *sql.DB or a *sql.Tx.
 type execer interface {
@@ -218,23 +161,14 @@ func scanRun(row interface{ Scan(...any) error }) (*landform.Run, error) {
 		&r.PR.Number, &r.PR.Author, &r.PR.BaseBranch, &policy, &apply, &r.CommitAuthor, &drift, &r.Owner); err != nil {
 		return nil, err
 	}
-	if drift != "" {
-		r.Drift = &landform.WorkspaceDrift{}
-		if err := json.Unmarshal([]byte(drift), r.Drift); err != nil {
-			return nil, fmt.Errorf("run %d: drift: %w", id, err)
-		}
+	if r.Drift, err = rows.ParseJSON[landform.WorkspaceDrift](drift); err != nil {
+		return nil, fmt.Errorf("run %d: drift: %w", id, err)
 	}
-	if apply != "" {
-		r.Apply = &landform.ApplyResult{}
-		if err := json.Unmarshal([]byte(apply), r.Apply); err != nil {
-			return nil, fmt.Errorf("run %d: apply: %w", id, err)
-		}
+	if r.Apply, err = rows.ParseJSON[landform.ApplyResult](apply); err != nil {
+		return nil, fmt.Errorf("run %d: apply: %w", id, err)
 	}
-	if policy != "" {
-		r.Policy = &landform.PolicyResult{}
-		if err := json.Unmarshal([]byte(policy), r.Policy); err != nil {
-			return nil, fmt.Errorf("run %d: policy: %w", id, err)
-		}
+	if r.Policy, err = rows.ParseJSON[landform.PolicyResult](policy); err != nil {
+		return nil, fmt.Errorf("run %d: policy: %w", id, err)
 	}
 	r.ID = strconv.FormatInt(id, 10)
 	if r.CreatedAt, err = time.Parse(timeLayout, created); err != nil {

@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"strconv"
 	"strings"
 
 	"github.com/landform/landform"
+	"github.com/landform/landform/store/internal/rows"
 )
 
 // inTx runs fn in one transaction, which BEGIN IMMEDIATE (the _txlock
@@ -64,4 +64,4 @@ func rowIDs(ids []string) []any {
 	return ns
 }
 
-func formatID(n int64) string { return strconv.FormatInt(n, 10) }
+func formatID(n int64) string { return rows.FormatID(n) }
