@@ -43,6 +43,7 @@ func (d *Daemon) poll(ctx context.Context, repo WatchedRepo) {
 			}
 			s.NextPoll = s.LastPoll.Add(wait)
 		})
+		d.shareStatus(ctx, repo.Name)
 		// Arm the timer before reporting the round, so whoever waits for
 		// the event may move a fake clock past the next round.
 		next, stop := d.after(wait)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -30,6 +31,10 @@ type LeaseStore interface {
 	// RecoverOrphans recovers the runs left running or applying by
 	// owners that hold no unexpired lease prefix+owner, except self's.
 	RecoverOrphans(ctx context.Context, prefix, self string) (requeued, flagged []*landform.Run, err error)
+	// SaveRepoStatus and RepoStatuses share the poller's view of each
+	// repository (RepoStatus as JSON) with the other replicas.
+	SaveRepoStatus(ctx context.Context, repo string, status []byte) error
+	RepoStatuses(ctx context.Context) (map[string][]byte, error)
 }
 
 // The leases.
@@ -224,4 +229,52 @@ func (f fetchFirst) ExportPaths(ctx context.Context, commit, dir string, paths [
 		return err
 	}
 	return f.ApplySource.ExportPaths(ctx, commit, dir, paths)
+}
+
+// shareStatus records the poller's status of repo in the store, for the
+// other replicas' dashboards and APIs (one write per poll round).
+func (d *Daemon) shareStatus(ctx context.Context, repo string) {
+	if d.replicas == nil {
+		return
+	}
+	d.mu.Lock()
+	st := *d.statuses[repo]
+	d.mu.Unlock()
+	b, err := json.Marshal(st)
+	if err == nil {
+		err = d.replicas.leases.SaveRepoStatus(ctx, repo, b)
+	}
+	if err != nil && ctx.Err() == nil {
+		d.logger.Warn("replicas: sharing the poll status failed", "repo", repo, "err", err)
+	}
+}
+
+// sharedStatuses returns every repository's status as the poller shared
+// it; a repository it has not shared yet has only its name.
+func (d *Daemon) sharedStatuses(ctx context.Context) ([]RepoStatus, error) {
+	shared, err := d.replicas.leases.RepoStatuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RepoStatus, 0, len(d.repos))
+	for _, repo := range d.repos {
+		st := RepoStatus{Repo: repo.Name}
+		if b, ok := shared[repo.Name]; ok {
+			if err := json.Unmarshal(b, &st); err != nil {
+				return nil, fmt.Errorf("the shared status of %s: %w", repo.Name, err)
+			}
+			st.Repo = repo.Name
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// ViewStatuses returns the repositories' statuses as this daemon knows
+// them: its own when it polls, else as the poller shared them.
+func (d *Daemon) ViewStatuses(ctx context.Context) ([]RepoStatus, error) {
+	if d.IsPoller() {
+		return d.Statuses(), nil
+	}
+	return d.sharedStatuses(ctx)
 }

@@ -69,6 +69,10 @@ func TestReplicasOnePollerAndTakeover(t *testing.T) {
 	if n := b.Statuses()[0].Polls; n != 0 {
 		t.Errorf("b polled %d times beside a", n)
 	}
+	// b shows a's polling, as a shared it.
+	if sts, err := b.ViewStatuses(context.Background()); err != nil || len(sts) != 1 || sts[0].Polls < 2 || sts[0].Repo != "infra" {
+		t.Errorf("b's view of the polling: %+v, %v; want a's rounds", sts, err)
+	}
 
 	// a dies while it runs a plan: its lease stays until it expires.
 	orphan := &landform.Run{Repo: "infra", Workspace: "db", Dir: "db", Commit: "c2", Ref: mainRef, Kind: landform.RunPlan,

@@ -79,17 +79,21 @@ func (v *Views) repo(name string) (WatchedRepo, error) {
 // Repos returns every watched repository, in the config's order.
 func (v *Views) Repos(ctx context.Context) ([]RepoView, error) {
 	out := make([]RepoView, 0, len(v.D.repos))
-	for _, s := range v.D.Statuses() {
+	statuses, err := v.D.ViewStatuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range statuses {
 		repo, err := v.repo(s.Repo)
 		if err != nil {
 			return nil, err
 		}
 		rv := RepoView{RepoStatus: s, URL: repo.URL}
-		rv.Branch, rv.Head, err = v.head(ctx, repo)
+		rv.Branch, rv.Head, err = v.head(ctx, repo, s.DefaultBranch)
 		if err != nil {
 			return nil, err
 		}
-		if ts, ok := v.headTargets(ctx, repo, rv.Head); ok {
+		if ts, ok := v.headTargets(ctx, repo, rv.Branch, rv.Head); ok {
 			rv.Workspaces = len(ts)
 		}
 		out = append(out, rv)
@@ -97,9 +101,9 @@ func (v *Views) Repos(ctx context.Context) ([]RepoView, error) {
 	return out, nil
 }
 
-// head returns repo's tracked branch and the last commit of it processed.
-func (v *Views) head(ctx context.Context, repo WatchedRepo) (branch, head string, err error) {
-	def := v.D.defaultBranch(repo.Name)
+// head returns repo's tracked branch (def is its default branch, "" when
+// not known yet) and the last commit of it processed.
+func (v *Views) head(ctx context.Context, repo WatchedRepo, def string) (branch, head string, err error) {
 	if def == "" && len(repo.Branches) == 0 {
 		return "", "", nil
 	}
@@ -108,10 +112,25 @@ func (v *Views) head(ctx context.Context, repo WatchedRepo) (branch, head string
 	return branch, head, err
 }
 
+// defaultBranch returns repo's default branch as this daemon knows it
+// (see Daemon.ViewStatuses).
+func (v *Views) defaultBranch(ctx context.Context, repo string) (string, error) {
+	statuses, err := v.D.ViewStatuses(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, s := range statuses {
+		if s.Repo == repo {
+			return s.DefaultBranch, nil
+		}
+	}
+	return "", nil
+}
+
 // headTargets returns the workspaces at head, cached per repository and
 // commit; ok false when they cannot be listed (no head yet, a source that
 // cannot list, a broken commit).
-func (v *Views) headTargets(ctx context.Context, repo WatchedRepo, head string) ([]landform.Target, bool) {
+func (v *Views) headTargets(ctx context.Context, repo WatchedRepo, branch, head string) ([]landform.Target, bool) {
 	if head == "" {
 		return nil, false
 	}
@@ -123,6 +142,11 @@ func (v *Views) headTargets(ctx context.Context, repo WatchedRepo, head string) 
 	}
 	lister, ok := repo.Source.(WorkspaceLister)
 	if !ok {
+		return nil, false
+	}
+	// A replica that does not poll may lack the commit the poller saw.
+	if err := v.D.ensureCommit(ctx, repo, head, branchPrefix+branch); err != nil {
+		v.D.logger.Debug("views: fetching the head", "repo", repo.Name, "commit", head, "err", err)
 		return nil, false
 	}
 	ts, err := lister.AllTargets(ctx, head)
@@ -155,11 +179,15 @@ func (v *Views) Workspaces(ctx context.Context, repoName string) ([]WorkspaceVie
 		}
 		return w
 	}
-	_, head, err := v.head(ctx, repo)
+	def, err := v.defaultBranch(ctx, repo.Name)
 	if err != nil {
 		return nil, err
 	}
-	if ts, ok := v.headTargets(ctx, repo, head); ok {
+	branch, head, err := v.head(ctx, repo, def)
+	if err != nil {
+		return nil, err
+	}
+	if ts, ok := v.headTargets(ctx, repo, branch, head); ok {
 		for _, t := range ts {
 			w := get(t.Workspace.Name)
 			w.AtHead, w.Dir = true, t.Workspace.Dir

@@ -97,11 +97,10 @@ func TestReplicas(t *testing.T) {
 			return code == 200
 		})
 	}
-	// The poller knows each repository's polling (the others, their
-	// runs and locks).
+	// The replica that does not poll shows the poller's polling.
 	for _, name := range repos {
 		waitFor(t, 30*time.Second, "the baseline of "+name, func() bool {
-			code, body := apiGet(t, addrA, "GET", "/api/v1/repos/"+name, replicaToken)
+			code, body := apiGet(t, addrB, "GET", "/api/v1/repos/"+name, replicaToken)
 			return code == 200 && strings.Contains(body, `"head":"`)
 		})
 	}
@@ -150,6 +149,12 @@ func TestReplicas(t *testing.T) {
 		if r.State == "errored" {
 			t.Errorf("run %s errored: %s", r.ID, r.Error)
 		}
+	}
+	// The other replica lists the workspaces at the head the poller saw
+	// (fetching it for itself).
+	if code, body := apiGet(t, addrB, "GET", "/api/v1/repos/r1/workspaces", replicaToken); code != 200 ||
+		!strings.Contains(body, `"name":"envs/a","dir":"envs/a","at_head":true`) {
+		t.Errorf("r1's workspaces on the replica that does not poll: %d %s", code, body)
 	}
 	both := strings.Contains(a.logs.String(), "msg=running kind=plan") && strings.Contains(b.logs.String(), "msg=running kind=plan")
 	t.Logf("%d runs; both replicas planned: %v", len(runs), both)

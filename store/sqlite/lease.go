@@ -70,3 +70,32 @@ func (db *DB) RecoverOrphans(ctx context.Context, prefix, self string) (requeued
 	}
 	return requeued, flagged, nil
 }
+
+// SaveRepoStatus records status (the poller's view of repo, opaque JSON)
+// in place of the last one.
+func (db *DB) SaveRepoStatus(ctx context.Context, repo string, status []byte) error {
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO repo_status (repo, status, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (repo) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+		repo, string(status), formatTime(db.now())); err != nil {
+		return fmt.Errorf("saving the status of %s: %w", repo, err)
+	}
+	return nil
+}
+
+// RepoStatuses returns the statuses SaveRepoStatus recorded, by repo.
+func (db *DB) RepoStatuses(ctx context.Context) (map[string][]byte, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT repo, status FROM repo_status`)
+	if err != nil {
+		return nil, fmt.Errorf("reading repository statuses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var repo, status string
+		if err := rows.Scan(&repo, &status); err != nil {
+			return nil, fmt.Errorf("reading repository statuses: %w", err)
+		}
+		out[repo] = []byte(status)
+	}
+	return out, rows.Err()
+}

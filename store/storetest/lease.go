@@ -24,6 +24,31 @@ type LeaseStore interface {
 	// RecoverOrphans is RecoverRuns of the runs whose Owner holds no
 	// unexpired lease prefix+Owner, except self's runs.
 	RecoverOrphans(ctx context.Context, prefix, self string) (requeued, flagged []*landform.Run, err error)
+	// SaveRepoStatus records the poller's view of a repository (opaque
+	// JSON) in place of the last; RepoStatuses returns them by repo.
+	SaveRepoStatus(ctx context.Context, repo string, status []byte) error
+	RepoStatuses(ctx context.Context) (map[string][]byte, error)
+}
+
+func testRepoStatus(t *testing.T, s Store) {
+	ctx := t.Context()
+	if got, err := s.RepoStatuses(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("RepoStatuses of an empty store = %v, %v", got, err)
+	}
+	for _, st := range []struct{ repo, json string }{
+		{"infra", `{"polls":1}`}, {"net", `{"polls":7}`}, {"infra", `{"polls":2,"last_error":"é"}`},
+	} {
+		if err := s.SaveRepoStatus(ctx, st.repo, []byte(st.json)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.RepoStatuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got["infra"]) != `{"polls":2,"last_error":"é"}` || string(got["net"]) != `{"polls":7}` {
+		t.Errorf("RepoStatuses = %q", got)
+	}
 }
 
 // testLeases needs a store whose clock the test does not control: its

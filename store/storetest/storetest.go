@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, newStore(t)) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, newStore(t)) })
 	t.Run("RecoverOrphans", func(t *testing.T) { testRecoverOrphans(t, newStore(t)) })
+	t.Run("RepoStatus", func(t *testing.T) { testRepoStatus(t, newStore(t)) })
 	t.Run("ConcurrentTransitions", func(t *testing.T) { testConcurrentTransitions(t, newStore(t)) })
 	t.Run("ChatOps", func(t *testing.T) { testChatOps(t, newStore(t)) })
 }
