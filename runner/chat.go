@@ -188,7 +188,7 @@ func (d *Daemon) Replan(ctx context.Context, repo string, pr int, workspaces []s
 	if err := d.enqueueForge(ctx, r, ref, head, d.deletedBy(repo, ref, head), runs...); err != nil {
 		log.Error("forge: queueing the preview and statuses failed", "err", err)
 	}
-	d.wake.Notify()
+	d.wakeWorkers()
 	return runs, nil
 }
 

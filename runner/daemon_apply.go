@@ -164,7 +164,7 @@ func (d *Daemon) finishApply(ctx context.Context, repo WatchedRepo, env ApplyEnv
 		d.logger.Error("after an apply", "repo", done.Repo, "workspace", done.Workspace, "run", done.ID, "err", err)
 	}
 	// The workspace is free again: a run queued meanwhile may be claimed.
-	d.wake.Notify()
+	d.wakeWorkers()
 	if done.Apply != nil && done.Apply.Replan != "" {
 		if replan, gerr := d.store.GetRun(ctx, done.Apply.Replan); gerr == nil {
 			d.emit(Event{Kind: EventRunQueued, Repo: replan.Repo, Run: replan})

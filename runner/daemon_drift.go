@@ -218,7 +218,7 @@ func (d *Daemon) driftTick(ctx context.Context, repo WatchedRepo, lister Workspa
 		d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
 	}
 	log.Info("drift: checks queued", "commit", landform.ShortSHA(head), "workspaces", len(queued))
-	d.wake.Notify()
+	d.wakeWorkers()
 	return nil
 }
 
@@ -278,7 +278,7 @@ func (d *Daemon) remediate(ctx context.Context, repo WatchedRepo, run *landform.
 		return err
 	}
 	d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: plan})
-	d.wake.Notify()
+	d.wakeWorkers()
 	return nil
 }
 

@@ -136,7 +136,7 @@ func (d *Daemon) reconcileLocks(ctx context.Context, repo WatchedRepo, open func
 		log.Info("released the locks of a closed pull request", "holder", l.Holder, "locks", n)
 		d.invalidateLocks()
 		d.emit(Event{Kind: EventLocksReleased, Repo: repo.Name, Holder: l.Holder, Count: n})
-		d.wake.Notify()
+		d.wakeWorkers()
 	}
 	return nil
 }
@@ -179,7 +179,7 @@ func (d *Daemon) unblock(ctx context.Context, repo WatchedRepo, open func(ref st
 			return err
 		}
 		d.invalidateLocks()
-		d.wake.Notify()
+		d.wakeWorkers()
 	}
 	return nil
 }

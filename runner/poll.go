@@ -212,7 +212,7 @@ func (d *Daemon) processRef(ctx context.Context, repo WatchedRepo, ref, from, to
 	}
 	if len(runs) > 0 {
 		log.Info("queued plans", "base", landform.ShortSHA(base), "workspaces", len(runs))
-		d.wake.Notify()
+		d.wakeWorkers()
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/landform/landform/internal/backoff"
+
 	"github.com/landform/landform"
 	"golang.org/x/sync/errgroup"
 )
@@ -56,13 +58,21 @@ func WithReplicas(s LeaseStore, ttl time.Duration) DaemonOption {
 		if ttl <= 0 {
 			ttl = DefaultLeaseTTL
 		}
-		d.replicas = &replicaConfig{leases: s, ttl: ttl}
+		rc := &replicaConfig{leases: s, ttl: ttl}
+		if sig, ok := s.(QueueSignal); ok {
+			rc.signals, rc.signal = sig, make(chan struct{}, 1)
+		}
+		d.replicas = rc
 	}
 }
 
 type replicaConfig struct {
 	leases LeaseStore
 	ttl    time.Duration
+	// signals, when the store has them, wake the other replicas'
+	// workers; signal holds one pending signal.
+	signals QueueSignal
+	signal  chan struct{}
 }
 
 // IsPoller reports whether this daemon polls now: always for a lone
@@ -99,6 +109,10 @@ func (d *Daemon) runPollerLoops(ctx context.Context) {
 // leases are released, so another replica takes over at once.
 func (d *Daemon) replicate(ctx context.Context) {
 	rc := d.replicas
+	if rc.signals != nil {
+		go d.signalLoop(ctx)
+		go d.watchLoop(ctx)
+	}
 	every := rc.ttl / 3
 	self := replicaPrefix + d.owner
 	// loops are the poller's loops while this replica runs them.
@@ -173,7 +187,7 @@ func (d *Daemon) recoverOrphans(ctx context.Context) error {
 	}
 	d.recovered(ctx, requeued, flagged)
 	if len(requeued) > 0 {
-		d.wake.Notify()
+		d.wakeWorkers()
 	}
 	return nil
 }
@@ -277,4 +291,60 @@ func (d *Daemon) ViewStatuses(ctx context.Context) ([]RepoStatus, error) {
 		return d.Statuses(), nil
 	}
 	return d.sharedStatuses(ctx)
+}
+
+// QueueSignal carries "runs may be claimable" between replicas (a
+// PostgreSQL store: NOTIFY and LISTEN), so that a run queued, unblocked or
+// released by one replica wakes every replica's idle workers at once.
+type QueueSignal interface {
+	// SignalQueue tells every replica's WatchQueue.
+	SignalQueue(ctx context.Context) error
+	// WatchQueue calls f for each signal until ctx is done; it returns
+	// only then, or when it cannot listen (and says why).
+	WatchQueue(ctx context.Context, f func()) error
+}
+
+// wakeWorkers wakes this daemon's idle workers, and, for a replica on a
+// store that signals, every other replica's.
+func (d *Daemon) wakeWorkers() {
+	d.wake.Notify()
+	if d.replicas != nil && d.replicas.signals != nil {
+		select {
+		case d.replicas.signal <- struct{}{}:
+		default: // one is pending: it covers this one
+		}
+	}
+}
+
+// signalLoop sends the signals wakeWorkers asks for, one at a time, until
+// ctx is done.
+func (d *Daemon) signalLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.replicas.signal:
+			if err := d.replicas.signals.SignalQueue(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Warn("replicas: signalling the queue failed; the others' workers find the runs within their claim interval", "err", err)
+			}
+		}
+	}
+}
+
+// watchLoop wakes this replica's workers on the others' signals until ctx
+// is done, listening again after a failure.
+func (d *Daemon) watchLoop(ctx context.Context) {
+	failures := 0
+	for ctx.Err() == nil {
+		err := d.replicas.signals.WatchQueue(ctx, d.wake.Notify)
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		wait := backoff.Policy{Base: time.Second, Cap: time.Minute}.Delay(failures)
+		d.logger.Warn("replicas: listening for queued runs failed; workers look every claim interval meanwhile", "err", err, "retry_in", wait)
+		if !d.sleep(ctx, wait, nil) {
+			return
+		}
+	}
 }

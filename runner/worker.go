@@ -16,11 +16,12 @@ import (
 const claimInterval = 5 * time.Second
 
 // replicaClaimInterval is claimInterval for a replica: runs are queued by
-// another process (the poller), whose wake-up does not reach this one's
-// workers, so they look more often. Measured in BenchmarkReplicas: with
-// 5 s the second replica's workers joined after the first had done the
-// work (ratio 0.99).
-const replicaClaimInterval = 500 * time.Millisecond
+// another process (the poller), whose wake-up reaches this one's workers
+// only through the store's signals (QueueSignal) when it has them, so they
+// also look more often. Measured in BenchmarkReplicas: with 5 s and no
+// signals the second replica's workers joined after the first had done the
+// work (ratio 0.99); 500 ms, 1.39; signals and 2 s, see docs/benchmarks.md.
+const replicaClaimInterval = 2 * time.Second
 
 // claimEvery is how often an idle worker of d looks for claimable runs.
 func (d *Daemon) claimEvery() time.Duration {
@@ -56,7 +57,7 @@ func (d *Daemon) work(ctx, workCtx context.Context, worker string) error {
 		err = d.executeClaimed(workCtx, run)
 		d.busy(-1)
 		// Its workspace is free again: an apply waiting for it may start.
-		d.wake.Notify()
+		d.wakeWorkers()
 		var unrecorded *unrecordedError
 		if errors.As(err, &unrecorded) {
 			// The run stays running in the store until the next start
@@ -270,7 +271,7 @@ func (d *Daemon) executeClaimed(ctx context.Context, run *landform.Run) error {
 		if repo.LockPolicy == landform.LockStrict {
 			d.emit(Event{Kind: EventLocksReleased, Repo: run.Repo, Holder: holder, Count: 1})
 		}
-		d.wake.Notify()
+		d.wakeWorkers()
 	}
 	return nil
 }
