@@ -114,20 +114,11 @@ func (f *fakeForge) status(key string) landform.RunState {
 	return f.statuses[key]
 }
 
-// flushForge ends the forge loop's gathering wait and returns the event of
-// the delivery of key it makes. Deliveries of key before it are passed
-// over: a gathering wait armed before the test advanced the clock for
-// something else (a poll round) may have delivered an earlier version.
+// flushForge ends the forge loop's gathering wait and returns the events of
+// the deliveries until the one of key.
 func (h *harness) flushForge(key string) Event {
 	h.t.Helper()
 	h.clk.waitPending(h.t, forgeGather, 1)
-	h.mu.Lock()
-	for i, e := range h.events {
-		if e.Kind == EventForgeDelivered && e.Holder == key {
-			h.consumed[i] = true
-		}
-	}
-	h.mu.Unlock()
 	h.clk.advance(forgeGather)
 	return h.next("delivery of "+key, func(e Event) bool { return e.Kind == EventForgeDelivered && e.Holder == key })
 }
