@@ -113,6 +113,18 @@ type WebSession struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// Check returns EINVALID when s cannot be stored: it needs an identity, a
+// valid role, a sha256, a CSRF token and an expiry.
+func (s *WebSession) Check() error {
+	if err := CheckIdentity(s.Identity); err != nil {
+		return err
+	}
+	if !s.Role.Valid() || !isSHA256Hex(s.SHA256) || s.CSRF == "" || s.ExpiresAt.IsZero() {
+		return Errorf(EINVALID, "a session needs a role, a sha256, a CSRF token and an expiry")
+	}
+	return nil
+}
+
 // CheckIdentity returns EINVALID, saying why, for a name that cannot be
 // a person's or a token's identity: it is not empty, at most 200 bytes,
 // has no white space, control or formatting characters, no ":" and is not

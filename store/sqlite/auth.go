@@ -124,11 +124,8 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 // sha256, a CSRF token or an expiry; ECONFLICT for a sha256 already
 // stored.
 func (db *DB) CreateSession(ctx context.Context, s *landform.WebSession) error {
-	if err := landform.CheckIdentity(s.Identity); err != nil {
+	if err := s.Check(); err != nil {
 		return err
-	}
-	if !s.Role.Valid() || len(s.SHA256) != 64 || s.CSRF == "" || s.ExpiresAt.IsZero() {
-		return landform.Errorf(landform.EINVALID, "a session needs a role, a sha256, a CSRF token and an expiry")
 	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = db.now().UTC()
