@@ -1093,6 +1093,11 @@ func (m *model) settle() {
 	h := m.h
 	deadline := time.After(failsafe)
 	for {
+		// The events and the timers are read before the store, and the
+		// view counts only if neither moved until the store answered: a
+		// worker that saved a plan approved and started its apply between
+		// the two reads would otherwise look idle beside a store that has
+		// not yet seen the apply.
 		h.mu.Lock()
 		more := h.more
 		applying := 0
@@ -1108,13 +1113,14 @@ func (m *model) settle() {
 		h.clk.mu.Lock()
 		changed := h.clk.changed
 		h.clk.mu.Unlock()
+		idle := slices.Contains(h.clk.pending(), claimInterval)
 		busy, err := h.db.ListRuns(context.Background(), landform.RunFilter{States: []landform.RunState{
 			landform.StateQueued, landform.StateRunning, landform.StateApplying}})
 		if err != nil {
 			m.fail("listing runs: %v", err)
 		}
 		if !slices.ContainsFunc(busy, func(r *landform.Run) bool { return r.State != landform.StateQueued || r.BlockedBy == "" }) &&
-			applying == 0 && slices.Contains(h.clk.pending(), claimInterval) {
+			applying == 0 && idle && !closed(more) && !closed(changed) {
 			return
 		}
 		select {
@@ -1123,6 +1129,16 @@ func (m *model) settle() {
 		case <-deadline:
 			m.fail("the daemon did not settle: %s busy; timers %v; events:%s", storedText(busy), h.clk.pending(), h.describe())
 		}
+	}
+}
+
+// closed reports whether ch is closed (it is only ever closed, never sent on).
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
