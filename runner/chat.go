@@ -121,7 +121,7 @@ func (d *Daemon) Reply(ctx context.Context, repo string, pr int, key, body strin
 	if err := d.forgeOutbox.EnqueueForge(ctx, repo, "comment/"+strconv.Itoa(pr)+"/"+key, payload); err != nil {
 		return err
 	}
-	notify(d.forgeWake[repo])
+	d.wakeLoop(LoopForge, repo)
 	return nil
 }
 
@@ -221,7 +221,7 @@ func (d *Daemon) UnlockPullRequest(ctx context.Context, repo string, pr int, wor
 	if n > 0 {
 		d.invalidateLocks()
 		d.emit(Event{Kind: EventLocksReleased, Repo: r.Name, Holder: fmt.Sprintf("pr/%d", pr), Count: n})
-		notify(d.poke[repo]) // the next round unblocks who waited
+		d.wakeLoop(LoopPoll, repo) // the next round unblocks who waited
 	}
 	return n, nil
 }

@@ -343,12 +343,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 // than at its next interval (a webhook said something changed); false for
 // an unknown repository. Polling stays the source of truth: a lost poke
 // costs only latency.
+//
+// On a replica that does not poll, the poke goes to the one that does.
 func (d *Daemon) Poke(repo string) bool {
-	ch, ok := d.poke[repo]
-	if ok {
-		notify(ch)
+	if _, ok := d.repo(repo); !ok {
+		return false
 	}
-	return ok
+	d.wakeLoop(LoopPoll, repo)
+	return true
 }
 
 // recover handles what a crash left: running plans are re-queued, applies

@@ -243,7 +243,7 @@ func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landf
 		}
 	}
 	d.driftState.mu.Unlock()
-	notify(d.driftWake(repo.Name))
+	d.wakeLoop(LoopDrift, repo.Name)
 	if !last {
 		return nil
 	}

@@ -118,7 +118,7 @@ func (d *Daemon) enqueueForge(ctx context.Context, repo WatchedRepo, ref, commit
 	}
 	said, err := enqueueForge(ctx, d.forgeOutbox, repo, ref, commit, deleted, runs...)
 	if said {
-		notify(d.forgeWake[repo.Name])
+		d.wakeLoop(LoopForge, repo.Name)
 	}
 	return err
 }
@@ -169,7 +169,9 @@ func Announce(ctx context.Context, s AnnounceStore, repo WatchedRepo, run *landf
 
 // forgeLoop says what repo's forge outbox holds: at start (what a previous
 // process left), when something is enqueued, and, while deliveries fail,
-// again after a backoff. An idle loop arms no timer.
+// again after a backoff. An idle loop arms no timer, except on a replica,
+// where other replicas' messages are looked for every
+// replicaForgeInterval.
 func (d *Daemon) forgeLoop(ctx context.Context, repo WatchedRepo) {
 	failures := 0
 	for {
@@ -185,6 +187,11 @@ func (d *Daemon) forgeLoop(ctx context.Context, repo WatchedRepo) {
 			retry, stop = d.after(wait)
 		} else {
 			failures = 0
+			if d.replicas != nil {
+				// Other replicas put messages here too; their
+				// signal may be lost.
+				retry, stop = d.after(replicaForgeInterval)
+			}
 		}
 		select {
 		case <-ctx.Done():

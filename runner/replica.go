@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/landform/landform/internal/backoff"
@@ -59,8 +60,8 @@ func WithReplicas(s LeaseStore, ttl time.Duration) DaemonOption {
 			ttl = DefaultLeaseTTL
 		}
 		rc := &replicaConfig{leases: s, ttl: ttl}
-		if sig, ok := s.(QueueSignal); ok {
-			rc.signals, rc.signal = sig, make(chan struct{}, 1)
+		if sig, ok := s.(Signals); ok {
+			rc.signals, rc.kick, rc.loops = sig, make(chan struct{}, 1), map[loopWake]bool{}
 		}
 		d.replicas = rc
 	}
@@ -69,11 +70,20 @@ func WithReplicas(s LeaseStore, ttl time.Duration) DaemonOption {
 type replicaConfig struct {
 	leases LeaseStore
 	ttl    time.Duration
-	// signals, when the store has them, wake the other replicas'
-	// workers; signal holds one pending signal.
-	signals QueueSignal
-	signal  chan struct{}
+	// signals, when the store has them, wake the other replicas' workers
+	// and the poller's loops. What is to be sent waits in queued and
+	// loops (under mu) until signalLoop, woken by kick, sends it: many
+	// wake-ups between two sends make one signal each.
+	signals Signals
+	kick    chan struct{}
+	mu      sync.Mutex
+	queued  bool
+	loops   map[loopWake]bool
 }
+
+// loopWake names a loop of the poller's: Loop (LoopPoll, LoopForge,
+// LoopLedger, LoopDrift) of the repository Repo.
+type loopWake struct{ Loop, Repo string }
 
 // IsPoller reports whether this daemon polls now: always for a lone
 // daemon, for a replica while it holds the poll lease.
@@ -293,39 +303,106 @@ func (d *Daemon) ViewStatuses(ctx context.Context) ([]RepoStatus, error) {
 	return d.sharedStatuses(ctx)
 }
 
-// QueueSignal carries "runs may be claimable" between replicas (a
-// PostgreSQL store: NOTIFY and LISTEN), so that a run queued, unblocked or
-// released by one replica wakes every replica's idle workers at once.
-type QueueSignal interface {
-	// SignalQueue tells every replica's WatchQueue.
+// Signals carries wake-ups between replicas (a PostgreSQL store: NOTIFY
+// and LISTEN): "runs may be claimable" from any replica to every
+// replica's idle workers, and "there is work for this loop of yours" from
+// a replica that does not poll to the poller's loops — a webhook's poke, a
+// reply or a status in the forge outbox, a run in the ledger outbox, a
+// drift check ended. A lost signal costs latency only: the workers look
+// every claim interval, the poll and ledger loops run on their intervals,
+// and a replica's forge loop looks every replicaForgeInterval.
+type Signals interface {
+	// SignalQueue tells every replica's WatchSignals: queued.
 	SignalQueue(ctx context.Context) error
-	// WatchQueue calls f for each signal until ctx is done; it returns
-	// only then, or when it cannot listen (and says why).
-	WatchQueue(ctx context.Context, f func()) error
+	// SignalPoller tells every replica's WatchSignals: poller(loop,
+	// repo).
+	SignalPoller(ctx context.Context, loop, repo string) error
+	// WatchSignals calls queued and poller for each signal of any
+	// replica (its own included) until ctx is done; it returns only
+	// then, or when it cannot listen (and says why).
+	WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error
 }
+
+// The poller's loops another replica may wake.
+const (
+	LoopPoll   = "poll"
+	LoopForge  = "forge"
+	LoopLedger = "ledger"
+	LoopDrift  = "drift"
+)
+
+// replicaForgeInterval is how often the forge loop of a replica that
+// polls looks at its outbox when nothing woke it: the safety net for
+// messages other replicas put there while their signal was lost.
+const replicaForgeInterval = 15 * time.Second
 
 // wakeWorkers wakes this daemon's idle workers, and, for a replica on a
 // store that signals, every other replica's.
 func (d *Daemon) wakeWorkers() {
 	d.wake.Notify()
-	if d.replicas != nil && d.replicas.signals != nil {
-		select {
-		case d.replicas.signal <- struct{}{}:
-		default: // one is pending: it covers this one
-		}
+	if rc := d.replicas; rc != nil && rc.signals != nil {
+		rc.mu.Lock()
+		rc.queued = true
+		rc.mu.Unlock()
+		notify(rc.kick)
 	}
 }
 
-// signalLoop sends the signals wakeWorkers asks for, one at a time, until
-// ctx is done.
+// wakeLoop wakes loop (LoopPoll, …) of repo: this daemon's own, and, on a
+// replica that does not poll (whose loops do not run), the poller's
+// through the store's signals.
+func (d *Daemon) wakeLoop(loop, repo string) {
+	d.wakeOwnLoop(loop, repo)
+	rc := d.replicas
+	if rc == nil || rc.signals == nil || d.IsPoller() {
+		return
+	}
+	rc.mu.Lock()
+	rc.loops[loopWake{loop, repo}] = true
+	rc.mu.Unlock()
+	notify(rc.kick)
+}
+
+// wakeOwnLoop wakes this daemon's loop of repo, if it runs; a loop or
+// repository it does not know is ignored.
+func (d *Daemon) wakeOwnLoop(loop, repo string) {
+	if _, ok := d.repo(repo); !ok {
+		return
+	}
+	switch loop {
+	case LoopPoll:
+		notify(d.poke[repo])
+	case LoopForge:
+		notify(d.forgeWake[repo])
+	case LoopLedger:
+		notify(d.ledger[repo])
+	case LoopDrift:
+		notify(d.driftWake(repo))
+	}
+}
+
+// signalLoop sends the signals wakeWorkers and wakeLoop ask for until ctx
+// is done.
 func (d *Daemon) signalLoop(ctx context.Context) {
+	rc := d.replicas
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.replicas.signal:
-			if err := d.replicas.signals.SignalQueue(ctx); err != nil && ctx.Err() == nil {
+		case <-rc.kick:
+		}
+		rc.mu.Lock()
+		queued, loops := rc.queued, rc.loops
+		rc.queued, rc.loops = false, map[loopWake]bool{}
+		rc.mu.Unlock()
+		if queued {
+			if err := rc.signals.SignalQueue(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Warn("replicas: signalling the queue failed; the others' workers find the runs within their claim interval", "err", err)
+			}
+		}
+		for w := range loops {
+			if err := rc.signals.SignalPoller(ctx, w.Loop, w.Repo); err != nil && ctx.Err() == nil {
+				d.logger.Warn("replicas: waking the poller failed; it does that work on its next round", "loop", w.Loop, "repo", w.Repo, "err", err)
 			}
 		}
 	}
@@ -336,7 +413,7 @@ func (d *Daemon) signalLoop(ctx context.Context) {
 func (d *Daemon) watchLoop(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
-		err := d.replicas.signals.WatchQueue(ctx, d.wake.Notify)
+		err := d.replicas.signals.WatchSignals(ctx, d.wake.Notify, d.wakeOwnLoop)
 		if ctx.Err() != nil {
 			return
 		}

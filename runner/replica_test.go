@@ -2,7 +2,12 @@ package runner
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/store/sqlite"
@@ -126,5 +131,135 @@ func TestReplicasOnePollerAndTakeover(t *testing.T) {
 	bdone <- nil
 	if holder, _ := h.db.LeaseHolder(context.Background(), pollLease); holder != "" {
 		t.Errorf("after b stopped the poll lease is held by %q", holder)
+	}
+}
+
+// signalBus is Signals within one process: what PostgreSQL's NOTIFY and
+// LISTEN carry between replicas (store/postgres's TestSignals checks
+// those).
+type signalBus struct {
+	mu       sync.Mutex
+	watchers map[int]busWatcher
+	next     int
+	changed  chan struct{} // closed and replaced when a watcher comes or goes
+}
+
+type busWatcher struct {
+	queued func()
+	poller func(loop, repo string)
+}
+
+func newSignalBus() *signalBus {
+	return &signalBus{watchers: map[int]busWatcher{}, changed: make(chan struct{})}
+}
+
+func (b *signalBus) each(f func(busWatcher)) {
+	b.mu.Lock()
+	ws := slices.Collect(maps.Values(b.watchers))
+	b.mu.Unlock()
+	for _, w := range ws {
+		f(w)
+	}
+}
+
+func (b *signalBus) SignalQueue(context.Context) error {
+	b.each(func(w busWatcher) { w.queued() })
+	return nil
+}
+
+func (b *signalBus) SignalPoller(_ context.Context, loop, repo string) error {
+	b.each(func(w busWatcher) { w.poller(loop, repo) })
+	return nil
+}
+
+func (b *signalBus) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error {
+	b.mu.Lock()
+	id := b.next
+	b.next++
+	b.watchers[id] = busWatcher{queued, poller}
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
+	<-ctx.Done()
+	b.mu.Lock()
+	delete(b.watchers, id)
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
+	return nil
+}
+
+// waitWatchers waits until n replicas listen.
+func (b *signalBus) waitWatchers(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(failsafe)
+	for {
+		b.mu.Lock()
+		got, changed := len(b.watchers), b.changed
+		b.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%d replicas listen, want %d", got, n)
+		}
+	}
+}
+
+// signallingStore is a store whose replicas signal each other.
+type signallingStore struct {
+	*sqlite.DB
+	*signalBus
+}
+
+// A replica that does not poll hands the poller what only the poller's
+// loops do: a webhook's poke polls at once, and a chat-ops reply it put in
+// the forge outbox is delivered at once — not at the next poll, nor never
+// (an idle forge loop waits to be woken).
+func TestReplicasWakeThePoller(t *testing.T) {
+	const ttl = 6 * interval
+	src := newFakeSource(map[string]string{mainRef: "m1"})
+	f := newFakeForge(landform.PullRequest{Number: 7, Author: "alice", BaseBranch: "main", HeadSHA: "p1"})
+	bus := newSignalBus()
+	h := newHarnessWith(t, harnessConfig{dopts: []DaemonOption{WithOwner("a")}}, forgeRepo(src, f))
+	WithReplicas(signallingStore{h.db, bus}, ttl)(h.d)
+	h.start()
+	h.next("a polls", func(e Event) bool { return e.Kind == EventLease && e.Holder == "a" && e.Count == 1 })
+	h.polled("infra")
+
+	b := NewDaemon(h.d.Runner, h.db, []WatchedRepo{forgeRepo(src, f)},
+		WithTimer(h.clk.after), WithOwner("b"), WithEvents(h.record), WithReplicas(signallingStore{h.db, bus}, ttl))
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- b.Run(bctx) }()
+	t.Cleanup(func() { bcancel(); <-bdone })
+	bus.waitWatchers(t, 2)
+	if b.IsPoller() {
+		t.Fatal("b polls beside a")
+	}
+
+	// A webhook reaches b: a polls now, not at its interval (the clock
+	// does not move).
+	if !b.Poke("infra") {
+		t.Fatal("b does not know infra")
+	}
+	if ev := h.polled("infra"); ev.Err != nil {
+		t.Fatalf("a's poll after b's poke: %v", ev.Err)
+	}
+
+	// A chat-ops reply b queued: a's forge loop wakes and says it.
+	if err := b.Reply(context.Background(), "infra", 7, "hello", "a reply queued by b"); err != nil {
+		t.Fatal(err)
+	}
+	if e := h.flushForge("comment/7/hello"); e.Err != nil {
+		t.Fatalf("the reply: %v", e.Err)
+	}
+	f.mu.Lock()
+	replies := slices.Clone(f.replies)
+	f.mu.Unlock()
+	if len(replies) != 1 || !strings.HasPrefix(replies[0], "#7: ") || !strings.Contains(replies[0], "a reply queued by b") {
+		t.Errorf("replies: %q", replies)
 	}
 }

@@ -17,7 +17,7 @@ const claimInterval = 5 * time.Second
 
 // replicaClaimInterval is claimInterval for a replica: runs are queued by
 // another process (the poller), whose wake-up reaches this one's workers
-// only through the store's signals (QueueSignal) when it has them, so they
+// only through the store's signals (Signals) when it has them, so they
 // also look more often. Measured in BenchmarkReplicas: with 5 s and no
 // signals the second replica's workers joined after the first had done the
 // work (ratio 0.99); 500 ms, 1.39; signals and 2 s, see docs/benchmarks.md.
@@ -131,7 +131,7 @@ func (d *Daemon) saveFinished(ctx context.Context, run *landform.Run) error {
 		return &unrecordedError{err}
 	}
 	if ledger {
-		notify(d.ledger[run.Repo])
+		d.wakeLoop(LoopLedger, run.Repo)
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (d *Daemon) ledgerRecord(ctx context.Context, repo WatchedRepo, runs ...*la
 			return err
 		}
 	}
-	notify(d.ledger[repo.Name])
+	d.wakeLoop(LoopLedger, repo.Name)
 	return nil
 }
 

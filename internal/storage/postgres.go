@@ -8,11 +8,15 @@ import (
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/config"
+	"github.com/landform/landform/runner"
 	"github.com/landform/landform/store"
 	"github.com/landform/landform/store/postgres"
 )
 
-var _ store.Store = (*postgres.DB)(nil)
+var (
+	_ store.Store    = (*postgres.DB)(nil)
+	_ runner.Signals = (*postgres.DB)(nil) // replicas wake each other
+)
 
 // openPostgres opens the PostgreSQL store of cfg.
 func openPostgres(ctx context.Context, cfg config.Store) (store.Store, error) {

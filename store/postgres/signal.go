@@ -3,14 +3,21 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
-// queueChannel is the NOTIFY channel of "runs may be claimable".
-const queueChannel = "landform_queue"
+// The NOTIFY channels of the replicas' signals (runner.Signals).
+const (
+	// queueChannel: runs may be claimable.
+	queueChannel = "landform_queue"
+	// pollerChannel: the poller's loop LOOP of repository REPO has work;
+	// the payload is "LOOP REPO".
+	pollerChannel = "landform_poller"
+)
 
-// SignalQueue tells every replica's WatchQueue that runs may be claimable
-// (NOTIFY; delivered once the statement's transaction commits, at once
-// here).
+// SignalQueue tells every replica's WatchSignals that runs may be
+// claimable (NOTIFY; delivered once the statement's transaction commits,
+// at once here).
 func (db *DB) SignalQueue(ctx context.Context) error {
 	if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, '')`, queueChannel); err != nil {
 		return fmt.Errorf("signalling the queue: %w", err)
@@ -18,28 +25,51 @@ func (db *DB) SignalQueue(ctx context.Context) error {
 	return nil
 }
 
-// WatchQueue calls f for each SignalQueue of any replica (LISTEN, on a
-// connection of its own, held until ctx is done). It returns when ctx is
-// done, or when the connection fails.
-func (db *DB) WatchQueue(ctx context.Context, f func()) error {
+// SignalPoller tells every replica's WatchSignals that the poller's loop
+// of repo has work.
+func (db *DB) SignalPoller(ctx context.Context, loop, repo string) error {
+	if loop == "" || strings.ContainsRune(loop, ' ') {
+		return fmt.Errorf("signalling the poller: bad loop name %q", loop)
+	}
+	if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, pollerChannel, loop+" "+repo); err != nil {
+		return fmt.Errorf("signalling the poller (%s of %s): %w", loop, repo, err)
+	}
+	return nil
+}
+
+// WatchSignals calls queued for each SignalQueue and poller for each
+// SignalPoller of any replica (LISTEN, on a connection of its own, held
+// until ctx is done). It returns when ctx is done, or when the connection
+// fails.
+func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("listening for queued runs: %w", err)
+		return fmt.Errorf("listening for signals: %w", err)
 	}
 	// The connection will hold LISTEN: it is taken out of the pool, and
 	// closed when done.
 	raw := conn.Hijack()
 	defer raw.Close(context.WithoutCancel(ctx))
-	if _, err := raw.Exec(ctx, `LISTEN `+queueChannel); err != nil {
-		return fmt.Errorf("listening for queued runs: %w", err)
+	for _, ch := range []string{queueChannel, pollerChannel} {
+		if _, err := raw.Exec(ctx, `LISTEN `+ch); err != nil {
+			return fmt.Errorf("listening for signals: %w", err)
+		}
 	}
 	for {
-		if _, err := raw.WaitForNotification(ctx); err != nil {
+		n, err := raw.WaitForNotification(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("listening for queued runs: %w", err)
+			return fmt.Errorf("listening for signals: %w", err)
 		}
-		f()
+		switch n.Channel {
+		case queueChannel:
+			queued()
+		case pollerChannel:
+			if loop, repo, ok := strings.Cut(n.Payload, " "); ok {
+				poller(loop, repo)
+			}
+		}
 	}
 }

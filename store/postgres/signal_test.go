@@ -9,9 +9,10 @@ import (
 	"github.com/landform/landform/store/postgres"
 )
 
-// A signal of one replica reaches another's watcher; the watcher ends with
+// The signals of one replica reach another's watcher — runs queued, and
+// a loop of the poller's with its repository — and the watcher ends with
 // its context.
-func TestQueueSignal(t *testing.T) {
+func TestSignals(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	a, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
@@ -23,36 +24,48 @@ func TestQueueSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	got := make(chan struct{}, 10)
-	listening := make(chan struct{})
+	queued := make(chan struct{}, 100)
+	loops := make(chan string, 100)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- b.WatchQueue(ctx, func() { got <- struct{}{} }) }()
-	// Signal until the watcher hears one (it may not be listening yet).
 	go func() {
-		defer close(listening)
-		for {
-			if err := a.SignalQueue(ctx); err != nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(20 * time.Millisecond): // signals until one is heard; nothing to wait on
-			}
-			if len(got) > 0 {
-				return
-			}
-		}
+		done <- b.WatchSignals(ctx, func() { queued <- struct{}{} }, func(loop, repo string) { loops <- loop + "|" + repo })
 	}()
-	select {
-	case <-got:
-	case <-time.After(30 * time.Second):
+	// Signal until the watcher hears one (it may not be listening yet):
+	// there is no event to wait for before its LISTEN.
+	heard := false
+	for deadline := time.Now().Add(30 * time.Second); !heard && time.Now().Before(deadline); {
+		if err := a.SignalQueue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-queued:
+			heard = true
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !heard {
 		t.Fatal("no signal reached the other replica")
 	}
+	// Listening now: a poller signal arrives with its loop and repository
+	// (a name with a space in it too).
+	for _, repo := range []string{"infra", "team infra"} {
+		if err := a.SignalPoller(ctx, "forge", repo); err != nil {
+			t.Fatal(err)
+		}
+		for got := ""; got != "forge|"+repo; {
+			select {
+			case got = <-loops:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the poller signal for %q did not arrive", repo)
+			}
+		}
+	}
+	if err := a.SignalPoller(ctx, "two words", "infra"); err == nil {
+		t.Error("a loop name with a space was signalled")
+	}
 	cancel()
-	<-listening
 	if err := <-done; err != nil {
-		t.Errorf("WatchQueue after its context ended: %v", err)
+		t.Errorf("WatchSignals after its context ended: %v", err)
 	}
 }
