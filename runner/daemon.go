@@ -123,6 +123,8 @@ type Daemon struct {
 	maxQueued int
 	after     func(time.Duration) (<-chan time.Time, func() bool)
 	event     func(Event)
+	// replicaEvents is given the other replicas' events (WithReplicaEvents).
+	replicaEvents func(Event)
 
 	wake   *broadcast // a run became claimable
 	ledger map[string]chan struct{}

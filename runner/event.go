@@ -107,4 +107,5 @@ func (d *Daemon) emit(e Event) {
 		e.Run = &run
 	}
 	d.event(e)
+	d.shareEvent(e)
 }

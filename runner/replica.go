@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/landform/landform/internal/backoff"
 
@@ -79,6 +81,7 @@ type replicaConfig struct {
 	mu      sync.Mutex
 	queued  bool
 	loops   map[loopWake]bool
+	events  [][]byte // payloads of shareEvent, at most maxPendingEvents
 }
 
 // loopWake names a loop of the poller's: Loop (LoopPoll, LoopForge,
@@ -312,16 +315,22 @@ func (d *Daemon) ViewStatuses(ctx context.Context) ([]RepoStatus, error) {
 // every claim interval, the poll and ledger loops run on their intervals,
 // and a replica's forge loop looks every replicaForgeInterval.
 type Signals interface {
-	// SignalQueue tells every replica's WatchSignals: queued.
+	// SignalQueue tells every replica's watcher: queued.
 	SignalQueue(ctx context.Context) error
-	// SignalPoller tells every replica's WatchSignals: poller(loop,
-	// repo).
+	// SignalPoller tells every replica's watcher: poller(loop, repo).
 	SignalPoller(ctx context.Context, loop, repo string) error
-	// WatchSignals calls queued and poller for each signal of any
-	// replica (its own included) until ctx is done; it returns only
+	// SignalEvent tells every replica's watcher: event(payload), a
+	// payload of at most MaxEventPayload bytes.
+	SignalEvent(ctx context.Context, payload []byte) error
+	// WatchSignals calls queued, poller and event for each signal of
+	// any replica (its own included) until ctx is done; it returns only
 	// then, or when it cannot listen (and says why).
-	WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error
+	WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string), event func(payload []byte)) error
 }
+
+// MaxEventPayload bounds an event signal's payload (PostgreSQL's NOTIFY
+// takes under 8000 bytes).
+const MaxEventPayload = 4000
 
 // The poller's loops another replica may wake.
 const (
@@ -392,9 +401,14 @@ func (d *Daemon) signalLoop(ctx context.Context) {
 		case <-rc.kick:
 		}
 		rc.mu.Lock()
-		queued, loops := rc.queued, rc.loops
-		rc.queued, rc.loops = false, map[loopWake]bool{}
+		queued, loops, events := rc.queued, rc.loops, rc.events
+		rc.queued, rc.loops, rc.events = false, map[loopWake]bool{}, nil
 		rc.mu.Unlock()
+		for _, p := range events {
+			if err := rc.signals.SignalEvent(ctx, p); err != nil && ctx.Err() == nil {
+				d.logger.Debug("replicas: sharing an event failed; the other replicas' pages miss it", "err", err)
+			}
+		}
 		if queued {
 			if err := rc.signals.SignalQueue(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Warn("replicas: signalling the queue failed; the others' workers find the runs within their claim interval", "err", err)
@@ -413,7 +427,7 @@ func (d *Daemon) signalLoop(ctx context.Context) {
 func (d *Daemon) watchLoop(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
-		err := d.replicas.signals.WatchSignals(ctx, d.wake.Notify, d.wakeOwnLoop)
+		err := d.replicas.signals.WatchSignals(ctx, d.wake.Notify, d.wakeOwnLoop, d.sharedEvent)
 		if ctx.Err() != nil {
 			return
 		}
@@ -424,4 +438,102 @@ func (d *Daemon) watchLoop(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// Events shared among replicas, for what each replica's dashboard shows
+// live: a page open on one replica hears of a run another replica
+// finished. Poll rounds are not shared (one per repository and interval;
+// the poller's status is shared through the store instead).
+
+// WithReplicaEvents makes a replica call f for the events of the other
+// replicas that pages show: runs queued, finished, approved, applying and
+// applied, drift reports, locks released. Their Run carries only its ID,
+// repository, workspace, kind and state; Err, when set, says only that
+// it failed. Best effort: a lost event costs a page a refresh. Without
+// WithReplicas (or a store that signals) f is never called. Like
+// WithEvents, f must return quickly and must not call the daemon.
+func WithReplicaEvents(f func(Event)) DaemonOption {
+	return func(d *Daemon) { d.replicaEvents = f }
+}
+
+// maxPendingEvents bounds the events waiting for signalLoop; more are
+// dropped (pages then miss them).
+const maxPendingEvents = 256
+
+// sharedEventWire is an event as replicas share it.
+type sharedEventWire struct {
+	Owner     string            `json:"o"`
+	Kind      EventKind         `json:"k"`
+	Repo      string            `json:"r"`
+	Holder    string            `json:"h,omitempty"`
+	Count     int               `json:"c,omitempty"`
+	Failed    bool              `json:"f,omitempty"`
+	Run       string            `json:"id,omitempty"`
+	Workspace string            `json:"w,omitempty"`
+	RunKind   landform.RunKind  `json:"rk,omitempty"`
+	State     landform.RunState `json:"s,omitempty"`
+}
+
+// shared reports whether events of kind are shared with the other
+// replicas.
+func shared(kind EventKind) bool {
+	switch kind {
+	case EventRunQueued, EventRunFinished, EventApproval, EventApplyStarted, EventApplyFinished,
+		EventDriftReported, EventLocksReleased:
+		return true
+	}
+	return false
+}
+
+// shareEvent hands e to signalLoop for the other replicas, when it is
+// shared and this daemon is a replica on a store that signals.
+func (d *Daemon) shareEvent(e Event) {
+	rc := d.replicas
+	if rc == nil || rc.signals == nil || !shared(e.Kind) {
+		return
+	}
+	w := sharedEventWire{Owner: d.owner, Kind: e.Kind, Repo: e.Repo, Holder: e.Holder, Count: e.Count, Failed: e.Err != nil}
+	if r := e.Run; r != nil {
+		w.Run, w.Workspace, w.RunKind, w.State = r.ID, r.Workspace, r.Kind, r.State
+	}
+	if len(w.Holder) > 200 { // a drift report's summary line: cut
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(w.Holder[cut]) {
+			cut--
+		}
+		w.Holder = w.Holder[:cut] + "…"
+	}
+	p, err := json.Marshal(w)
+	if err != nil || len(p) > MaxEventPayload {
+		return
+	}
+	rc.mu.Lock()
+	if len(rc.events) < maxPendingEvents {
+		rc.events = append(rc.events, p)
+	}
+	rc.mu.Unlock()
+	notify(rc.kick)
+}
+
+// errOnAnotherReplica is the Err of a shared event that had one.
+var errOnAnotherReplica = errors.New("failed on another replica")
+
+// sharedEvent gives an event another replica shared to WithReplicaEvents'
+// function; this replica's own, and what cannot be read, are ignored.
+func (d *Daemon) sharedEvent(payload []byte) {
+	if d.replicaEvents == nil {
+		return
+	}
+	var w sharedEventWire
+	if err := json.Unmarshal(payload, &w); err != nil || w.Owner == d.owner || !shared(w.Kind) {
+		return
+	}
+	e := Event{Kind: w.Kind, Repo: w.Repo, Holder: w.Holder, Count: w.Count}
+	if w.Failed {
+		e.Err = errOnAnotherReplica
+	}
+	if w.Run != "" {
+		e.Run = &landform.Run{ID: w.Run, Repo: w.Repo, Workspace: w.Workspace, Kind: w.RunKind, State: w.State}
+	}
+	d.replicaEvents(e)
 }

@@ -2,12 +2,15 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/landform/landform"
 	"github.com/landform/landform/store/sqlite"
@@ -147,6 +150,7 @@ type signalBus struct {
 type busWatcher struct {
 	queued func()
 	poller func(loop, repo string)
+	event  func(payload []byte)
 }
 
 func newSignalBus() *signalBus {
@@ -172,11 +176,16 @@ func (b *signalBus) SignalPoller(_ context.Context, loop, repo string) error {
 	return nil
 }
 
-func (b *signalBus) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error {
+func (b *signalBus) SignalEvent(_ context.Context, payload []byte) error {
+	b.each(func(w busWatcher) { w.event(slices.Clone(payload)) })
+	return nil
+}
+
+func (b *signalBus) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string), event func([]byte)) error {
 	b.mu.Lock()
 	id := b.next
 	b.next++
-	b.watchers[id] = busWatcher{queued, poller}
+	b.watchers[id] = busWatcher{queued, poller, event}
 	close(b.changed)
 	b.changed = make(chan struct{})
 	b.mu.Unlock()
@@ -261,5 +270,59 @@ func TestReplicasWakeThePoller(t *testing.T) {
 	f.mu.Unlock()
 	if len(replies) != 1 || !strings.HasPrefix(replies[0], "#7: ") || !strings.Contains(replies[0], "a reply queued by b") {
 		t.Errorf("replies: %q", replies)
+	}
+}
+
+// The events pages show reach the other replicas' pages (WithReplicaEvents),
+// with what a page needs of the run; a replica is not told its own, and
+// what pages do not show is not shared.
+func TestReplicasShareEvents(t *testing.T) {
+	const ttl = 6 * interval
+	src := newFakeSource(map[string]string{mainRef: "m1"})
+	bus := newSignalBus()
+	fromOthers := func() (func(Event), <-chan Event) {
+		ch := make(chan Event, 16)
+		return func(e Event) { ch <- e }, ch
+	}
+	toA, heardByA := fromOthers()
+	h := newHarnessWith(t, harnessConfig{dopts: []DaemonOption{WithOwner("a"), WithReplicaEvents(toA)}}, repo("infra", src))
+	WithReplicas(signallingStore{h.db, bus}, ttl)(h.d)
+	h.start()
+	toB, heardByB := fromOthers()
+	b := NewDaemon(h.d.Runner, h.db, []WatchedRepo{repo("infra", src, func(r *landform.Repo) { r.PollInterval = interval })},
+		WithTimer(h.clk.after), WithOwner("b"), WithReplicas(signallingStore{h.db, bus}, ttl), WithReplicaEvents(toB))
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- b.Run(bctx) }()
+	t.Cleanup(func() { bcancel(); <-bdone })
+	bus.waitWatchers(t, 2)
+
+	run := &landform.Run{ID: "42", Repo: "infra", Workspace: "app", Dir: "app", Commit: "m1", Kind: landform.RunPlan,
+		State: landform.StateApplied, Error: "what the page reads from the store, not from the signal"}
+	b.emit(Event{Kind: EventPolled, Repo: "infra"}) // not shared
+	b.emit(Event{Kind: EventApplyFinished, Repo: "infra", Run: run, Holder: "alice", Err: errors.New("terraform: boom")})
+	select {
+	case e := <-heardByA:
+		want := Event{Kind: EventApplyFinished, Repo: "infra", Holder: "alice", Err: errOnAnotherReplica,
+			Run: &landform.Run{ID: "42", Repo: "infra", Workspace: "app", Kind: landform.RunPlan, State: landform.StateApplied}}
+		if e.Kind != want.Kind || e.Repo != want.Repo || e.Holder != want.Holder || e.Err != want.Err || !reflect.DeepEqual(e.Run, want.Run) {
+			t.Errorf("a heard %+v (run %+v), want %+v (run %+v)", e, e.Run, want, want.Run)
+		}
+	case <-time.After(failsafe):
+		t.Fatal("a did not hear b's event")
+	}
+	// a drift report's summary, long and not ASCII, is cut on a rune.
+	long := strings.Repeat("é", 150)
+	h.d.emit(Event{Kind: EventDriftReported, Repo: "infra", Holder: long, Count: 3})
+	select {
+	case e := <-heardByB:
+		if e.Kind != EventDriftReported || e.Count != 3 || !utf8.ValidString(e.Holder) || !strings.HasSuffix(e.Holder, "…") || len(e.Holder) > 210 {
+			t.Errorf("b heard %+v", e)
+		}
+	case <-time.After(failsafe):
+		t.Fatal("b did not hear a's event")
+	}
+	if len(heardByA) != 0 || len(heardByB) != 0 {
+		t.Errorf("more was shared than the two events: a %d, b %d (the poll round, or a replica's own events)", len(heardByA), len(heardByB))
 	}
 }

@@ -1,8 +1,10 @@
 package test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -173,12 +175,17 @@ func TestReplicas(t *testing.T) {
 	if len(newest) != len(repos) {
 		t.Fatalf("awaiting approval: %s", toJSON(newest))
 	}
+	// A dashboard open on b hears of the approvals made on a.
+	eventsB := watchEvents(t, addrB, replicaToken)
 	for i, r := range newest {
 		addr := []string{addrA, addrB}[i%2]
 		if code, body := apiGet(t, addr, "POST", "/api/v1/runs/"+r.ID+"/approve", replicaToken); code != 200 {
 			t.Fatalf("approve %s: %d %s", r.ID, code, body)
 		}
 	}
+	waitFor(t, 30*time.Second, "b's pages told of the approval made on a", func() bool {
+		return strings.Contains(eventsB.String(), `"run":"`+newest[0].ID+`","workspace":"`+newest[0].Workspace+`","kind":"plan","state":"approved"`)
+	})
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -262,4 +269,32 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("lock %+v is held for no plan awaiting approval: leaked", l)
 		}
 	}
+}
+
+// watchEvents reads the dashboard's server-sent events (GET /events) of
+// the daemon at addr into the returned buffer until the test ends; it
+// returns once the stream is open.
+func watchEvents(t *testing.T, addr, token string) *syncBuffer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /events: %d", resp.StatusCode)
+	}
+	buf := &syncBuffer{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(buf, resp.Body)
+	}()
+	t.Cleanup(func() { cancel(); resp.Body.Close(); <-done })
+	return buf
 }

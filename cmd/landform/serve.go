@@ -131,9 +131,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Server) error {
 	})
 	dopts := []runner.DaemonOption{runner.WithOwner(hostname())}
 	if storage.Shared(cfg.Store) {
-		// One of several replicas on the store: a name of its own, and
-		// the poll lease.
-		dopts = []runner.DaemonOption{runner.WithOwner(replicaName()), runner.WithReplicas(db, cfg.Store.LeaseTTL)}
+		// One of several replicas on the store: a name of its own, the
+		// poll lease, and the other replicas' events on this one's pages
+		// (not in its metrics: each replica counts its own).
+		dopts = []runner.DaemonOption{runner.WithOwner(replicaName()), runner.WithReplicas(db, cfg.Store.LeaseTTL),
+			runner.WithReplicaEvents(live.Publish)}
 	}
 	d = runner.NewDaemon(r, db, repos, append(dopts, runner.WithShutdownGrace(cfg.ShutdownGrace),
 		runner.WithEvents(func(e runner.Event) { m.Observe(e); live.Publish(e) }),

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // The NOTIFY channels of the replicas' signals (runner.Signals).
@@ -13,7 +15,12 @@ const (
 	// pollerChannel: the poller's loop LOOP of repository REPO has work;
 	// the payload is "LOOP REPO".
 	pollerChannel = "landform_poller"
+	// eventChannel: an event of a replica's, the payload as given.
+	eventChannel = "landform_events"
 )
+
+// maxPayload is under NOTIFY's limit (8000 bytes in the default build).
+const maxPayload = 7900
 
 // SignalQueue tells every replica's WatchSignals that runs may be
 // claimable (NOTIFY; delivered once the statement's transaction commits,
@@ -37,11 +44,23 @@ func (db *DB) SignalPoller(ctx context.Context, loop, repo string) error {
 	return nil
 }
 
-// WatchSignals calls queued for each SignalQueue and poller for each
-// SignalPoller of any replica (LISTEN, on a connection of its own, held
-// until ctx is done). It returns when ctx is done, or when the connection
-// fails.
-func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string)) error {
+// SignalEvent tells every replica's WatchSignals of an event: payload,
+// which must be valid UTF-8 (JSON) of at most maxPayload bytes.
+func (db *DB) SignalEvent(ctx context.Context, payload []byte) error {
+	if len(payload) > maxPayload || !utf8.Valid(payload) || bytes.IndexByte(payload, 0) >= 0 {
+		return fmt.Errorf("signalling an event: the payload (%d bytes) is not text NOTIFY carries", len(payload))
+	}
+	if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, eventChannel, string(payload)); err != nil {
+		return fmt.Errorf("signalling an event: %w", err)
+	}
+	return nil
+}
+
+// WatchSignals calls queued for each SignalQueue, poller for each
+// SignalPoller and event for each SignalEvent of any replica (LISTEN, on
+// a connection of its own, held until ctx is done). It returns when ctx
+// is done, or when the connection fails.
+func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string), event func(payload []byte)) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("listening for signals: %w", err)
@@ -50,7 +69,7 @@ func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop,
 	// closed when done.
 	raw := conn.Hijack()
 	defer raw.Close(context.WithoutCancel(ctx))
-	for _, ch := range []string{queueChannel, pollerChannel} {
+	for _, ch := range []string{queueChannel, pollerChannel, eventChannel} {
 		if _, err := raw.Exec(ctx, `LISTEN `+ch); err != nil {
 			return fmt.Errorf("listening for signals: %w", err)
 		}
@@ -70,6 +89,8 @@ func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop,
 			if loop, repo, ok := strings.Cut(n.Payload, " "); ok {
 				poller(loop, repo)
 			}
+		case eventChannel:
+			event([]byte(n.Payload))
 		}
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/landform/landform/store/postgres"
 )
 
-// The signals of one replica reach another's watcher — runs queued, and
-// a loop of the poller's with its repository — and the watcher ends with
-// its context.
+// The signals of one replica reach another's watcher — runs queued, a
+// loop of the poller's with its repository, an event — and the watcher
+// ends with its context.
 func TestSignals(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	a, err := postgres.Open(t.Context(), dsn)
@@ -26,10 +26,12 @@ func TestSignals(t *testing.T) {
 	defer b.Close()
 	queued := make(chan struct{}, 100)
 	loops := make(chan string, 100)
+	events := make(chan string, 100)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- b.WatchSignals(ctx, func() { queued <- struct{}{} }, func(loop, repo string) { loops <- loop + "|" + repo })
+		done <- b.WatchSignals(ctx, func() { queued <- struct{}{} }, func(loop, repo string) { loops <- loop + "|" + repo },
+			func(p []byte) { events <- string(p) })
 	}()
 	// Signal until the watcher hears one (it may not be listening yet):
 	// there is no event to wait for before its LISTEN.
@@ -63,6 +65,25 @@ func TestSignals(t *testing.T) {
 	}
 	if err := a.SignalPoller(ctx, "two words", "infra"); err == nil {
 		t.Error("a loop name with a space was signalled")
+	}
+	// An event's payload arrives as sent; one NOTIFY cannot carry is
+	// refused.
+	const payload = `{"k":"run_finished","r":"infra","id":"42","s":"planned","w":"envs/prod/é"}`
+	if err := a.SignalEvent(ctx, []byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-events:
+		if got != payload {
+			t.Errorf("event payload %q, want %q", got, payload)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event did not arrive")
+	}
+	for _, bad := range [][]byte{make([]byte, 8000), {0xff, 'x'}, []byte("a\x00b")} {
+		if err := a.SignalEvent(ctx, bad); err == nil {
+			t.Errorf("a payload of %d bytes (%q…) was signalled", len(bad), bad[:2])
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
