@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/landform/landform/internal/runes"
 )
 
 // splitWords splits s into words as a POSIX shell does with its quoting,
@@ -139,9 +141,5 @@ func quoteShort(s string) string {
 	if len(s) <= maxQuoted {
 		return strconv.Quote(s)
 	}
-	cut := maxQuoted
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return strconv.Quote(s[:cut] + "…")
+	return strconv.Quote(runes.Prefix(s, maxQuoted) + "…")
 }

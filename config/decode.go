@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/landform/landform/internal/runes"
 	"gopkg.in/yaml.v3"
 )
 
@@ -388,11 +388,7 @@ func describe(n *yaml.Node) string {
 	}
 	v := n.Value
 	if len(v) > 40 {
-		cut := 37
-		for cut > 0 && !utf8.RuneStart(v[cut]) {
-			cut-- // not in the middle of a character
-		}
-		v = v[:cut] + "..."
+		v = runes.Prefix(v, 37) + "..."
 	}
 	switch n.ShortTag() {
 	case "!!null":

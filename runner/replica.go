@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/landform/landform/internal/backoff"
+	"github.com/landform/landform/internal/runes"
 
 	"github.com/landform/landform"
 	"golang.org/x/sync/errgroup"
@@ -497,11 +497,7 @@ func (d *Daemon) shareEvent(e Event) {
 		w.Run, w.Workspace, w.RunKind, w.State = r.ID, r.Workspace, r.Kind, r.State
 	}
 	if len(w.Holder) > 200 { // a drift report's summary line: cut
-		cut := 200
-		for cut > 0 && !utf8.RuneStart(w.Holder[cut]) {
-			cut--
-		}
-		w.Holder = w.Holder[:cut] + "…"
+		w.Holder = runes.Prefix(w.Holder, 200) + "…"
 	}
 	p, err := json.Marshal(w)
 	if err != nil || len(p) > MaxEventPayload {

@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	tfjson "github.com/hashicorp/terraform-json"
 	"github.com/landform/landform"
+	"github.com/landform/landform/internal/runes"
 )
 
 // The plan files of a drift check, in the job's scratch directory.
@@ -352,9 +352,5 @@ func capValue(v any) any {
 	if len(s) <= MaxDriftValueBytes {
 		return v
 	}
-	cut := MaxDriftValueBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+	return fmt.Sprintf("%s… (%d bytes)", runes.Prefix(s, MaxDriftValueBytes), len(s))
 }

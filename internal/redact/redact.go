@@ -11,7 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/landform/landform/internal/runes"
 )
 
 // Mask replaces every redacted value.
@@ -99,9 +100,6 @@ func Bound(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "\n… (" + strconv.Itoa(len(s)-cut) + " more bytes not kept)"
+	kept := runes.Prefix(s, n)
+	return kept + "\n… (" + strconv.Itoa(len(s)-len(kept)) + " more bytes not kept)"
 }
