@@ -15,8 +15,11 @@ import (
 // tracked branch on its schedule (DriftPlanner), queues a drift run of the
 // branch's head for each one due (never a second one while one is queued
 // or running: ClaimRun never runs it beside a plan or an apply of the same
-// workspace), and once the sweep's last run ended, says the repository's
-// report: on the ledger, on the forge's issue, in Slack.
+// workspace), and once the sweep's last run ended and no workspace of it
+// waits for a slot, says the repository's report: on the ledger, on the
+// forge's issue, in Slack. The loop decides that from the store, so the
+// sweep ends whichever replica's workers ran its checks; a check's end
+// wakes the loop (the poller's, through the replicas' signals).
 
 // DriftRules are how one workspace's drift is checked and remedied.
 type DriftRules struct {
@@ -63,10 +66,12 @@ func WithDrift(c DriftConfig) DaemonOption {
 	return func(dm *Daemon) { dm.drift = &c }
 }
 
-// sweep is a repository's drift runs queued and not yet finished; the
-// report is said once none is left.
+// sweep is a repository's drift runs queued and not seen finished, and
+// how many of its workspaces are due and wait for a slot; the report is
+// said once neither is left.
 type sweep struct {
 	pending map[string]bool
+	waiting int
 }
 
 // driftState is the daemon's drift bookkeeping.
@@ -181,9 +186,10 @@ func (d *Daemon) driftTick(ctx context.Context, repo WatchedRepo, lister Workspa
 	if err != nil {
 		return err
 	}
-	running := map[string]bool{}
+	running, busyIDs := map[string]bool{}, map[string]bool{}
 	for _, r := range busy {
 		running[repo.Name+"/"+r.Workspace] = true
+		busyIDs[r.ID] = true
 	}
 	var queued []*landform.Run
 	for _, key := range planner.Due(now, func(key string) bool { return running[key] }) {
@@ -198,33 +204,51 @@ func (d *Daemon) driftTick(ctx context.Context, repo WatchedRepo, lister Workspa
 		}
 		queued = append(queued, run)
 	}
-	if len(queued) == 0 {
-		return nil
-	}
+	waiting := planner.Waiting(now)
 	d.driftState.mu.Lock()
 	if d.driftState.sweeps == nil {
 		d.driftState.sweeps = map[string]*sweep{}
 	}
 	sw := d.driftState.sweeps[repo.Name]
-	if sw == nil {
+	if sw == nil && len(queued) > 0 {
 		sw = &sweep{pending: map[string]bool{}}
 		d.driftState.sweeps[repo.Name] = sw
 	}
-	for _, run := range queued {
-		sw.pending[run.ID] = true
+	over := false
+	if sw != nil {
+		for id := range sw.pending {
+			if !busyIDs[id] { // ended (listed before this tick queued more)
+				delete(sw.pending, id)
+			}
+		}
+		for _, run := range queued {
+			sw.pending[run.ID] = true
+		}
+		sw.waiting = waiting
+		if len(sw.pending) == 0 && sw.waiting == 0 {
+			delete(d.driftState.sweeps, repo.Name)
+			over = true
+		}
 	}
 	d.driftState.mu.Unlock()
 	for _, run := range queued {
 		d.emit(Event{Kind: EventRunQueued, Repo: repo.Name, Run: run})
 	}
-	log.Info("drift: checks queued", "commit", landform.ShortSHA(head), "workspaces", len(queued))
-	d.wakeWorkers()
+	if len(queued) > 0 {
+		log.Info("drift: checks queued", "commit", landform.ShortSHA(head), "workspaces", len(queued), "waiting", waiting)
+		d.wakeWorkers()
+	}
+	if over {
+		if err := d.reportDrift(ctx, repo); err != nil {
+			log.Error("drift: saying the sweep's report failed", "err", err)
+		}
+	}
 	return nil
 }
 
 // driftFinished is what the daemon does once a drift run ended (recorded
-// by the worker): remediation, and, when it is the last of its sweep, the
-// repository's report.
+// by the worker): remediation, and waking the drift loop, which says the
+// report when the run was its sweep's last.
 func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landform.Run) error {
 	if d.drift == nil {
 		return nil
@@ -232,22 +256,10 @@ func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landf
 	if err := d.remediate(ctx, repo, run); err != nil {
 		d.logger.Error("drift: queueing the remediation failed", "repo", repo.Name, "workspace", run.Workspace, "run", run.ID, "err", err)
 	}
-	d.driftState.mu.Lock()
-	sw := d.driftState.sweeps[repo.Name]
-	last := false
-	if sw != nil && sw.pending[run.ID] {
-		delete(sw.pending, run.ID)
-		if len(sw.pending) == 0 {
-			delete(d.driftState.sweeps, repo.Name)
-			last = true
-		}
-	}
-	d.driftState.mu.Unlock()
+	// The drift loop sees it ended, and says the report when it was the
+	// sweep's last.
 	d.wakeLoop(LoopDrift, repo.Name)
-	if !last {
-		return nil
-	}
-	return d.reportDrift(ctx, repo)
+	return nil
 }
 
 // remediate queues the plan that brings a drifted workspace back to its

@@ -158,25 +158,59 @@ func TestDriftSweepOnAFakeClock(t *testing.T) {
 	}
 
 	// The next sweep: db still drifted since the first check. The loop
-	// arms its timer again as each check ends, so the clock follows each
-	// armed timer in turn (the ones armed before the report included) until
-	// the second report.
-	for {
-		ev := h.next("the second report", func(e Event) bool {
-			return e.Kind == EventDriftReported || e.Kind == EventDriftScheduled && e.Wait > 0
-		})
-		if ev.Kind == EventDriftReported {
+	// says a report from a tick, then arms its timer for the next sweep
+	// and reports that: the clock moves to it once.
+	h.mu.Lock()
+	for i, e := range h.events {
+		if e.Kind == EventDriftReported {
 			break
 		}
-		h.clk.advance(ev.Wait)
+		h.consumed[i] = true // armed before the report: stale waits
+	}
+	h.mu.Unlock()
+	next := h.next("the loop armed after the report", func(e Event) bool { return e.Kind == EventDriftScheduled && e.Wait > 0 })
+	h.clk.advance(next.Wait)
+	second := h.next("the second report", func(e Event) bool { return e.Kind == EventDriftReported })
+	if second.Count != 3 {
+		t.Errorf("second report: %d workspaces (%q), want 3", second.Count, second.Holder)
 	}
 	out.mu.Lock()
-	r = out.reports[len(out.reports)-1]
+	r = out.reports[1]
 	out.mu.Unlock()
 	for _, w := range r.Workspaces {
 		if w.Workspace == "db" && (!w.DriftedSince.Equal(firstAt) || !w.CheckedAt.After(firstAt)) {
 			t.Errorf("db in the second sweep: drifted since %v, checked %v; want since %v", w.DriftedSince, w.CheckedAt, firstAt)
 		}
+	}
+}
+
+// TestDriftSweepBeyondMaxParallel: with one check at a time, a sweep of
+// three workspaces is one report of three — not a report per check,
+// though each check ends before the loop queues the next.
+func TestDriftSweepBeyondMaxParallel(t *testing.T) {
+	fd := &fakeDrift{drifted: map[string]bool{"net": true}, checks: map[string]int{}}
+	out := &fakeOutlet{}
+	h, _ := driftHarness(t, fd, out, DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationNone}, 1, "app", "db", "net")
+	h.start()
+	sweepDue(h)
+	report := h.next("the sweep's report", func(e Event) bool { return e.Kind == EventDriftReported })
+	if report.Count != 3 || report.Holder != "1 of 3 workspaces drifted: 1 resource changed, 0 deleted" {
+		t.Fatalf("report: %d workspaces, %q", report.Count, report.Holder)
+	}
+	finished := 0
+	for _, e := range h.all(EventRunFinished) {
+		if e.Run.Kind == landform.RunDrift {
+			finished++
+		}
+	}
+	fd.mu.Lock()
+	most := fd.most
+	fd.mu.Unlock()
+	out.mu.Lock()
+	reports := len(out.reports)
+	out.mu.Unlock()
+	if finished != 3 || most != 1 || reports != 1 {
+		t.Errorf("%d checks finished, at most %d at once, %d reports; want 3, 1, 1", finished, most, reports)
 	}
 }
 

@@ -114,13 +114,73 @@ func (f *fakeForge) status(key string) landform.RunState {
 	return f.statuses[key]
 }
 
-// flushForge ends the forge loop's gathering wait and returns the events of
-// the deliveries until the one of key.
+// flushForge has infra's forge loop deliver what its outbox holds under
+// key, and returns the delivery event of that message's newest version:
+// it moves the clock past the loop's gather wait, as often as it takes,
+// until no version of key is pending (or the pending one failed), and a
+// delivery of key was reported since the call (or, when nothing of key
+// was pending at the call, one was reported at all). Every delivery event
+// of key so far is consumed.
 func (h *harness) flushForge(key string) Event {
 	h.t.Helper()
-	h.clk.waitPending(h.t, forgeGather, 1)
-	h.clk.advance(forgeGather)
-	return h.next("delivery of "+key, func(e Event) bool { return e.Kind == EventForgeDelivered && e.Holder == key })
+	ctx := context.Background()
+	deliveries := func() []int {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		var out []int
+		for i, e := range h.events {
+			if e.Kind == EventForgeDelivered && e.Holder == key {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	pendingOf := func() *landform.OutboxMessage {
+		msgs, err := h.db.PendingForge(ctx, "infra", 1000)
+		if err != nil {
+			h.t.Fatalf("the forge outbox: %v", err)
+		}
+		for i := range msgs {
+			if msgs[i].Key == key {
+				return &msgs[i]
+			}
+		}
+		return nil
+	}
+	seen := 0
+	if pendingOf() != nil {
+		seen = len(deliveries())
+	}
+	deadline := time.After(failsafe)
+	for {
+		h.mu.Lock()
+		more := h.more
+		h.mu.Unlock()
+		h.clk.mu.Lock()
+		changed := h.clk.changed
+		h.clk.mu.Unlock()
+		if p := pendingOf(); p == nil || p.Attempts > 0 {
+			if d := deliveries(); len(d) > seen {
+				h.mu.Lock()
+				for _, i := range d {
+					h.consumed[i] = true
+				}
+				e := h.events[d[len(d)-1]]
+				h.mu.Unlock()
+				return e
+			}
+		}
+		if slices.Contains(h.clk.pending(), forgeGather) {
+			h.clk.advance(forgeGather)
+			continue
+		}
+		select {
+		case <-more:
+		case <-changed:
+		case <-deadline:
+			h.t.Fatalf("timed out delivering %s; pending %+v; events (✓ returned):%s", key, pendingOf(), h.describe())
+		}
+	}
 }
 
 func forgeRepo(src *fakeSource, f *fakeForge) WatchedRepo {
@@ -187,21 +247,38 @@ func TestPullRequestPreviewAndStatusesReachTheForge(t *testing.T) {
 	}
 
 	// The forge loop reports the failure, then waits on a timer: its retry
-	// (the first backoff: 2 s with jitter), or, woken by a message queued
-	// meanwhile, its gathering wait. Advance only once it waits.
-	h.clk.waitUntil(t, "the forge loop waiting on its timer", func() bool {
-		for tm := range h.clk.timers {
-			if tm.d >= forgeGather && tm.d < 3*time.Second {
-				return true
-			}
-		}
-		return false
-	})
+	// (the first backoff: 2 s ± 10 %), or, woken by a message queued
+	// meanwhile, its gathering wait — which it may arm only after it
+	// stopped the retry, so a clock moved in between fires neither. So
+	// the clock moves past both (3 s) whenever one is armed, until the
+	// preview is delivered.
+	previews := func() int {
+		return len(slices.DeleteFunc(h.all(EventForgeDelivered), func(e Event) bool { return e.Holder != "preview/7" || e.Err != nil }))
+	}
+	before := previews()
 	f.setDown(false)
-	h.clk.advance(forgeRetryCap) // past the backoff
-	h.next("the preview delivered once the forge is back", func(e Event) bool {
-		return e.Kind == EventForgeDelivered && e.Holder == "preview/7" && e.Err == nil
-	})
+	forgeTimer := func() bool {
+		return slices.ContainsFunc(h.clk.pending(), func(d time.Duration) bool { return d >= forgeGather && d < 3*time.Second })
+	}
+	deadline := time.After(failsafe)
+	for previews() == before {
+		h.mu.Lock()
+		more := h.more
+		h.mu.Unlock()
+		h.clk.mu.Lock()
+		changed := h.clk.changed
+		h.clk.mu.Unlock()
+		if forgeTimer() {
+			h.clk.advance(3 * time.Second)
+			continue
+		}
+		select {
+		case <-more:
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("the preview was not delivered once the forge was back; timers %v; events:%s", h.clk.pending(), h.describe())
+		}
+	}
 	p, _ = f.lastPreview()
 	if p.Commit != "p2" || p.PreviousCommit != "p1" || len(p.Runs) != 1 || len(p.Previous) != 2 {
 		t.Fatalf("preview after the push: commit %s (previous %s), %d runs, %d previous", p.Commit, p.PreviousCommit, len(p.Runs), len(p.Previous))

@@ -95,11 +95,17 @@ func TestReplicasOnePollerAndTakeover(t *testing.T) {
 	if holder, err := h.db.LeaseHolder(context.Background(), pollLease); err != nil || holder != "a" {
 		t.Fatalf("after a's crash the poll lease is held by %q (%v), want a's, until it expires", holder, err)
 	}
-	// b asks every third of the ttl: not before the lease expires.
+	// b asks every third of the ttl: not before the lease expires. (The
+	// clock moves only while b waits on its timer, a stopped: a move
+	// before b armed it again would fire nothing.)
+	h.clk.waitPending(t, ttl/3, 1)
+	armed := h.clk.armedCount(ttl / 3)
 	h.clk.advance(ttl / 3)
+	h.clk.waitArmed(t, ttl/3, armed+1)
 	if b.IsPoller() {
 		t.Fatal("b took the lease before it expired")
 	}
+	h.clk.waitPending(t, ttl/3, 1)
 	h.mu.Lock()
 	for i := range h.events { // a's, all of them
 		h.consumed[i] = true

@@ -334,6 +334,18 @@ func (p *DriftPlanner) Due(now time.Time, running func(key string) bool) []strin
 	return out
 }
 
+// Waiting returns how many keys are due at now and not started: after
+// Due, those waiting for a free slot.
+func (p *DriftPlanner) Waiting(now time.Time) int {
+	n := 0
+	for _, e := range p.entries {
+		if !e.next.IsZero() && !e.next.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // NextWake returns the earliest next fire time of all keys, zero when none
 // will fire. A time not after now means keys are due but wait for a free
 // slot: call Due again when a check finishes.

@@ -289,9 +289,15 @@ func TestDriftMaxParallel(t *testing.T) {
 	if got := p.NextWake(); !got.Equal(at) {
 		t.Fatalf("NextWake = %s, want %s", got, at)
 	}
+	if n := p.Waiting(at.Add(-time.Second)); n != 0 {
+		t.Errorf("waiting before 02:00: %d", n)
+	}
 	first := p.Due(at, isRunning)
 	if !slices.Equal(first, keys[:3]) {
 		t.Fatalf("Due = %v, want %v", first, keys[:3])
+	}
+	if n := p.Waiting(at); n != 5 {
+		t.Errorf("waiting for a slot after the first three: %d, want 5", n)
 	}
 	for _, k := range first {
 		running[k] = true
