@@ -283,6 +283,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.recover(ctx); err != nil {
 		return err
 	}
+	if err := d.joinReplicas(ctx); err != nil {
+		return err
+	}
 
 	// Work outlives ctx by the grace period.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))

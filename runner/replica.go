@@ -96,6 +96,25 @@ func (d *Daemon) IsPoller() bool {
 	return d.replicas == nil || d.poller
 }
 
+// joinReplicas takes this replica's own lease before its workers claim
+// anything: the poller recovers the runs of owners without one, and would
+// take a run this replica claimed in the moment before its lease for a dead
+// replica's.
+func (d *Daemon) joinReplicas(ctx context.Context) error {
+	rc := d.replicas
+	if rc == nil {
+		return nil
+	}
+	held, err := rc.leases.AcquireLease(ctx, replicaPrefix+d.owner, d.owner, rc.ttl)
+	if err != nil {
+		return fmt.Errorf("replicas: taking this replica's lease: %w", err)
+	}
+	if !held {
+		return landform.Errorf(landform.ECONFLICT, "replicas: the lease %s%s is held by another holder", replicaPrefix, d.owner)
+	}
+	return nil
+}
+
 // runPollerLoops runs the loops only one daemon of a store runs — the
 // polls, the ledger writers, the forge outboxes, the drift schedules —
 // until ctx is done.
