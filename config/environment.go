@@ -68,6 +68,14 @@ func (s *Server) CheckEnvironment(lookupEnv func(string) (string, bool)) error {
 		_, err := fileSecret("store dsn file", st.DSNFile, nil)
 		c.problem("store.dsn_file", "", err)
 	}
+	switch st := s.Store; {
+	case st.ListenDSNEnv != "":
+		_, err := envSecret(st.ListenDSNEnv, lookupEnv)
+		c.problem("store.listen_dsn_env", "", err)
+	case st.ListenDSNFile != "":
+		_, err := fileSecret("store listen dsn file", st.ListenDSNFile, nil)
+		c.problem("store.listen_dsn_file", "", err)
+	}
 	switch pl := s.Plans; {
 	case pl.EncryptionKeyEnv != "":
 		_, err := envSecret(pl.EncryptionKeyEnv, lookupEnv)

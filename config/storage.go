@@ -15,6 +15,8 @@ import (
 //	store:
 //	  kind: postgres                    # sqlite (default: data_dir/landform.db) or postgres
 //	  dsn_env: LANDFORM_DATABASE_URL    # or dsn_file: postgres://user@host/db?sslmode=…
+//	  listen_dsn_env: LANDFORM_LISTEN_URL   # optional, or listen_dsn_file: where replicas LISTEN,
+//	                                    # when dsn goes through a transaction-pooling proxy
 //	  max_conns: 10                     # the pool's size (postgres)
 //	  lease_ttl: 30s                    # how long a dead replica's poll lease lasts (postgres)
 //
@@ -26,6 +28,11 @@ type Store struct {
 	// DSNEnv or DSNFile hold the PostgreSQL connection string (it may
 	// hold a password, so it is never in the config itself).
 	DSNEnv, DSNFile string
+	// ListenDSNEnv or ListenDSNFile hold the connection string replicas
+	// hold LISTEN on (their signals), when it is not the pool's: the
+	// pool's may go through PgBouncer in transaction mode, which does not
+	// carry LISTEN. Optional.
+	ListenDSNEnv, ListenDSNFile string
 	// MaxConns bounds the pool; 0 for the driver's default.
 	MaxConns int
 	// LeaseTTL is how long replicas' leases last unrenewed (0: the
@@ -46,13 +53,31 @@ func (s Store) DSN(lookupEnv func(string) (string, bool), readFile func(string) 
 	return readSecret("store dsn file", s.DSNEnv, s.DSNFile, lookupEnv, readFile)
 }
 
-// Secrets returns the connection string and its password, when they can
-// be read now, for redaction.
-func (s Store) Secrets() []string {
-	dsn, err := s.DSN(nil, nil)
-	if err != nil || dsn == "" {
-		return nil
+// ListenDSN reads the connection string replicas LISTEN on, "" when none
+// is configured (the pool's is used).
+func (s Store) ListenDSN(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (string, error) {
+	if s.ListenDSNEnv == "" && s.ListenDSNFile == "" {
+		return "", nil
 	}
+	return readSecret("store listen dsn file", s.ListenDSNEnv, s.ListenDSNFile, lookupEnv, readFile)
+}
+
+// Secrets returns the connection strings and their passwords, when they
+// can be read now, for redaction.
+func (s Store) Secrets() []string {
+	var out []string
+	dsn, err := s.DSN(nil, nil)
+	if err == nil && dsn != "" {
+		out = append(out, dsnSecrets(dsn)...)
+	}
+	if l, err := s.ListenDSN(nil, nil); err == nil && l != "" {
+		out = append(out, dsnSecrets(l)...)
+	}
+	return out
+}
+
+// dsnSecrets are a connection string and its password.
+func dsnSecrets(dsn string) []string {
 	out := []string{dsn}
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
 		if pw, ok := u.User.Password(); ok && pw != "" {
@@ -111,10 +136,10 @@ func (p Plans) Secrets() []string {
 }
 
 var (
-	storeFields = []string{"kind", "dsn_env", "dsn_file", "max_conns", "lease_ttl"}
+	storeFields = []string{"kind", "dsn_env", "dsn_file", "listen_dsn_env", "listen_dsn_file", "max_conns", "lease_ttl"}
 	storeInline = func() map[string]string {
 		msg := "inline secrets are not allowed: a connection string may hold a password; name an environment variable with store.dsn_env or a file with store.dsn_file"
-		return map[string]string{"dsn": msg, "url": msg, "password": msg, "connection_string": msg}
+		return map[string]string{"dsn": msg, "url": msg, "password": msg, "connection_string": msg, "listen_dsn": msg}
 	}()
 	plansFields = []string{"kind", "bucket", "prefix", "region", "endpoint", "path_style", "encryption_key_env", "encryption_key_file", "sse"}
 	plansInline = func() map[string]string {
@@ -132,7 +157,7 @@ var (
 func (sp *serverParser) decodeStore(p string, n *yaml.Node) Store {
 	d := sp.d
 	s := Store{Kind: StoreSQLite}
-	var dsnKey *yaml.Node
+	var dsnKey, listenKey *yaml.Node
 	ok := d.objectRefusing(n, p, storeFields, storeInline, func(name, fp string, k, v *yaml.Node) {
 		switch name {
 		case "kind":
@@ -146,6 +171,10 @@ func (sp *serverParser) decodeStore(p string, n *yaml.Node) Store {
 		case "dsn_env", "dsn_file":
 			if d.oneOf(&dsnKey, k, fp) {
 				sp.secretRef(fp, v, name == "dsn_env", &s.DSNEnv, &s.DSNFile)
+			}
+		case "listen_dsn_env", "listen_dsn_file":
+			if d.oneOf(&listenKey, k, fp) {
+				sp.secretRef(fp, v, name == "listen_dsn_env", &s.ListenDSNEnv, &s.ListenDSNFile)
 			}
 		case "lease_ttl":
 			if ttl, ok := d.duration(v, fp); ok {
@@ -173,6 +202,8 @@ func (sp *serverParser) decodeStore(p string, n *yaml.Node) Store {
 		d.errorf(n, p, "a postgres store needs its connection string: name it with dsn_env or dsn_file")
 	case s.Kind == StoreSQLite && s.LeaseTTL != 0:
 		d.errorf(n, p, "lease_ttl is for replicas on a postgres store; a sqlite store serves one daemon")
+	case s.Kind == StoreSQLite && listenKey != nil:
+		d.errorf(listenKey, joinPath(p, listenKey.Value), "a sqlite store takes no connection string; listen_dsn is for replicas on a postgres store")
 	case s.Kind == StoreSQLite && dsnKey != nil:
 		d.errorf(dsnKey, joinPath(p, dsnKey.Value), "a sqlite store lives in data_dir and takes no connection string; did you mean kind: postgres?")
 	}

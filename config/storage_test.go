@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseServerStoreAndPlans(t *testing.T) {
-	s, err := config.ParseServer("landform.yaml", []byte(`store: {kind: postgres, dsn_env: LANDFORM_DATABASE_URL, max_conns: 20, lease_ttl: 10s}
+	s, err := config.ParseServer("landform.yaml", []byte(`store: {kind: postgres, dsn_env: LANDFORM_DATABASE_URL, listen_dsn_env: LANDFORM_LISTEN_URL, max_conns: 20, lease_ttl: 10s}
 plans:
   kind: s3
   bucket: landform-plans
@@ -23,7 +23,7 @@ plans:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (config.Store{Kind: "postgres", DSNEnv: "LANDFORM_DATABASE_URL", MaxConns: 20, LeaseTTL: 10 * time.Second}); s.Store != want {
+	if want := (config.Store{Kind: "postgres", DSNEnv: "LANDFORM_DATABASE_URL", ListenDSNEnv: "LANDFORM_LISTEN_URL", MaxConns: 20, LeaseTTL: 10 * time.Second}); s.Store != want {
 		t.Errorf("Store = %+v, want %+v", s.Store, want)
 	}
 	want := config.Plans{Kind: "s3", Bucket: "landform-plans", Prefix: "plans/", Region: "us-east-1", Endpoint: "http://127.0.0.1:7070",
@@ -46,6 +46,9 @@ func TestParseServerStoreAndPlansErrors(t *testing.T) {
 		{"store: {kind: postgres, dsn_env: X, max_conns: 0}\n", "store.max_conns: want 1 to 1000"},
 		{"store: {kind: postgres, dsn_env: X, lease_ttl: 1s}\n", "store.lease_ttl: want between 3s and 10m"},
 		{"store: {lease_ttl: 10s}\n", "lease_ttl is for replicas on a postgres store"},
+		{"store: {listen_dsn_env: X}\n", "listen_dsn is for replicas on a postgres store"},
+		{"store: {kind: postgres, dsn_env: X, listen_dsn_env: Y, listen_dsn_file: /f}\n", "cannot be used with listen_dsn_env"},
+		{"store: {kind: postgres, dsn_env: X, listen_dsn: postgres://u:p@h/db}\n", "inline secrets are not allowed"},
 		{"plans: {kind: gcs}\n", `plans.kind: want fs or s3, got "gcs"`},
 		{"plans: {bucket: b}\n", "plans on local disk (kind fs, the default) take no bucket"},
 		{"plans: {kind: s3, region: us-east-1, encryption_key_env: K}\n", `missing required field "bucket"`},

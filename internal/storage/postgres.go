@@ -31,7 +31,11 @@ func openPostgres(ctx context.Context, cfg config.Store) (store.Store, error) {
 	if cfg.MaxConns > 0 {
 		dsn = withPoolSize(dsn, cfg.MaxConns)
 	}
-	return postgres.Open(ctx, dsn)
+	listen, err := cfg.ListenDSN(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return postgres.Open(ctx, dsn, postgres.WithListenDSN(strings.TrimSpace(listen)))
 }
 
 // withPoolSize sets pgxpool's pool_max_conns in dsn, a URL

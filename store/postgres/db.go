@@ -52,6 +52,8 @@ type DB struct {
 	pool       *pgxpool.Pool
 	now        func() time.Time
 	migrations []migration
+	// listenDSN, when set, is where WatchSignals listens (WithListenDSN).
+	listenDSN string
 }
 
 // Option configures a DB.
@@ -68,6 +70,15 @@ func WithClock(now func() time.Time) Option {
 			db.now = now
 		}
 	}
+}
+
+// WithListenDSN makes WatchSignals listen on a connection of its own to
+// dsn rather than on one taken from the pool: for a pool that goes
+// through a transaction-pooling proxy (PgBouncer's pool_mode =
+// transaction), which does not carry LISTEN, dsn reaches PostgreSQL
+// directly (or through session pooling). "" keeps the pool's.
+func WithListenDSN(dsn string) Option {
+	return func(db *DB) { db.listenDSN = dsn }
 }
 
 // withMigrations replaces the embedded migrations; tests use it to play an
@@ -96,6 +107,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{now: time.Now}
 	for _, o := range opts {
 		o(db)
+	}
+	if db.listenDSN != "" {
+		if _, err := pgx.ParseConfig(db.listenDSN); err != nil {
+			return nil, landform.Errorf(landform.EINVALID, "postgres: the listen DSN: %v", err)
+		}
 	}
 	if db.migrations == nil {
 		if db.migrations, err = embeddedMigrations(); err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The NOTIFY channels of the replicas' signals (runner.Signals).
@@ -61,13 +63,10 @@ func (db *DB) SignalEvent(ctx context.Context, payload []byte) error {
 // a connection of its own, held until ctx is done). It returns when ctx
 // is done, or when the connection fails.
 func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop, repo string), event func(payload []byte)) error {
-	conn, err := db.pool.Acquire(ctx)
+	raw, err := db.listenConn(ctx)
 	if err != nil {
 		return fmt.Errorf("listening for signals: %w", err)
 	}
-	// The connection will hold LISTEN: it is taken out of the pool, and
-	// closed when done.
-	raw := conn.Hijack()
 	defer raw.Close(context.WithoutCancel(ctx))
 	for _, ch := range []string{queueChannel, pollerChannel, eventChannel} {
 		if _, err := raw.Exec(ctx, `LISTEN `+ch); err != nil {
@@ -93,4 +92,23 @@ func (db *DB) WatchSignals(ctx context.Context, queued func(), poller func(loop,
 			event([]byte(n.Payload))
 		}
 	}
+}
+
+// listenConn returns the connection LISTEN is held on, closed by the
+// caller: one to the listen DSN (WithListenDSN), else one taken out of the
+// pool for good.
+func (db *DB) listenConn(ctx context.Context) (*pgx.Conn, error) {
+	if db.listenDSN != "" {
+		conn, err := pgx.Connect(ctx, db.listenDSN)
+		if err != nil {
+			// pgx's message redacts the password.
+			return nil, fmt.Errorf("connecting to the listen DSN: %w", err)
+		}
+		return conn, nil
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Hijack(), nil
 }

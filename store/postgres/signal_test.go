@@ -2,8 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/landform/landform"
 
 	"github.com/landform/landform/internal/pgtest"
 	"github.com/landform/landform/store/postgres"
@@ -88,5 +91,57 @@ func TestSignals(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("WatchSignals after its context ended: %v", err)
+	}
+}
+
+// TestSignalsPastPgBouncer: behind PgBouncer in transaction pooling mode,
+// which does not carry LISTEN, the signals still reach the other replica
+// when it listens on a DSN of its own straight to PostgreSQL
+// (WithListenDSN) — the queries go through the bouncer.
+func TestSignalsPastPgBouncer(t *testing.T) {
+	direct := pgtest.NewDatabase(t)
+	b := pgtest.NewBouncer(t, "transaction")
+	pooled, err := b.Route(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := open(t, pooled)
+	w := open(t, pooled, postgres.WithListenDSN(direct))
+	loops := make(chan string, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- w.WatchSignals(ctx, func() {}, func(loop, repo string) { loops <- loop + "|" + repo }, func([]byte) {})
+	}()
+	// Signal until the watcher hears one (it may not be listening yet).
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if err := a.SignalPoller(ctx, "poll", "infra"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-loops:
+			if got != "poll|infra" {
+				t.Fatalf("heard %q", got)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("WatchSignals: %v", err)
+			}
+			return
+		case err := <-done:
+			t.Fatalf("WatchSignals ended: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no signal reached the replica listening past the bouncer")
+		}
+	}
+}
+
+func TestOpenInvalidListenDSN(t *testing.T) {
+	_, err := postgres.Open(t.Context(), pgtest.NewDatabase(t), postgres.WithListenDSN("postgres://a b:c"))
+	if landform.ErrorCode(err) != landform.EINVALID || !strings.Contains(err.Error(), "listen DSN") {
+		t.Errorf("Open with a malformed listen DSN: %v", err)
 	}
 }
