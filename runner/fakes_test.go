@@ -505,6 +505,31 @@ func (h *harness) next(what string, match func(Event) bool) Event {
 	}
 }
 
+// changes returns channels closed at the next event (more) and at the
+// next timer armed, stopped or fired (changed). Take them before looking
+// at the state, then wait on them (waitChange): nothing is missed between.
+func (h *harness) changes() (more, changed <-chan struct{}) {
+	h.mu.Lock()
+	more = h.more
+	h.mu.Unlock()
+	h.clk.mu.Lock()
+	changed = h.clk.changed
+	h.clk.mu.Unlock()
+	return more, changed
+}
+
+// waitChange waits until more or changed (from changes) is closed, or
+// fails the test with what once deadline fires.
+func (h *harness) waitChange(more, changed <-chan struct{}, deadline <-chan time.Time, what func() string) {
+	h.t.Helper()
+	select {
+	case <-more:
+	case <-changed:
+	case <-deadline:
+		h.t.Fatal(what())
+	}
+}
+
 // polled returns repo's next ended poll round.
 func (h *harness) polled(repo string) Event {
 	h.t.Helper()

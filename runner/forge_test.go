@@ -153,12 +153,7 @@ func (h *harness) flushForge(key string) Event {
 	}
 	deadline := time.After(failsafe)
 	for {
-		h.mu.Lock()
-		more := h.more
-		h.mu.Unlock()
-		h.clk.mu.Lock()
-		changed := h.clk.changed
-		h.clk.mu.Unlock()
+		more, changed := h.changes()
 		if p := pendingOf(); p == nil || p.Attempts > 0 {
 			if d := deliveries(); len(d) > seen {
 				h.mu.Lock()
@@ -174,12 +169,9 @@ func (h *harness) flushForge(key string) Event {
 			h.clk.advance(forgeGather)
 			continue
 		}
-		select {
-		case <-more:
-		case <-changed:
-		case <-deadline:
-			h.t.Fatalf("timed out delivering %s; pending %+v; events (✓ returned):%s", key, pendingOf(), h.describe())
-		}
+		h.waitChange(more, changed, deadline, func() string {
+			return fmt.Sprintf("timed out delivering %s; pending %+v; events (✓ returned):%s", key, pendingOf(), h.describe())
+		})
 	}
 }
 
@@ -262,22 +254,14 @@ func TestPullRequestPreviewAndStatusesReachTheForge(t *testing.T) {
 	}
 	deadline := time.After(failsafe)
 	for previews() == before {
-		h.mu.Lock()
-		more := h.more
-		h.mu.Unlock()
-		h.clk.mu.Lock()
-		changed := h.clk.changed
-		h.clk.mu.Unlock()
+		more, changed := h.changes()
 		if forgeTimer() {
 			h.clk.advance(3 * time.Second)
 			continue
 		}
-		select {
-		case <-more:
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("the preview was not delivered once the forge was back; timers %v; events:%s", h.clk.pending(), h.describe())
-		}
+		h.waitChange(more, changed, deadline, func() string {
+			return fmt.Sprintf("the preview was not delivered once the forge was back; timers %v; events:%s", h.clk.pending(), h.describe())
+		})
 	}
 	p, _ = f.lastPreview()
 	if p.Commit != "p2" || p.PreviousCommit != "p1" || len(p.Runs) != 1 || len(p.Previous) != 2 {

@@ -1098,21 +1098,8 @@ func (m *model) settle() {
 		// worker that saved a plan approved and started its apply between
 		// the two reads would otherwise look idle beside a store that has
 		// not yet seen the apply.
-		h.mu.Lock()
-		more := h.more
-		applying := 0
-		for _, e := range h.events {
-			switch e.Kind {
-			case EventApplyStarted:
-				applying++
-			case EventApplyFinished:
-				applying--
-			}
-		}
-		h.mu.Unlock()
-		h.clk.mu.Lock()
-		changed := h.clk.changed
-		h.clk.mu.Unlock()
+		more, changed := h.changes()
+		applying := len(h.all(EventApplyStarted)) - len(h.all(EventApplyFinished))
 		idle := slices.Contains(h.clk.pending(), claimInterval)
 		busy, err := h.db.ListRuns(context.Background(), landform.RunFilter{States: []landform.RunState{
 			landform.StateQueued, landform.StateRunning, landform.StateApplying}})

@@ -169,17 +169,7 @@ func (b *Bouncer) Route(dsn string) (string, error) {
 }
 
 // Log returns the last lines pgbouncer wrote.
-func (b *Bouncer) Log() string {
-	data, err := os.ReadFile(filepath.Join(b.dir, "pgbouncer.log"))
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (b *Bouncer) Log() string { return logTail(filepath.Join(b.dir, "pgbouncer.log")) }
 
 // Stop stops pgbouncer (SIGINT, then SIGQUIT) and removes its directory.
 func (b *Bouncer) Stop() error {

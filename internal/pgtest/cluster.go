@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/landform/landform/internal/logtail"
 )
 
 const (
@@ -365,17 +366,10 @@ func kill(p *process) {
 }
 
 // Log returns the last lines the server wrote.
-func (c *Cluster) Log() string {
-	b, err := os.ReadFile(filepath.Join(c.Dir, "postgres.log"))
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (c *Cluster) Log() string { return logTail(filepath.Join(c.Dir, "postgres.log")) }
+
+// logTail returns the last 40 lines of the log file path.
+func logTail(path string) string { return logtail.Read(path, 40) }
 
 // childEnv is initdb's and the server's environment: the C locale and
 // nothing of the test's PG* variables.

@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/landform/landform/internal/logtail"
 	"github.com/landform/landform/test/tftest"
 )
 
@@ -258,17 +259,7 @@ func childEnv() []string {
 }
 
 // logTail returns the last lines versitygw wrote.
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(s.log)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (s *Server) logTail() string { return logtail.Read(s.log, 40) }
 
 // Client returns an S3 client of the server: static credentials, the
 // server's region and endpoint, path-style addressing, then optFns (e.g. to
