@@ -79,7 +79,6 @@ type driftState struct {
 	mu     sync.Mutex
 	sweeps map[string]*sweep // by repository
 	wake   map[string]chan struct{}
-	auto   map[string]string // remediation plan run → the drift run it remedies (auto)
 }
 
 // driftLoop sweeps repo for drift until ctx is done.
@@ -262,6 +261,21 @@ func (d *Daemon) driftFinished(ctx context.Context, repo WatchedRepo, run *landf
 	return nil
 }
 
+// remediationOf returns the drift run whose remediation plan is run, nil
+// when none of the workspace's recent drift runs names it.
+func (d *Daemon) remediationOf(ctx context.Context, run *landform.Run) (*landform.Run, error) {
+	drifts, err := d.store.ListRuns(ctx, landform.RunFilter{Repo: run.Repo, Workspace: run.Workspace, Kind: landform.RunDrift, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range drifts {
+		if r.Drift != nil && r.Drift.Remediation == run.ID {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
 // remediate queues the plan that brings a drifted workspace back to its
 // code, when its rules say so.
 func (d *Daemon) remediate(ctx context.Context, repo WatchedRepo, run *landform.Run) error {
@@ -277,14 +291,6 @@ func (d *Daemon) remediate(ctx context.Context, repo WatchedRepo, run *landform.
 	if err := d.store.CreateRun(ctx, plan); err != nil {
 		return err
 	}
-	if rules.Remediation == landform.RemediationAuto && rules.AutoApply {
-		d.driftState.mu.Lock()
-		if d.driftState.auto == nil {
-			d.driftState.auto = map[string]string{}
-		}
-		d.driftState.auto[plan.ID] = run.ID
-		d.driftState.mu.Unlock()
-	}
 	run.Drift.Remediation = plan.ID
 	if err := d.saveOnce(ctx, run); err != nil {
 		return err
@@ -296,16 +302,22 @@ func (d *Daemon) remediate(ctx context.Context, repo WatchedRepo, run *landform.
 
 // autoRemediate approves and applies run, a remediation plan queued under
 // remediation: auto with auto_apply, when it planned changes its policies
-// allowed. Anything else leaves it to people.
+// allowed. Anything else leaves it to people. What makes run a
+// remediation is in the store (a drift run names it), and the rules are
+// read now: so whichever replica planned it, after a restart too, and
+// never once auto_apply was turned off.
 func (d *Daemon) autoRemediate(ctx context.Context, run *landform.Run) error {
-	d.driftState.mu.Lock()
-	driftRun, ok := d.driftState.auto[run.ID]
-	delete(d.driftState.auto, run.ID)
-	d.driftState.mu.Unlock()
-	if !ok || run.State != landform.StatePlanned || run.Policy.Denied() {
+	if d.drift == nil || run.Kind != landform.RunPlan || run.State != landform.StatePlanned || run.Policy.Denied() {
 		return nil
 	}
-	reason := fmt.Sprintf("remediation of drift run %s, applied without a person (remediation: auto, auto_apply: true)", driftRun)
+	if rules := d.drift.Rules(run.Repo, run.Workspace); rules.Remediation != landform.RemediationAuto || !rules.AutoApply {
+		return nil
+	}
+	driftRun, err := d.remediationOf(ctx, run)
+	if err != nil || driftRun == nil {
+		return err // a plan of a push, or queued by a person: people approve it
+	}
+	reason := fmt.Sprintf("remediation of drift run %s, applied without a person (remediation: auto, auto_apply: true)", driftRun.ID)
 	if err := d.store.AddApproval(ctx, &landform.Approval{RunID: run.ID, By: "landform", Channel: landform.ChannelDrift,
 		Commit: run.Commit, PlanSHA256: run.PlanSHA256, Approved: true, Reason: reason, At: d.now().UTC()}); err != nil {
 		return err

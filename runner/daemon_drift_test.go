@@ -208,6 +208,43 @@ func TestDriftSweepBeyondMaxParallel(t *testing.T) {
 	}
 }
 
+// TestDriftAutoRemediationNeedsNoMemory: the remediation plan is applied
+// without a person by a daemon that did not queue it (after a restart, or
+// on another replica): what makes it a remediation is in the store. A
+// plan no drift run names, beside it, waits for people.
+func TestDriftAutoRemediationNeedsNoMemory(t *testing.T) {
+	fd := &fakeDrift{drifted: map[string]bool{}, checks: map[string]int{}}
+	out := &fakeOutlet{}
+	h, _ := driftHarness(t, fd, out, DriftRules{Schedule: DriftSchedule{}, Remediation: landform.RemediationAuto, AutoApply: true}, 2, "db", "app")
+	ctx := t.Context()
+	// What a daemon that stopped left: a drift run naming its queued
+	// remediation plan, and a plan of a person's beside it.
+	plan := &landform.Run{Repo: "infra", Workspace: "db", Dir: "db", Commit: "m1", Ref: mainRef, Kind: landform.RunPlan,
+		State: landform.StateQueued, CreatedAt: h.clk.now()}
+	other := &landform.Run{Repo: "infra", Workspace: "app", Dir: "app", Commit: "m1", Ref: mainRef, Kind: landform.RunPlan,
+		State: landform.StateQueued, CreatedAt: h.clk.now()}
+	for _, r := range []*landform.Run{plan, other} {
+		if err := h.db.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drift := &landform.Run{Repo: "infra", Workspace: "db", Dir: "db", Commit: "m1", Ref: mainRef, Kind: landform.RunDrift,
+		State: landform.StatePlanned, CreatedAt: h.clk.now(),
+		Drift: &landform.WorkspaceDrift{Workspace: "db", Drifted: true, Remediation: plan.ID}}
+	if err := h.db.CreateRun(ctx, drift); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	done := h.next("the remediation applied", func(e Event) bool { return e.Kind == EventApplyFinished })
+	if done.Run.ID != plan.ID || done.Run.State != landform.StateApplied || done.Run.Apply.Channel != landform.ChannelDrift {
+		t.Fatalf("applied %+v (%+v), want the remediation plan %s by drift", done.Run, done.Run.Apply, plan.ID)
+	}
+	got := h.next("the other plan finished", func(e Event) bool { return e.Kind == EventRunFinished && e.Run.ID == other.ID }).Run
+	if got.State != landform.StatePlanned || len(h.all(EventApplyStarted)) != 1 {
+		t.Errorf("the plan no drift run names: %s, %d applies started; want it planned, waiting for people", got.State, len(h.all(EventApplyStarted)))
+	}
+}
+
 // TestDriftAutoRemediation: with remediation auto and auto_apply, a
 // drifted check queues a plan, which is approved by landform (channel
 // drift) and applied without a person.
