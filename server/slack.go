@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -36,7 +38,25 @@ type Slack struct {
 	// Now is the clock requests' timestamps are checked against; nil
 	// means time.Now.
 	Now func() time.Time
+	// AnswerWithin is how long a command may take to be answered in the
+	// request's response (default 2.5 s: Slack waits 3). A slower one is
+	// acknowledged at once and answered through the payload's
+	// response_url when it is done.
+	AnswerWithin time.Duration
+	// Client posts to response_url (default: an http.Client with a 10 s
+	// timeout).
+	Client *http.Client
+	// ResponseURLAllowed says whether a payload's response_url may be
+	// posted to (default: https on hooks.slack.com, where Slack's point).
+	ResponseURLAllowed func(*url.URL) bool
 }
+
+// slackAnswerWithin is Slack.AnswerWithin's default: Slack shows an error
+// when the answer takes over 3 s.
+const slackAnswerWithin = 2500 * time.Millisecond
+
+// slackHooksHost is where Slack's response URLs point.
+const slackHooksHost = "hooks.slack.com"
 
 // slackReplayCacheSize is how many verified requests the handler
 // remembers against replays (each for chatops.SlackMaxAge).
@@ -67,13 +87,25 @@ const slackReplayCacheSize = 10_000
 // "@identity via Slack: …" (the Slack user name when the identity is
 // unknown). A failed Reply is logged; the Slack answer stands.
 //
-// Slack waits 3 seconds for the answer; a command that takes longer is
-// done all the same, and its answer is lost to Slack (it still reaches the
-// pull requests).
+// Slack waits 3 seconds for the answer. A command not done within
+// s.AnswerWithin (2.5 s) is acknowledged at once, to the person who typed
+// it only ({"response_type": "ephemeral", "text": "Working on it: …"}),
+// and its answer is posted to the payload's response_url when it is done
+// ({"response_type": "in_channel", "text": "…"}), when s.ResponseURLAllowed
+// accepts that URL (Slack's own, on hooks.slack.com, by default).
 func WithSlack(s Slack) Option {
 	return func(o *options) {
 		if s.Now == nil {
 			s.Now = time.Now
+		}
+		if s.AnswerWithin <= 0 {
+			s.AnswerWithin = slackAnswerWithin
+		}
+		if s.Client == nil {
+			s.Client = &http.Client{Timeout: 10 * time.Second}
+		}
+		if s.ResponseURLAllowed == nil {
+			s.ResponseURLAllowed = func(u *url.URL) bool { return u.Scheme == "https" && u.Hostname() == slackHooksHost }
 		}
 		o.slack = &slackCommands{s: s, seen: chatops.NewReplayCache(slackReplayCacheSize)}
 	}
@@ -167,32 +199,103 @@ func (sc *slackCommands) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	log := sc.logger.With("slack_user", cmd.UserID, "identity", req.Identity, "slack_channel", cmd.ChannelID, "repo", req.Repo)
 
+	// The command runs apart from the request: it is answered in the
+	// response when it is quick, else through response_url.
 	ctx, cancel := detached(r)
-	defer cancel()
-	reply := sc.s.Dispatch(ctx, req)
-	log.Info("slack command", "ok", reply.OK, "pull_requests", len(reply.PullRequests))
+	done := make(chan chatops.Reply, 1)
+	requestTS := r.Header.Get("X-Slack-Request-Timestamp")
+	go func() {
+		defer cancel()
+		reply := sc.s.Dispatch(ctx, req)
+		log.Info("slack command", "ok", reply.OK, "pull_requests", len(reply.PullRequests))
+		sc.replyOnPullRequests(ctx, log, cmd, req, requestTS, reply)
+		done <- reply
+	}()
+	timer := time.NewTimer(sc.s.AnswerWithin)
+	defer timer.Stop()
+	var reply chatops.Reply
+	select {
+	case reply = <-done:
+	case <-timer.C:
+		sc.answerLater(log, cmd, done)
+		writeSlackAnswer(w, log, slackAnswer{ResponseType: "ephemeral", Text: "Working on it: `" + cmd.Command + " " + cmd.Text + "`. The answer follows here."})
+		return
+	}
+	writeSlackAnswer(w, log, slackAnswer{ResponseType: "in_channel", Text: reply.Text})
+}
 
-	if sc.s.Reply != nil && len(reply.PullRequests) > 0 {
-		key := "slack-" + cmd.TriggerID
-		if cmd.TriggerID == "" {
-			key = "slack-" + r.Header.Get("X-Slack-Request-Timestamp") + "-" + cmd.UserID
-		}
-		who := cmd.UserName
-		if who == "" {
-			who = cmd.UserID
-		}
-		if req.Identity != "" {
-			who = "@" + req.Identity
-		}
-		body := who + " via Slack: " + reply.Text
-		for _, pr := range reply.PullRequests {
-			if err := sc.s.Reply(ctx, pr.Repo, pr.PR, key, body); err != nil {
-				log.Error("chat-ops: queueing the reply on the pull request failed", "pr_repo", pr.Repo, "pr", pr.PR, "err", err)
-			}
+// replyOnPullRequests puts reply on each pull request of the runs the
+// command touched, keyed "slack-" and Slack's trigger_id (else the
+// request's timestamp and the user ID).
+func (sc *slackCommands) replyOnPullRequests(ctx context.Context, log *slog.Logger, cmd chatops.SlashCommand, req chatops.Request, requestTS string, reply chatops.Reply) {
+	if sc.s.Reply == nil || len(reply.PullRequests) == 0 {
+		return
+	}
+	key := "slack-" + cmd.TriggerID
+	if cmd.TriggerID == "" {
+		key = "slack-" + requestTS + "-" + cmd.UserID
+	}
+	who := cmd.UserName
+	if who == "" {
+		who = cmd.UserID
+	}
+	if req.Identity != "" {
+		who = "@" + req.Identity
+	}
+	body := who + " via Slack: " + reply.Text
+	for _, pr := range reply.PullRequests {
+		if err := sc.s.Reply(ctx, pr.Repo, pr.PR, key, body); err != nil {
+			log.Error("chat-ops: queueing the reply on the pull request failed", "pr_repo", pr.Repo, "pr", pr.PR, "err", err)
 		}
 	}
+}
 
-	b, err := json.Marshal(slackAnswer{ResponseType: "in_channel", Text: reply.Text})
+// answerLater posts the reply done delivers to cmd's response_url, in the
+// background.
+func (sc *slackCommands) answerLater(log *slog.Logger, cmd chatops.SlashCommand, done <-chan chatops.Reply) {
+	u, err := url.Parse(cmd.ResponseURL)
+	if cmd.ResponseURL == "" || err != nil || !sc.s.ResponseURLAllowed(u) {
+		log.Warn("slack: a slow command's answer has nowhere to go (no response_url, or not Slack's)", "response_url_host", hostOf(u))
+		return
+	}
+	go func() {
+		reply := <-done
+		b, err := json.Marshal(slackAnswer{ResponseType: "in_channel", Text: reply.Text})
+		if err != nil {
+			log.Error("encoding the slack answer", "err", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(b))
+		if err != nil {
+			log.Error("slack: the answer's request", "err", err)
+			return
+		}
+		hreq.Header.Set("Content-Type", "application/json")
+		resp, err := sc.s.Client.Do(hreq)
+		if err != nil {
+			log.Warn("slack: posting the answer to response_url failed", "err", err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			log.Warn("slack: response_url refused the answer", "status", resp.StatusCode)
+		}
+	}()
+}
+
+func hostOf(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// writeSlackAnswer writes a as the request's JSON response.
+func writeSlackAnswer(w http.ResponseWriter, log *slog.Logger, a slackAnswer) {
+	b, err := json.Marshal(a)
 	if err != nil {
 		log.Error("encoding the slack answer", "err", err)
 		plainError(w, http.StatusInternalServerError, "internal error")

@@ -327,3 +327,100 @@ func TestSlackOversize(t *testing.T) {
 		t.Errorf("dispatched %d times", n)
 	}
 }
+
+// A command slower than Slack's 3 s is acknowledged at once to whoever
+// typed it, and answered in the channel through response_url when done
+// (a TLS server speaking Slack's side: JSON posted to the URL). A
+// response_url that is not Slack's is never posted to.
+func TestSlackSlowCommandAnswersLater(t *testing.T) {
+	release := make(chan struct{})
+	posted := make(chan []byte, 1)
+	hooks := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/commands/1234/5678" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("response_url got %s %s %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		}
+		posted <- b
+	}))
+	t.Cleanup(hooks.Close)
+	hooksURL, _ := url.Parse(hooks.URL)
+	dispatched := make(chan struct{}, 2)
+	h := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.DiscardHandler),
+		server.WithSlack(server.Slack{
+			Secret: slackSecret,
+			Dispatch: func(ctx context.Context, req chatops.Request) chatops.Reply {
+				dispatched <- struct{}{}
+				<-release
+				return chatops.Reply{Command: true, OK: true, Text: "🔄 planning infra at 1a2b3c4: 12 workspaces queued"}
+			},
+			Now:                func() time.Time { return slackNow },
+			AnswerWithin:       50 * time.Millisecond,
+			Client:             hooks.Client(),
+			ResponseURLAllowed: func(u *url.URL) bool { return u.Host == hooksURL.Host },
+		}))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	body := slashCommand("plan infra", func(v url.Values) { v.Set("response_url", hooks.URL+"/commands/1234/5678") })
+	code, ct, ack := slackSend(t, slackRequest(t, srv.URL, body, slackSecret, slackNow))
+	var answer map[string]string
+	if err := json.Unmarshal(ack, &answer); code != http.StatusOK || ct != "application/json" || err != nil {
+		t.Fatalf("ack: %d %s %s", code, ct, ack)
+	}
+	if answer["response_type"] != "ephemeral" || !strings.Contains(answer["text"], "Working on it: `/landform plan infra`") {
+		t.Errorf("ack %s", ack)
+	}
+	close(release)
+	select {
+	case b := <-posted:
+		if err := json.Unmarshal(b, &answer); err != nil || answer["response_type"] != "in_channel" || answer["text"] != "🔄 planning infra at 1a2b3c4: 12 workspaces queued" {
+			t.Errorf("posted to response_url: %s", b)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the answer was not posted to response_url")
+	}
+
+	// A response_url elsewhere (the default allows Slack's host only).
+	<-dispatched
+	release2 := make(chan struct{})
+	var logs lockedBuffer
+	h2 := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.NewTextHandler(&logs, nil)),
+		server.WithSlack(server.Slack{
+			Secret: slackSecret,
+			Dispatch: func(ctx context.Context, req chatops.Request) chatops.Reply {
+				<-release2
+				return chatops.Reply{Command: true, OK: true, Text: "done"}
+			},
+			Now:          func() time.Time { return slackNow },
+			AnswerWithin: 50 * time.Millisecond,
+			Client:       hooks.Client(),
+		}))
+	srv2 := httptest.NewServer(h2)
+	t.Cleanup(srv2.Close)
+	if code, _, ack := slackSend(t, slackRequest(t, srv2.URL, body, slackSecret, slackNow)); code != http.StatusOK || !strings.Contains(string(ack), "ephemeral") {
+		t.Fatalf("ack: %d %s", code, ack)
+	}
+	// Said before the ack was written: no post will follow.
+	if !strings.Contains(logs.String(), "a slow command's answer has nowhere to go") || !strings.Contains(logs.String(), "response_url_host=127.0.0.1") {
+		t.Errorf("logs: %s", logs.String())
+	}
+	close(release2)
+}
+
+// lockedBuffer is a bytes.Buffer for a logger and a reader at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
