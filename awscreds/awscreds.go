@@ -38,6 +38,11 @@ import (
 type Settings struct {
 	// RoleARN is the role to assume; "" for no credentials at all.
 	RoleARN string
+	// PlanRoleARN, when set, is the role assumed instead of RoleARN for
+	// plans and drift checks (a read-only one): only applies get
+	// RoleARN's. A pull request's code runs in plans, so its credentials
+	// then cannot change anything.
+	PlanRoleARN string
 	// ExternalID is AssumeRole's ExternalId, "" for none.
 	ExternalID string
 	// SessionDuration is the credentials' lifetime, 15m to 12h; 0 for
@@ -157,13 +162,14 @@ func (p *Provider) Credentials(ctx context.Context, run *landform.Run) (map[stri
 	if s.RoleARN == "" {
 		return nil, nil, nil
 	}
-	where := fmt.Sprintf("role %s for workspace %s of %s", s.RoleARN, run.Workspace, run.Repo)
+	role := RoleFor(s, run)
+	where := fmt.Sprintf("role %s for workspace %s of %s", role, run.Workspace, run.Repo)
 	region := s.Region
 	if region == "" {
 		region = p.region
 	}
 	if region == "" {
-		region = partitionRegion(s.RoleARN)
+		region = partitionRegion(role)
 	}
 	if region == "" {
 		return nil, nil, landform.Errorf(landform.EINVALID, "assuming %s: no region to call STS in; set aws.region", where)
@@ -173,7 +179,7 @@ func (p *Provider) Credentials(ctx context.Context, run *landform.Run) (map[stri
 		duration = DefaultSessionDuration
 	}
 	in := &sts.AssumeRoleInput{
-		RoleArn:         aws.String(s.RoleARN),
+		RoleArn:         aws.String(role),
 		RoleSessionName: aws.String(SessionName(run)),
 		DurationSeconds: aws.Int32(int32(duration / time.Second)),
 	}
@@ -212,6 +218,15 @@ func (p *Provider) Credentials(ctx context.Context, run *landform.Run) (map[stri
 
 // maxSessionName is the longest RoleSessionName STS takes.
 const maxSessionName = 64
+
+// RoleFor is the role s gives run: RoleARN for an apply (a run
+// applying), PlanRoleARN for anything else when it is set.
+func RoleFor(s Settings, run *landform.Run) string {
+	if run.State != landform.StateApplying && s.PlanRoleARN != "" {
+		return s.PlanRoleARN
+	}
+	return s.RoleARN
+}
 
 // SessionName is the name of run's role session: "landform-run-<ID>", and
 // "landform-run-<ID>-apply" for the apply of its plan, so that CloudTrail

@@ -119,6 +119,43 @@ func TestAssumeRoleForARun(t *testing.T) {
 	}
 }
 
+// With a plan role, plans and drift checks assume it and applies the
+// other: a pull request's code never holds the apply role's keys.
+func TestPlanRoleForPlansAndDriftApplyRoleForApplies(t *testing.T) {
+	const readRole = "arn:aws:iam::123456789012:role/landform-infra-read"
+	sts := ststest.New(t, baseKey, baseSecret)
+	sts.Trust(role, "ext-1", ststest.Credentials{AccessKeyID: assumedKey, SecretAccessKey: assumedSecret, SessionToken: assumedToken})
+	sts.Trust(readRole, "ext-1", ststest.Credentials{AccessKeyID: "ASIALANDFORMREADONLY", SecretAccessKey: "read-secret-canary", SessionToken: "read-token-canary"})
+	p := newProvider(t, sts, only(awscreds.Settings{RoleARN: role, PlanRoleARN: readRole, ExternalID: "ext-1", Region: "eu-west-1"}), time.Now)
+	plan, drift, apply := run("1"), run("2"), run("1")
+	drift.Kind = landform.RunDrift
+	apply.State = landform.StateApplying
+	for _, tc := range []struct {
+		what    string
+		run     *landform.Run
+		role    string
+		key     string
+		session string
+	}{
+		{"plan", plan, readRole, "ASIALANDFORMREADONLY", "landform-run-1"},
+		{"drift check", drift, readRole, "ASIALANDFORMREADONLY", "landform-run-2"},
+		{"apply", apply, role, assumedKey, "landform-run-1-apply"},
+	} {
+		env, _, err := p.Credentials(context.Background(), tc.run)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.what, err)
+		}
+		reqs := sts.Requests()
+		last := reqs[len(reqs)-1].Form
+		if env["AWS_ACCESS_KEY_ID"] != tc.key || last.Get("RoleArn") != tc.role || last.Get("RoleSessionName") != tc.session {
+			t.Errorf("%s: key %s, role %s, session %s; want %s, %s, %s", tc.what, env["AWS_ACCESS_KEY_ID"], last.Get("RoleArn"), last.Get("RoleSessionName"), tc.key, tc.role, tc.session)
+		}
+		if got := awscreds.RoleFor(awscreds.Settings{RoleARN: role, PlanRoleARN: readRole}, tc.run); got != tc.role {
+			t.Errorf("RoleFor(%s) = %s", tc.what, got)
+		}
+	}
+}
+
 func TestSessionsAndDefaults(t *testing.T) {
 	sts := ststest.New(t, baseKey, baseSecret)
 	sts.Trust(role, "", ststest.Credentials{AccessKeyID: assumedKey, SecretAccessKey: assumedSecret, SessionToken: assumedToken})

@@ -27,7 +27,8 @@ const (
 //
 //	aws:
 //	  role_arn: arn:aws:iam::123456789012:role/landform-infra
-//	  external_id: landform-prod        # the role's trust policy's sts:ExternalId condition
+//	  plan_role_arn: arn:aws:iam::123456789012:role/landform-infra-read   # optional: plans and drift checks
+//	  external_id: landform-prod        # the roles' trust policies' sts:ExternalId condition
 //	  session_duration: 1h              # 15m to 12h, default 1h
 //	  region: eu-west-1                 # the STS region, and AWS_REGION for terraform
 //
@@ -39,6 +40,10 @@ type AWS struct {
 	// not set. It and ExternalID come from one level together: the
 	// external ID is a condition of that role's trust policy.
 	RoleARN string
+	// PlanRoleARN, "" when not set, is assumed instead of RoleARN for
+	// plans and drift checks: applies alone get RoleARN. It comes from
+	// the level of RoleARN, next to it.
+	PlanRoleARN string
 	// ExternalID is AssumeRole's ExternalId, "" for none.
 	ExternalID string
 	// SessionDuration is how long the assumed credentials last, from
@@ -125,7 +130,7 @@ func (a AWSSection) overrideFor(workspace string, r *AWS) {
 // override sets the fields of r that o sets.
 func (o AWS) override(r *AWS) {
 	if o.RoleARN != "" {
-		r.RoleARN, r.ExternalID = o.RoleARN, o.ExternalID
+		r.RoleARN, r.PlanRoleARN, r.ExternalID = o.RoleARN, o.PlanRoleARN, o.ExternalID
 	}
 	if o.SessionDuration != 0 {
 		r.SessionDuration = o.SessionDuration
@@ -136,8 +141,8 @@ func (o AWS) override(r *AWS) {
 }
 
 var (
-	awsFields          = []string{"role_arn", "external_id", "session_duration", "region", "workspaces"}
-	awsWorkspaceFields = []string{"match", "role_arn", "external_id", "session_duration", "region"}
+	awsFields          = []string{"role_arn", "plan_role_arn", "external_id", "session_duration", "region", "workspaces"}
+	awsWorkspaceFields = []string{"match", "role_arn", "plan_role_arn", "external_id", "session_duration", "region"}
 	// awsInlineSecrets are the keys refused in an aws section and its
 	// entries: each would put AWS keys in the config.
 	awsInlineSecrets = func() map[string]string {
@@ -201,7 +206,7 @@ func (sp *serverParser) decodeAWS(p string, n *yaml.Node) AWSSection {
 // awsPair is the role_arn and external_id of one mapping, checked together
 // once it is read.
 type awsPair struct {
-	role, externalID *yaml.Node
+	role, planRole, externalID *yaml.Node
 }
 
 // check reports an external_id without a role_arn next to it (o keeps
@@ -213,10 +218,15 @@ func (pair awsPair) check(d *decoder, p string, o *AWS) {
 			"external_id goes with role_arn next to it (it is a condition of that role's trust policy), and there is none")
 		o.ExternalID = ""
 	}
+	if pair.planRole != nil && pair.role == nil {
+		d.errorf(pair.planRole, joinPath(p, "plan_role_arn"),
+			"plan_role_arn goes with role_arn next to it (the role applies assume), and there is none")
+		o.PlanRoleARN = ""
+	}
 }
 
-// decodeAWSField decodes the field name (role_arn, external_id,
-// session_duration or region) at fp into o, recording role_arn and
+// decodeAWSField decodes the field name (role_arn, plan_role_arn,
+// external_id, session_duration or region) at fp into o, recording role_arn and
 // external_id in pair.
 func decodeAWSField(d *decoder, name, fp string, v *yaml.Node, o *AWS, pair *awsPair) {
 	s, ok := "", false
@@ -232,6 +242,13 @@ func decodeAWSField(d *decoder, name, fp string, v *yaml.Node, o *AWS, pair *aws
 			d.errorf(v, fp, "%s", msg)
 		} else {
 			o.RoleARN = s
+		}
+	case "plan_role_arn":
+		pair.planRole = v
+		if msg := checkRoleARN(s); msg != "" {
+			d.errorf(v, fp, "%s", msg)
+		} else {
+			o.PlanRoleARN = s
 		}
 	case "external_id":
 		pair.externalID = v

@@ -52,6 +52,15 @@ func TestResolveAWS(t *testing.T) {
 			t.Errorf("%s in %+v:\n got %+v\nwant %+v", tc.workspace, tc.repo.AWS, got, tc.want)
 		}
 	}
+	// A plan role goes with the role next to it: a more specific level's
+	// role drops a less specific level's plan role (of another account).
+	withPlan := config.AWSSection{AWS: config.AWS{RoleARN: readRole, PlanRoleARN: netRole}}
+	if got := config.ResolveAWS(withPlan, config.AWSSection{}, "envs/a"); got.RoleARN != readRole || got.PlanRoleARN != netRole {
+		t.Errorf("plan role at the top: %+v", got)
+	}
+	if got := config.ResolveAWS(withPlan, infra, "envs/prod/db"); got.RoleARN != dbRole || got.PlanRoleARN != "" {
+		t.Errorf("a repo entry's role under a top-level plan role: %+v, want no plan role", got)
+	}
 	// Without a role at any level, nothing: a region alone assumes nothing.
 	regionOnly := config.AWSSection{AWS: config.AWS{Region: "eu-west-1", SessionDuration: time.Hour}}
 	if got := config.ResolveAWS(regionOnly, config.AWSSection{}, "envs/a"); got != (config.AWS{}) {
@@ -107,6 +116,27 @@ func TestParseServerAWS(t *testing.T) {
 	}
 	if none.UsesAWS() || none.AWSSettings("infra", "envs/a") != (config.AWS{}) {
 		t.Error("no aws section: AWS used")
+	}
+
+	// plan_role_arn is parsed next to role_arn, and refused without it.
+	plan, err := config.ParseServer("landform.yaml", []byte(`aws:
+  role_arn: arn:aws:iam::123456789012:role/landform-apply
+  plan_role_arn: arn:aws:iam::123456789012:role/landform-read
+repos: [{name: infra, url: https://git.example.com/org/infra.git}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.AWSSettings("infra", "envs/a"); got.PlanRoleARN != "arn:aws:iam::123456789012:role/landform-read" || got.RoleARN != "arn:aws:iam::123456789012:role/landform-apply" {
+		t.Errorf("plan role: %+v", got)
+	}
+	for text, want := range map[string]string{
+		"aws:\n  region: eu-west-1\n  workspaces: [{match: a, plan_role_arn: \"arn:aws:iam::123456789012:role/r\"}]\nrepos: [{name: infra, url: https://git.example.com/org/infra.git}]\n": "aws.workspaces[0].plan_role_arn: plan_role_arn goes with role_arn next to it",
+		"aws: {role_arn: \"arn:aws:iam::123456789012:role/a\", plan_role_arn: \"arn:aws:iam::1234:role/r\"}\nrepos: [{name: infra, url: https://git.example.com/org/infra.git}]\n":         "aws.plan_role_arn:",
+	} {
+		if _, err := config.ParseServer("landform.yaml", []byte(text)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", text, err, want)
+		}
 	}
 
 	// Keys in the config are refused, in a repo entry too, never echoed.
