@@ -383,7 +383,7 @@ func TestSlackSlowCommandAnswersLater(t *testing.T) {
 	// A response_url elsewhere (the default allows Slack's host only).
 	<-dispatched
 	release2 := make(chan struct{})
-	var logs lockedBuffer
+	var logs dashLogs
 	h2 := server.New(func(context.Context) runner.Health { return runner.Health{} }, slog.New(slog.NewTextHandler(&logs, nil)),
 		server.WithSlack(server.Slack{
 			Secret: slackSecret,
@@ -405,22 +405,4 @@ func TestSlackSlowCommandAnswersLater(t *testing.T) {
 		t.Errorf("logs: %s", logs.String())
 	}
 	close(release2)
-}
-
-// lockedBuffer is a bytes.Buffer for a logger and a reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

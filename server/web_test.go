@@ -26,7 +26,8 @@ import (
 // The dashboard, in a browser's place: a cookie jar, redirects not
 // followed (the tests read them), the fake runs behind.
 
-// dashLogs is a log buffer safe for the server's goroutines.
+// dashLogs is a log buffer safe for the server's goroutines (the
+// dashboard's and Slack's tests read it).
 type dashLogs struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
