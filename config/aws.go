@@ -236,19 +236,16 @@ func decodeAWSField(d *decoder, name, fp string, v *yaml.Node, o *AWS, pair *aws
 		}
 	}
 	switch name {
-	case "role_arn":
-		pair.role = v
-		if msg := checkRoleARN(s); msg != "" {
-			d.errorf(v, fp, "%s", msg)
-		} else {
-			o.RoleARN = s
+	case "role_arn", "plan_role_arn":
+		node, dst := &pair.role, &o.RoleARN
+		if name == "plan_role_arn" {
+			node, dst = &pair.planRole, &o.PlanRoleARN
 		}
-	case "plan_role_arn":
-		pair.planRole = v
+		*node = v
 		if msg := checkRoleARN(s); msg != "" {
 			d.errorf(v, fp, "%s", msg)
 		} else {
-			o.PlanRoleARN = s
+			*dst = s
 		}
 	case "external_id":
 		pair.externalID = v
