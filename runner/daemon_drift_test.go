@@ -31,6 +31,8 @@ type fakeDrift struct {
 	running int
 	most    int // the most checks running at once
 	release chan struct{}
+	// started, when set, gets a value as each check starts.
+	started chan string
 }
 
 func (f *fakeDrift) Drift(ctx context.Context, job PlanJob) (*PlanOutput, error) {
@@ -39,8 +41,11 @@ func (f *fakeDrift) Drift(ctx context.Context, job PlanJob) (*PlanOutput, error)
 	f.checks[name]++
 	f.running++
 	f.most = max(f.most, f.running)
-	drifted, release := f.drifted[name], f.release
+	drifted, release, started := f.drifted[name], f.release, f.started
 	f.mu.Unlock()
+	if started != nil {
+		started <- name
+	}
 	defer func() {
 		f.mu.Lock()
 		f.running--

@@ -332,3 +332,60 @@ func TestReplicasShareEvents(t *testing.T) {
 		t.Errorf("more was shared than the two events: a %d, b %d (the poll round, or a replica's own events)", len(heardByA), len(heardByB))
 	}
 }
+
+// A drift sweep whose checks the replicas share ends in one report, said
+// by the poller's drift loop: the check the other replica ran wakes it
+// through the signals, and it sees the check ended in the store.
+func TestReplicasShareADriftSweep(t *testing.T) {
+	const ttl = 6 * interval
+	fd := &fakeDrift{drifted: map[string]bool{"db": true}, checks: map[string]int{}, release: make(chan struct{}), started: make(chan string, 10)}
+	out := &fakeOutlet{}
+	drift := DriftConfig{
+		Rules:       func(string, string) DriftRules { return DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationNone} },
+		MaxParallel: func(string) int { return 2 },
+		Outlets:     func(string) []DriftOutlet { return []DriftOutlet{out} },
+	}
+	src := &driftSource{fakeSource: newFakeSource(map[string]string{mainRef: "m1"}), ws: []string{"app", "db"}}
+	bus := newSignalBus()
+	h := newHarnessWith(t, harnessConfig{
+		opts:  []Option{WithDriftChecker(fd), WithApplier(newFakeApplier())},
+		dopts: []DaemonOption{WithOwner("a"), WithApprovalPolicy(newFakePolicy()), WithDrift(drift)},
+	}, repo("infra", src))
+	WithReplicas(signallingStore{h.db, bus}, ttl)(h.d)
+	h.start()
+	h.next("a polls", func(e Event) bool { return e.Kind == EventLease && e.Holder == "a" && e.Count == 1 })
+	b := NewDaemon(h.d.Runner, h.db, []WatchedRepo{repo("infra", src, func(r *landform.Repo) { r.PollInterval = interval })},
+		WithTimer(h.clk.after), WithOwner("b"), WithEvents(h.record), WithReplicas(signallingStore{h.db, bus}, ttl),
+		WithApprovalPolicy(newFakePolicy()), WithDrift(drift))
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- b.Run(bctx) }()
+	t.Cleanup(func() { bcancel(); <-bdone })
+	bus.waitWatchers(t, 2)
+	sweepDue(h)
+	// Each replica's one worker holds a check until both are held: the
+	// second was claimed by the replica that did not take the first.
+	for range 2 {
+		select {
+		case <-fd.started:
+		case <-time.After(failsafe):
+			t.Fatalf("two checks did not start; events:%s", h.describe())
+		}
+	}
+	close(fd.release)
+	report := h.next("the sweep's report", func(e Event) bool { return e.Kind == EventDriftReported })
+	if report.Count != 2 {
+		t.Errorf("report of %d workspaces (%q), want 2", report.Count, report.Holder)
+	}
+	runs, err := h.db.ListRuns(context.Background(), landform.RunFilter{Kind: landform.RunDrift})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]bool{}
+	for _, r := range runs {
+		owners[r.Owner] = true
+	}
+	if len(runs) != 2 || !owners["a"] || !owners["b"] {
+		t.Errorf("drift runs %s, want one run by each replica", storedText(runs))
+	}
+}
