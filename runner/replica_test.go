@@ -341,7 +341,9 @@ func TestReplicasShareADriftSweep(t *testing.T) {
 	fd := &fakeDrift{drifted: map[string]bool{"db": true}, checks: map[string]int{}, release: make(chan struct{}), started: make(chan string, 10)}
 	out := &fakeOutlet{}
 	drift := DriftConfig{
-		Rules:       func(string, string) DriftRules { return DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationNone} },
+		Rules: func(string, string) DriftRules {
+			return DriftRules{Schedule: everyMinute(t), Remediation: landform.RemediationNone}
+		},
 		MaxParallel: func(string) int { return 2 },
 		Outlets:     func(string) []DriftOutlet { return []DriftOutlet{out} },
 	}
