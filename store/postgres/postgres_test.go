@@ -143,6 +143,9 @@ func TestEnsureNextRunIDUnderInserts(t *testing.T) {
 		errs   []error
 	)
 	stop := make(chan struct{})
+	// created wakes the test after inserts; exited closes once every
+	// inserter has returned (done, or failed).
+	created, exited := make(chan struct{}, 1), make(chan struct{})
 	for g := range 6 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
@@ -169,36 +172,41 @@ func TestEnsureNextRunIDUnderInserts(t *testing.T) {
 					errs = append(errs, fmt.Errorf("run %s created after the raise to %d", r.ID, floor))
 				}
 				mu.Unlock()
+				select {
+				case created <- struct{}{}:
+				default: // a wake-up is pending already
+				}
 			}
 		})
 	}
-	// Let the inserts get going, then raise.
-	for {
-		mu.Lock()
-		n := len(ids)
-		mu.Unlock()
-		if n >= 50 {
-			break
+	go func() { wg.Wait(); close(exited) }()
+	// awaitCreated waits until n runs were created.
+	awaitCreated := func(n int) {
+		for {
+			mu.Lock()
+			got := len(ids)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			select {
+			case <-created:
+			case <-exited:
+				t.Fatalf("the inserters stopped after %d runs: %v", got, errs)
+			}
 		}
-		time.Sleep(time.Millisecond) // waiting for other goroutines' inserts
 	}
+	// Let the inserts get going, then raise.
+	awaitCreated(50)
 	if err := dbs[0].EnsureNextRunID(t.Context(), floor); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	raised = true
 	mu.Unlock()
-	for {
-		mu.Lock()
-		n := len(ids)
-		mu.Unlock()
-		if n >= 200 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	awaitCreated(200)
 	close(stop)
-	wg.Wait()
+	<-exited
 	for _, err := range errs {
 		t.Error(err)
 	}
