@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,15 +76,15 @@ func TestDashboardLiveUpdatesInChromium(t *testing.T) {
 		}
 		return v
 	}
-	// waitJS waits until js (a string expression) is want.
+	// waitJS waits until js (a string expression) is want: the page
+	// checks again on each change of its DOM (the refresh is in place).
 	waitJS := func(what, js, want string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for got := eval(js); got != want; got = eval(js) {
-			if time.Now().After(deadline) {
-				t.Fatalf("browser: %s: %q, want %q", what, got, want)
-			}
-			time.Sleep(50 * time.Millisecond)
+		pctx, pcancel := context.WithTimeout(ctx, 40*time.Second)
+		defer pcancel()
+		pred := fmt.Sprintf("(() => { try { return (%s) === %s; } catch (e) { return false; } })()", js, strconv.Quote(want))
+		if _, err := chromedp.Run(pctx, chromedp.Poll[bool](pred, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			t.Fatalf("browser: %s: %q, want %q (%v)", what, eval(js), want, err)
 		}
 	}
 
@@ -92,17 +93,7 @@ func TestDashboardLiveUpdatesInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("apply")))
 	// The page is subscribed once the server has a subscriber; a marker
 	// on window tells a refresh in place from a reload.
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitFor("the page's event stream", func() bool { return s.live.Subscribers() == 1 })
+	waitJS("the page's event stream", `document.body.dataset.liveState || ""`, "open")
 	eval(`window.landformMarker = "kept"; ""`)
 
 	// Another run's change: the page stays as it is.
@@ -132,7 +123,14 @@ func TestDashboardLiveUpdatesInChromium(t *testing.T) {
 
 	// Leaving the page closes its stream, with no console error.
 	step("open the runs", chromedp.Navigate(s.srv.URL+"/runs?repo=infra"), chromedp.WaitVisible(chromedp.CSS("table.runs")))
-	waitFor("one event stream", func() bool { return s.live.Subscribers() == 1 })
+	waitJS("the runs page's event stream", `document.body.dataset.liveState || ""`, "open")
+	// The run page's stream ended when it was left: the runs page's is
+	// the one left.
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	if err := s.live.WaitSubscribers(wctx, 1); err != nil {
+		t.Errorf("the left page's event stream: %v", err)
+	}
+	wcancel()
 	eval(`window.landformMarker = "kept"; ""`)
 	s.runs.mu.Lock()
 	s.runs.runs["45"].State = landform.StateSuperseded

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,10 +18,12 @@ import (
 // never blocks: a page that reads too slowly loses events and is told to
 // refresh everything instead.
 type LiveUpdates struct {
-	mu     sync.Mutex
-	subs   map[*liveSub]struct{}
-	closed bool
-	done   chan struct{}
+	mu   sync.Mutex
+	subs map[*liveSub]struct{}
+	// subsChanged is closed, and replaced, when a page comes or goes.
+	subsChanged chan struct{}
+	closed      bool
+	done        chan struct{}
 	// pollErr is each repository's last poll error, to report a change
 	// of it only, not every round.
 	pollErr map[string]string
@@ -64,7 +67,7 @@ const (
 
 // NewLiveUpdates returns a broadcaster with no subscribers.
 func NewLiveUpdates() *LiveUpdates {
-	return &LiveUpdates{subs: map[*liveSub]struct{}{}, done: make(chan struct{}), pollErr: map[string]string{}}
+	return &LiveUpdates{subs: map[*liveSub]struct{}{}, subsChanged: make(chan struct{}), done: make(chan struct{}), pollErr: map[string]string{}}
 }
 
 // Publish passes e to the open pages when pages show it: runs queued,
@@ -143,6 +146,30 @@ func (l *LiveUpdates) Subscribers() int {
 	return len(l.subs)
 }
 
+// WaitSubscribers waits until exactly n pages are subscribed, or ctx ends
+// (its error then).
+func (l *LiveUpdates) WaitSubscribers(ctx context.Context, n int) error {
+	for {
+		l.mu.Lock()
+		got, changed := len(l.subs), l.subsChanged
+		l.mu.Unlock()
+		if got == n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("%d pages subscribed, want %d: %w", got, n, ctx.Err())
+		}
+	}
+}
+
+// subsChange wakes WaitSubscribers; l.mu is held.
+func (l *LiveUpdates) subsChange() {
+	close(l.subsChanged)
+	l.subsChanged = make(chan struct{})
+}
+
 // subscribe adds a page; ok false when closed or full.
 func (l *LiveUpdates) subscribe() (s *liveSub, ok bool) {
 	l.mu.Lock()
@@ -152,6 +179,7 @@ func (l *LiveUpdates) subscribe() (s *liveSub, ok bool) {
 	}
 	s = &liveSub{ch: make(chan liveEvent, liveBuffer)}
 	l.subs[s] = struct{}{}
+	l.subsChange()
 	return s, true
 }
 
@@ -159,6 +187,7 @@ func (l *LiveUpdates) unsubscribe(s *liveSub) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.subs, s)
+	l.subsChange()
 }
 
 // events serves GET /events to viewers: a text/event-stream of "run",

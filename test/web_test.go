@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -225,25 +226,25 @@ func (b *browser) text(sel chromedp.CSS) string {
 
 // waitState waits until the run's page shows state: the page changes by
 // itself (a form's answer, the live updates, or the refresh of a run that
-// is applying). It polls: a navigation in between makes a check fail,
-// and the next one looks at the new page.
+// is applying). The page checks on each change of its DOM; a navigation
+// ends that check, and the next one runs on the new page.
 func (b *browser) waitState(state string) {
 	b.t.Helper()
 	js := `(() => { const s = document.querySelector(".run-state"); return s ? s.textContent.trim() : ""; })()`
+	pred := js + " === " + strconv.Quote(state)
 	deadline := time.Now().Add(stepTimeout)
-	var got string
-	var err error
 	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-		got, err = chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		left := time.Until(deadline)
+		ctx, cancel := context.WithTimeout(b.ctx, left)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](pred, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(left)))
 		cancel()
-		if err == nil && got == state {
+		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("browser: the run never showed %s (it shows %q at %s; %v)", state, got, b.location(), err)
+			got, gerr := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+			b.t.Fatalf("browser: the run never showed %s (it shows %q at %s; %v, %v)", state, got, b.location(), err, gerr)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

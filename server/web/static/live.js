@@ -125,6 +125,12 @@
         schedule();
       }
       opened = true;
+      // Says the stream is open (the server has subscribed this page):
+      // for styles, and for tests that wait for it.
+      document.body.dataset.liveState = "open";
+    });
+    source.addEventListener("error", function () {
+      document.body.dataset.liveState = "reconnecting";
     });
     ["run", "repo", "drift"].forEach(function (type) {
       source.addEventListener(type, function (e) {
